@@ -1,0 +1,90 @@
+"""Users and role grants.
+
+A :class:`RoleGrant` gives a role at a unit or at a facility, for a dated period. A grant covers
+its unit and everything below it; a grant at a facility covers the units the facility serves.
+A user without a current grant sees nothing (fail-closed, DESIGN.md §4 rule 6).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..units.models import AdminUnit, Facility
+
+
+class Role(enum.StrEnum):
+    PROVINCE_ADMIN = "province_admin"  # Sở Y tế / Chi cục Dân số: rules, settings, everything in the province
+    CENTRE_OFFICER = "centre_officer"  # Trung tâm Y tế khu vực: the communes the centre serves
+    STATION_HEAD = "station_head"  # Trạm trưởng / Giám đốc trạm y tế: one commune
+    STATION_OFFICER = "station_officer"  # viên chức dân số at the station: one commune
+    VIEWER = "viewer"  # read-only, at any unit
+
+
+_ROLES_SQL = ", ".join(f"'{r.value}'" for r in Role)
+EDITING_ROLES = frozenset({Role.PROVINCE_ADMIN, Role.CENTRE_OFFICER, Role.STATION_HEAD, Role.STATION_OFFICER})
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped when the password changes, so existing sessions and remember-me cookies die.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class RoleGrant(db.Model):
+    __tablename__ = "role_grant"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({_ROLES_SQL})", name="role_known"),
+        CheckConstraint("(facility_id IS NULL) <> (unit_id IS NULL)", name="facility_xor_unit"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id", ondelete="RESTRICT"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    user: Mapped[User] = relationship(back_populates="grants")
+    facility: Mapped[Facility | None] = relationship()
+    unit: Mapped[AdminUnit | None] = relationship()
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)

@@ -1,0 +1,115 @@
+"""Permission predicates, written once and used by views, templates, the API and the CLI.
+
+Scope rule (issue #2, DESIGN.md §4 rule 6): a grant at a unit covers that unit and everything
+below it; a grant at a facility covers the units the facility serves (a station its commune, a
+centre its communes, the Department its province). Only grants valid today count. No grant, no
+access: every predicate answers ``False`` for an anonymous user or a user without grants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import abort, g, has_request_context
+from sqlalchemy import select
+
+from ..extensions import db
+from ..units.models import AdminUnit, ServiceArea
+from ..units.services import path_filter, valid_on
+from .models import EDITING_ROLES, Role, RoleGrant, User
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The subtrees a user reaches, per role. ``paths`` maps a unit path to the roles held there."""
+
+    paths: dict[str, frozenset[Role]] = field(default_factory=dict)
+
+    @property
+    def prefixes(self) -> list[str]:
+        # Drop paths already covered by a shorter one, so SQL filters stay short.
+        ordered = sorted(self.paths, key=len)
+        kept: list[str] = []
+        for p in ordered:
+            if not any(p.startswith(k) for k in kept):
+                kept.append(p)
+        return kept
+
+    def prefixes_for(self, roles) -> list[str]:
+        roles = frozenset(roles)
+        return [p for p, held in self.paths.items() if held & roles]
+
+    def roles_at(self, unit_path: str) -> frozenset[Role]:
+        held: set[Role] = set()
+        for p, roles in self.paths.items():
+            if unit_path.startswith(p):
+                held |= roles
+        return frozenset(held)
+
+    @property
+    def all_roles(self) -> frozenset[Role]:
+        return frozenset().union(*self.paths.values()) if self.paths else frozenset()
+
+    @property
+    def empty(self) -> bool:
+        return not self.paths
+
+    def filter(self, column=AdminUnit.path):
+        return path_filter(self.prefixes, column)
+
+
+def compute_scope(user: User, day: date | None = None) -> Scope:
+    day = day or date.today()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    paths: dict[str, set[Role]] = {}
+    grants = db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id, valid_on(RoleGrant, day)))
+    for grant in grants:
+        role = Role(grant.role)
+        if grant.unit_id is not None:
+            unit_paths = [grant.unit.path] if grant.unit.valid_on(day) else []
+        else:
+            unit_paths = list(db.session.scalars(
+                select(AdminUnit.path).join(ServiceArea, ServiceArea.unit_id == AdminUnit.id)
+                .where(ServiceArea.facility_id == grant.facility_id, valid_on(ServiceArea, day))))
+        for p in unit_paths:
+            paths.setdefault(p, set()).add(role)
+    return Scope({p: frozenset(r) for p, r in paths.items()})
+
+
+def scope_of(user: User) -> Scope:
+    """The user's scope today, computed once per request."""
+    if has_request_context():
+        cache = g.setdefault("_scopes", {})
+        key = getattr(user, "id", None)
+        if key not in cache:
+            cache[key] = compute_scope(user)
+        return cache[key]
+    return compute_scope(user)
+
+
+# --- predicates -------------------------------------------------------------------------------
+
+
+def can_view_unit(user: User, unit: AdminUnit) -> bool:
+    return bool(scope_of(user).roles_at(unit.path))
+
+
+def can_edit_unit(user: User, unit: AdminUnit) -> bool:
+    """Editing hamlets and unit figures: any editing role covering the unit (not viewers)."""
+    return bool(scope_of(user).roles_at(unit.path) & EDITING_ROLES)
+
+
+def can_manage_users(user: User) -> bool:
+    return Role.PROVINCE_ADMIN in scope_of(user).all_roles
+
+
+def can_view_audit(user: User) -> bool:
+    return bool(scope_of(user).all_roles & EDITING_ROLES)
+
+
+def require(allowed: bool) -> None:
+    """Abort with 403 unless ``allowed``: the one way views refuse out-of-scope access."""
+    if not allowed:
+        abort(403)

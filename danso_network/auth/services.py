@@ -1,0 +1,103 @@
+"""Accounts and role grants."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from ..audit.services import record
+from ..errors import Conflict, ValidationFailed
+from ..extensions import db
+from ..units.models import AdminUnit, Facility, FacilityKind
+from .models import Role, RoleGrant, User
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,79}$")
+MIN_PASSWORD_LENGTH = 8
+
+# Which roles make sense where: a station role is held at a station, a centre role at a centre.
+ROLE_FACILITY_KIND = {
+    Role.STATION_HEAD: FacilityKind.STATION,
+    Role.STATION_OFFICER: FacilityKind.STATION,
+    Role.CENTRE_OFFICER: FacilityKind.HEALTH_CENTRE,
+}
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(_l("Mật khẩu phải có ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH), field="password")
+
+
+def get_user_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
+
+
+def create_user(*, username: str, full_name: str, password: str, email: str | None = None,
+                actor=None) -> User:
+    username = (username or "").strip().lower()
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed(_l("Tên đăng nhập gồm 3–80 ký tự: chữ thường không dấu, số, dấu chấm, "
+                                  "gạch dưới hoặc gạch ngang."), field="username")
+    if get_user_by_username(username) is not None:
+        raise Conflict(_l("Tên đăng nhập “%(u)s” đã tồn tại.", u=username), field="username")
+    check_password_strength(password)
+    user = User(username=username, full_name=full_name.strip() or username, email=email,
+                created_at=datetime.now(UTC), active=True, session_version=1)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    record("user.create", user, label=username, after={"username": username, "full_name": user.full_name},
+           actor=actor)
+    return user
+
+
+def set_password(user: User, password: str, *, actor=None) -> None:
+    """Change a password; existing sessions of the user end (their session version changes)."""
+    check_password_strength(password)
+    user.set_password(password)
+    user.session_version = (user.session_version or 1) + 1
+    record("user.set_password", user, label=user.username, actor=actor)
+    db.session.flush()
+
+
+def grant_role(user: User, role: Role, *, valid_from: date, unit: AdminUnit | None = None,
+               facility: Facility | None = None, valid_to: date | None = None, actor=None) -> RoleGrant:
+    """Grant ``role`` at a unit or a facility (exactly one). Station and centre roles are held at a
+    facility of the matching kind; province admins and viewers may hold a grant at a unit."""
+    if (unit is None) == (facility is None):
+        raise ValidationFailed(_l("Quyền phải gắn với đúng một đơn vị hoặc một cơ sở y tế."))
+    expected = ROLE_FACILITY_KIND.get(role)
+    if expected is not None and (facility is None or facility.kind != expected):
+        raise ValidationFailed(_l("Vai trò này phải được cấp tại một cơ sở y tế đúng loại."))
+    if valid_to is not None and valid_to <= valid_from:
+        raise ValidationFailed(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+    grant = RoleGrant(user=user, role=role.value, unit=unit, facility=facility,
+                      valid_from=valid_from, valid_to=valid_to)
+    db.session.add(grant)
+    db.session.flush()
+    where = unit.path if unit is not None else facility.unit.path
+    record("role.grant", grant, label=f"{user.username}: {role.value}", unit_path=where,
+           after={"user": user.username, "role": role.value, "unit_id": getattr(unit, "id", None),
+                  "facility_id": getattr(facility, "id", None), "valid_from": valid_from,
+                  "valid_to": valid_to}, actor=actor)
+    return grant
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None. The same answer (and about the same
+    time) whether the name or the password is wrong, so names cannot be probed."""
+    user = get_user_by_username(username)
+    if user is None:
+        User(password_hash="").set_password(password or "x")  # equalise timing
+        return None
+    if not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def note_login(user: User) -> None:
+    user.last_login_at = datetime.now(UTC)
+    record("user.login", user, label=user.username, actor=user)
+    db.session.flush()

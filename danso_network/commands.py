@@ -1,0 +1,13 @@
+"""Registers each feature's CLI group on the app (``danso units …``, ``danso users …``, ``danso demo …``)."""
+
+from __future__ import annotations
+
+
+def register_commands(app) -> None:
+    from .auth.cli import users_cli
+    from .demo.cli import demo_cli
+    from .units.cli import units_cli
+
+    app.cli.add_command(units_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,80 @@
+"""Configuration. Every key can be overridden by an environment variable ``DANSO_<KEY>``
+(``app.config.from_prefixed_env("DANSO")``; values are parsed as JSON where possible, so
+``DANSO_SESSION_COOKIE_SECURE=false`` gives ``False``).
+
+The few names of the public contract (DESIGN.md §6) are mapped onto Flask's own keys in
+:func:`finalise`: ``DANSO_DATABASE_URL`` and ``DANSO_MAP_TILES``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+class Config:
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None  # default: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # Sessions and cookies: HttpOnly, SameSite, Secure (turn Secure off only for plain-HTTP local use).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=7)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    WTF_CSRF_TIME_LIMIT = None  # a form left open all morning must still submit
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+
+    # Login throttling (Flask-Limiter). Use Redis in production: DANSO_RATELIMIT_STORAGE_URI=redis://...
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+
+    MAP_TILES = "osm"  # or "none" for offline intranets
+    PAGE_SIZE = 50
+    DATA_DIR = str(DATA_DIR)
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    SERVER_NAME = None
+
+
+def finalise(app) -> None:
+    """Map contract names onto Flask keys and refuse an unsafe production configuration."""
+    cfg = app.config
+    url = cfg.get("DATABASE_URL") or cfg.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = "sqlite:///" + os.path.join(app.instance_path, "danso.db")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    cfg["SQLALCHEMY_DATABASE_URI"] = url
+    if not cfg.get("SECRET_KEY"):
+        if app.debug or app.testing:
+            cfg["SECRET_KEY"] = "dev-only-not-secret"
+        else:
+            raise RuntimeError(
+                "DANSO_SECRET_KEY chưa được đặt. Đặt biến môi trường DANSO_SECRET_KEY "
+                "(một chuỗi ngẫu nhiên dài) trước khi chạy ứng dụng."
+            )

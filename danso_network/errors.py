@@ -1,0 +1,100 @@
+"""Domain errors and HTTP error handlers.
+
+Services raise a :class:`DomainError` subclass when a rule refuses an action. A view turns it into
+a flash message (nothing is committed); the JSON API turns it into a 4xx with ``{"error": ...}``.
+Messages are user-facing Vietnamese strings wrapped in ``lazy_gettext`` by the raiser.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A business rule refused the action. ``status`` is the HTTP status for the API."""
+
+    status = 422
+
+    def __init__(self, message, *, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class PermissionDenied(DomainError):
+    status = 403
+
+
+class Conflict(DomainError):
+    """The object changed under us (e.g. a concurrent transition) or a unique key is taken."""
+
+    status = 409
+
+
+class ValidationFailed(DomainError):
+    """Input that is well-formed but breaks a rule; may carry several problems."""
+
+    status = 422
+
+    def __init__(self, message, *, problems: list[str] | None = None, field: str | None = None):
+        super().__init__(message, field=field)
+        self.problems = problems or []
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+_TITLES = {
+    400: _l("Yêu cầu không hợp lệ"),
+    403: _l("Không có quyền truy cập"),
+    404: _l("Không tìm thấy trang"),
+    405: _l("Phương thức không được phép"),
+    413: _l("Tệp quá lớn"),
+    422: _l("Dữ liệu không hợp lệ"),
+    409: _l("Xung đột dữ liệu"),
+    429: _l("Quá nhiều lần thử"),
+    500: _l("Lỗi hệ thống"),
+}
+
+
+def register_error_handlers(app) -> None:
+    def render(code: int, message: str):
+        if _wants_json():
+            return jsonify(error=message, status=code), code
+        return render_template("errors/error.html", code=code, title=_TITLES.get(code, _("Lỗi")),
+                               message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return render(400, _("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
+                             "Vui lòng tải lại trang và thử lại."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        messages = {
+            403: _("Bạn không có quyền xem hoặc thay đổi nội dung này."),
+            404: _("Không tìm thấy nội dung bạn yêu cầu."),
+            429: _("Bạn đã thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại."),
+            413: _("Tệp tải lên vượt quá dung lượng cho phép."),
+        }
+        return render(e.code or 500, messages.get(e.code, e.description or ""))
+
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError):
+        return render(e.status, str(e))
+
+    @app.errorhandler(500)
+    def server_error(e):
+        return render(500, _("Đã có lỗi xảy ra. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))

@@ -1,0 +1,44 @@
+"""Home page per role, health check, language switch, favicon."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, send_from_directory, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from ..auth.permissions import scope_of
+from ..extensions import db
+from ..safe_redirect import safe_next
+from . import services
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    scope = scope_of(current_user)
+    return render_template("main/home.html", overview=services.home_overview(current_user, scope))
+
+
+@bp.get("/health")
+def health():
+    try:
+        db.session.execute(text("SELECT 1"))
+        db_state = "ok"
+    except Exception:  # the point of a health check is to answer even when the DB does not
+        db.session.rollback()
+        return jsonify(status="error", db="unreachable"), 503
+    return jsonify(status="ok", db=db_state)
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(safe_next(default=url_for("main.home")))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")

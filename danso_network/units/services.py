@@ -1,0 +1,367 @@
+"""Queries over the effective-dated unit tree, and the actions that change units and facilities.
+
+Every query can be asked "as of" a date: a unit is valid on ``day`` when
+``valid_from <= day < valid_to`` (``valid_to`` NULL = still valid). Services flush, never commit,
+and record an audit event for every change (DESIGN.md §4 style rules 2, 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import aliased
+
+from ..audit.services import record, snapshot
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..textnorm import fold
+from .models import (
+    HAMLET_TYPES_UNDER,
+    LEVEL_TYPES,
+    AdminUnit,
+    Facility,
+    FacilityKind,
+    ServiceArea,
+    UnitLevel,
+    UnitType,
+)
+
+UNIT_AUDIT_FIELDS = [
+    "code", "local_id", "name", "full_name", "level", "type", "parent_id", "valid_from", "valid_to",
+    "decision_ref", "households", "population", "is_difficult", "is_ethnic_minority", "is_synthetic",
+]
+
+
+def today() -> date:
+    return date.today()
+
+
+def valid_on(model, day: date):
+    """SQL condition: the row of an effective-dated ``model`` is valid on ``day``."""
+    return and_(model.valid_from <= day, or_(model.valid_to.is_(None), model.valid_to > day))
+
+
+# --- reading the tree -------------------------------------------------------------------------
+
+
+def get_unit(unit_id: int) -> AdminUnit:
+    unit = db.session.get(AdminUnit, unit_id)
+    if unit is None:
+        raise NotFound(_l("Không tìm thấy đơn vị hành chính."))
+    return unit
+
+
+def find_unit_by_code(code: str, as_of: date | None = None) -> AdminUnit | None:
+    """The unit holding an official code on a date (codes are reused only after closure)."""
+    day = as_of or today()
+    return db.session.scalar(select(AdminUnit).where(AdminUnit.code == code, valid_on(AdminUnit, day)))
+
+
+def children(unit: AdminUnit, as_of: date | None = None) -> list[AdminUnit]:
+    day = as_of or today()
+    return list(db.session.scalars(
+        select(AdminUnit)
+        .where(AdminUnit.parent_id == unit.id, valid_on(AdminUnit, day))
+        .order_by(AdminUnit.code, AdminUnit.local_id, AdminUnit.name)
+    ))
+
+
+def descendants_query(unit: AdminUnit, as_of: date | None = None, level: UnitLevel | None = None):
+    """A select of every unit strictly below ``unit`` valid on the date, optionally one level."""
+    day = as_of or today()
+    stmt = select(AdminUnit).where(
+        AdminUnit.path.startswith(unit.path, autoescape=True), AdminUnit.id != unit.id,
+        valid_on(AdminUnit, day),
+    )
+    if level is not None:
+        stmt = stmt.where(AdminUnit.level == level.value)
+    return stmt
+
+
+def descendants(unit: AdminUnit, as_of: date | None = None, level: UnitLevel | None = None) -> list[AdminUnit]:
+    stmt = descendants_query(unit, as_of, level).order_by(AdminUnit.path)
+    return list(db.session.scalars(stmt))
+
+
+def ancestors(unit: AdminUnit) -> list[AdminUnit]:
+    """Root first, parent last. Ancestry is fixed by the path: a reparented unit is a new row."""
+    ids = unit.ancestor_ids
+    if not ids:
+        return []
+    rows = {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def units_at_level(level: UnitLevel, as_of: date | None = None, within: Sequence[str] | None = None):
+    day = as_of or today()
+    stmt = select(AdminUnit).where(AdminUnit.level == level.value, valid_on(AdminUnit, day))
+    if within is not None:
+        stmt = stmt.where(path_filter(within))
+    return list(db.session.scalars(stmt.order_by(AdminUnit.code, AdminUnit.name)))
+
+
+def path_filter(prefixes: Iterable[str], column=AdminUnit.path):
+    """SQL condition: ``column`` lies under one of the paths. No prefixes → matches nothing."""
+    conds = [column.startswith(p, autoescape=True) for p in prefixes]
+    return or_(*conds) if conds else false()
+
+
+@dataclass(frozen=True)
+class UnitCounts:
+    children: int
+    hamlets: int
+    households: int
+    population: int
+
+
+def subtree_counts(unit: AdminUnit, as_of: date | None = None) -> UnitCounts:
+    """Children, hamlets, households and population under a unit on a date (hamlet sums; a
+    commune with no hamlets yet falls back to its own recorded households)."""
+    day = as_of or today()
+    n_children = db.session.scalar(
+        select(func.count()).select_from(AdminUnit)
+        .where(AdminUnit.parent_id == unit.id, valid_on(AdminUnit, day))
+    ) or 0
+    if unit.level == UnitLevel.HAMLET:
+        return UnitCounts(0, 0, unit.households or 0, unit.population or 0)
+    hamlet_stats = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(AdminUnit.households), 0),
+               func.coalesce(func.sum(AdminUnit.population), 0))
+        .where(AdminUnit.path.startswith(unit.path, autoescape=True),
+               AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, day))
+    ).one()
+    households, population = int(hamlet_stats[1]), int(hamlet_stats[2])
+    if not hamlet_stats[0]:
+        households, population = unit.households or 0, unit.population or 0
+    return UnitCounts(n_children, int(hamlet_stats[0]), households, population)
+
+
+def child_stats(unit: AdminUnit, as_of: date | None = None) -> dict[int, tuple[int, int, int]]:
+    """For each child of ``unit``: (hamlets, households, population) below it, in one query."""
+    day = as_of or today()
+    child = aliased(AdminUnit)
+    hamlet = aliased(AdminUnit)
+    rows = db.session.execute(
+        select(child.id, func.count(hamlet.id), func.coalesce(func.sum(hamlet.households), 0),
+               func.coalesce(func.sum(hamlet.population), 0))
+        .select_from(child)
+        .join(hamlet, and_(hamlet.path.startswith(child.path), hamlet.level == UnitLevel.HAMLET.value,
+                           valid_on(hamlet, day)), isouter=True)
+        .where(child.parent_id == unit.id, valid_on(child, day))
+        .group_by(child.id)
+    )
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def search_units(query: str, prefixes: Sequence[str], as_of: date | None = None, limit: int = 50,
+                 levels: Sequence[UnitLevel] | None = None) -> list[AdminUnit]:
+    """Diacritics-insensitive search by name or code within the given subtrees."""
+    day = as_of or today()
+    folded = fold(query)
+    if not folded:
+        return []
+    stmt = select(AdminUnit).where(valid_on(AdminUnit, day), path_filter(prefixes))
+    if folded.isdigit():
+        stmt = stmt.where(or_(AdminUnit.code.startswith(folded), AdminUnit.search_text.contains(folded)))
+    else:
+        for word in folded.split(" "):
+            stmt = stmt.where(AdminUnit.search_text.contains(word, autoescape=True))
+    if levels:
+        stmt = stmt.where(AdminUnit.level.in_([lv.value for lv in levels]))
+    level_order = func.length(AdminUnit.path)  # shallower units (communes) before hamlets
+    return list(db.session.scalars(stmt.order_by(level_order, AdminUnit.name).limit(limit)))
+
+
+def search_text_for(unit: AdminUnit) -> str:
+    return fold(f"{unit.name} {unit.full_name} {unit.code or ''}")
+
+
+# --- changing units ---------------------------------------------------------------------------
+
+
+def _check_type(level: UnitLevel, unit_type: str, parent: AdminUnit | None) -> None:
+    try:
+        t = UnitType(unit_type)
+    except ValueError:
+        raise ValidationFailed(_l("Loại đơn vị “%(t)s” không hợp lệ.", t=unit_type), field="type") from None
+    if t not in LEVEL_TYPES[level]:
+        raise ValidationFailed(_l("Loại đơn vị “%(t)s” không thuộc cấp này.", t=unit_type), field="type")
+    if level == UnitLevel.HAMLET and parent is not None:
+        allowed = HAMLET_TYPES_UNDER.get(UnitType(parent.type), frozenset())
+        if t not in allowed:
+            raise ValidationFailed(
+                _l("Theo Thông tư 04/2012/TT-BNV, loại “%(t)s” không được tổ chức dưới %(p)s.",
+                   t=t.value, p=parent.full_name), field="type")
+
+
+def _assign_path(unit: AdminUnit) -> None:
+    db.session.flush()
+    base = unit.parent.path if unit.parent is not None else "/"
+    unit.path = f"{base}{unit.id}/"
+
+
+def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid_from: date,
+                parent: AdminUnit | None = None, code: str | None = None, local_id: str | None = None,
+                actor=None, audit: bool = True, **attrs) -> AdminUnit:
+    """Create a unit below ``parent``. Rules: only provinces are roots; a code is unique among
+    units valid at the same time (QĐ 124/2004/QĐ-TTg); hamlets have a local id and no code."""
+    if (level == UnitLevel.PROVINCE) != (parent is None):
+        raise ValidationFailed(_l("Chỉ cấp tỉnh mới không có đơn vị cấp trên."))
+    _check_type(level, type, parent)
+    if parent is not None and not parent.valid_on(valid_from):
+        raise ValidationFailed(_l("Đơn vị cấp trên không còn hiệu lực vào ngày bắt đầu."))
+    if code is not None:
+        clash = db.session.scalar(select(AdminUnit).where(
+            AdminUnit.code == code,
+            or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > valid_from)))
+        if clash is not None:
+            raise Conflict(_l("Mã %(code)s đang được đơn vị “%(name)s” sử dụng.", code=code, name=clash.full_name))
+    unit = AdminUnit(level=level.value, name=name.strip(), full_name=full_name.strip(), type=str(type),
+                     parent=parent, code=code, local_id=local_id, valid_from=valid_from, **attrs)
+    unit.search_text = search_text_for(unit)
+    db.session.add(unit)
+    _assign_path(unit)
+    if audit:
+        record("unit.create", unit, label=unit.full_name, unit_path=unit.path,
+               after=snapshot(unit, UNIT_AUDIT_FIELDS), actor=actor)
+    return unit
+
+
+def update_unit(unit: AdminUnit, *, actor=None, **changes) -> AdminUnit:
+    """Correct a unit's attributes in place (names, counts, flags, geometry). Changes of the tree
+    itself (merge, split, reparent) close the unit and open new ones instead."""
+    forbidden = {"parent_id", "parent", "level", "path", "valid_from", "valid_to", "code"} & set(changes)
+    if forbidden:
+        raise ValidationFailed(_l("Không thể sửa trực tiếp các trường: %(f)s.", f=", ".join(sorted(forbidden))))
+    if not unit.is_current:
+        raise Conflict(_l("Đơn vị này đã hết hiệu lực; không thể sửa."))
+    if "type" in changes:
+        _check_type(UnitLevel(unit.level), changes["type"], unit.parent)
+    before = snapshot(unit, UNIT_AUDIT_FIELDS)
+    for key, value in changes.items():
+        setattr(unit, key, value)
+    unit.search_text = search_text_for(unit)
+    after = snapshot(unit, UNIT_AUDIT_FIELDS)
+    if before != after or {"geom_wkb", "geom_simplified_wkb"} & set(changes):
+        record("unit.update", unit, label=unit.full_name, unit_path=unit.path,
+               before={k: v for k, v in before.items() if after[k] != v},
+               after={k: v for k, v in after.items() if before[k] != v}, actor=actor)
+    db.session.flush()
+    return unit
+
+
+def close_unit(unit: AdminUnit, *, on: date, decision_ref: str | None = None, actor=None) -> AdminUnit:
+    """Close a unit from ``on`` (its last valid day is the day before). Units are never deleted,
+    so history and the records attached to them survive reforms."""
+    if not unit.is_current:
+        raise Conflict(_l("Đơn vị này đã hết hiệu lực từ trước."))
+    if on <= unit.valid_from:
+        raise ValidationFailed(_l("Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực (%(d)s).",
+                                  d=unit.valid_from.strftime("%d/%m/%Y")), field="valid_to")
+    open_children = db.session.scalar(select(func.count()).select_from(AdminUnit).where(
+        AdminUnit.parent_id == unit.id, or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > on)))
+    if open_children:
+        raise Conflict(_l("Còn %(n)d đơn vị trực thuộc đang hiệu lực; hãy xử lý chúng trước.", n=open_children))
+    before = snapshot(unit, ["valid_to", "decision_ref"])
+    unit.valid_to = on
+    if decision_ref:
+        unit.decision_ref = decision_ref
+    record("unit.close", unit, label=unit.full_name, unit_path=unit.path, before=before,
+           after=snapshot(unit, ["valid_to", "decision_ref"]), actor=actor)
+    db.session.flush()
+    return unit
+
+
+def next_hamlet_local_id(commune: AdminUnit) -> str:
+    """Hamlets have no official code; each gets the next free number within its commune."""
+    existing = db.session.scalars(select(AdminUnit.local_id).where(AdminUnit.parent_id == commune.id))
+    numbers = [int(x) for x in existing if x and x.isdigit()]
+    return f"{(max(numbers) + 1) if numbers else 1:03d}"
+
+
+def create_hamlet(commune: AdminUnit, *, name: str, type: str, valid_from: date,
+                  households: int | None = None, population: int | None = None,
+                  is_difficult: bool = False, is_ethnic_minority: bool = False,
+                  local_id: str | None = None, actor=None, **attrs) -> AdminUnit:
+    """Add a hamlet (thôn/ấp/tổ dân phố…) to a commune. Its type must suit the commune's type
+    (Thông tư 04/2012/TT-BNV) and its name must be unique among the commune's current hamlets."""
+    if commune.level != UnitLevel.COMMUNE:
+        raise ValidationFailed(_l("Thôn/tổ dân phố chỉ được tạo trong một xã, phường hoặc đặc khu."))
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(_l("Tên thôn/tổ dân phố không được để trống."), field="name")
+    clash = db.session.scalar(select(AdminUnit).where(
+        AdminUnit.parent_id == commune.id, AdminUnit.valid_to.is_(None),
+        func.lower(AdminUnit.name) == name.lower()))
+    if clash is not None:
+        raise Conflict(_l("%(c)s đã có “%(n)s”.", c=commune.full_name, n=clash.name), field="name")
+    return create_unit(
+        level=UnitLevel.HAMLET, name=name, full_name=f"{name}, {commune.full_name}", type=type,
+        valid_from=valid_from, parent=commune, local_id=local_id or next_hamlet_local_id(commune),
+        households=households, population=population, is_difficult=is_difficult,
+        is_ethnic_minority=is_ethnic_minority, actor=actor, **attrs)
+
+
+# --- facilities -------------------------------------------------------------------------------
+
+
+def create_facility(*, code: str, kind: FacilityKind, name: str, unit: AdminUnit, valid_from: date,
+                    parent: Facility | None = None, serves: Iterable[AdminUnit] = (), actor=None,
+                    **attrs) -> Facility:
+    """A department sits at a province and has no parent; a centre reports to a department; a
+    station reports to a centre and serves exactly one commune (DOMAIN.md §6)."""
+    if (kind == FacilityKind.DEPARTMENT) != (parent is None):
+        raise ValidationFailed(_l("Chỉ Sở Y tế không có cơ sở cấp trên."))
+    expected_parent = {FacilityKind.HEALTH_CENTRE: FacilityKind.DEPARTMENT,
+                       FacilityKind.STATION: FacilityKind.HEALTH_CENTRE}.get(kind)
+    if expected_parent and parent.kind != expected_parent:
+        raise ValidationFailed(_l("Cơ sở cấp trên không đúng loại."))
+    serves = list(serves)
+    if kind == FacilityKind.STATION and (len(serves) != 1 or serves[0].level != UnitLevel.COMMUNE):
+        raise ValidationFailed(_l("Trạm y tế phục vụ đúng một xã/phường/đặc khu."))
+    if db.session.scalar(select(Facility).where(Facility.code == code)) is not None:
+        raise Conflict(_l("Mã cơ sở %(code)s đã tồn tại.", code=code))
+    facility = Facility(code=code, kind=kind.value, name=name, unit=unit, parent=parent,
+                        valid_from=valid_from, **attrs)
+    db.session.add(facility)
+    for served in serves:
+        facility.service_areas.append(ServiceArea(unit=served, valid_from=valid_from))
+    db.session.flush()
+    record("facility.create", facility, label=name, unit_path=unit.path,
+           after={"code": code, "kind": kind.value, "name": name, "unit_id": unit.id,
+                  "parent_id": parent.id if parent else None,
+                  "serves": [u.code or u.id for u in serves]}, actor=actor)
+    return facility
+
+
+def served_units(facility: Facility, as_of: date | None = None) -> list[AdminUnit]:
+    day = as_of or today()
+    return list(db.session.scalars(
+        select(AdminUnit).join(ServiceArea, ServiceArea.unit_id == AdminUnit.id)
+        .where(ServiceArea.facility_id == facility.id, valid_on(ServiceArea, day))
+        .order_by(AdminUnit.code, AdminUnit.name)))
+
+
+def facilities_serving(unit: AdminUnit, as_of: date | None = None) -> list[Facility]:
+    """Facilities whose service area covers the unit or one of its ancestors on the date,
+    nearest first (station, then centre, then department)."""
+    day = as_of or today()
+    ids = [*unit.ancestor_ids, unit.id]
+    rows = db.session.scalars(
+        select(Facility).join(ServiceArea, ServiceArea.facility_id == Facility.id)
+        .where(ServiceArea.unit_id.in_(ids), valid_on(ServiceArea, day), valid_on(Facility, day))
+        .distinct())
+    order = {FacilityKind.STATION: 0, FacilityKind.HEALTH_CENTRE: 1, FacilityKind.DEPARTMENT: 2}
+    return sorted(rows, key=lambda f: order[FacilityKind(f.kind)])
+
+
+def supervision_chain(facility: Facility) -> list[Facility]:
+    """The facility and its parents up to the Department."""
+    chain = [facility]
+    while chain[-1].parent is not None:
+        chain.append(chain[-1].parent)
+    return chain

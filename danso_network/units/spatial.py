@@ -1,0 +1,105 @@
+"""All geometry conversion for units lives here (DESIGN.md §5, §7).
+
+Geometry is stored as WKB, twice: the full geometry as imported, and a simplified copy for maps
+(tolerance 0.0005° ≈ 50 m, coordinates rounded to 5 decimals ≈ 1 m). Measured for DESIGN.md §7:
+5,000 simplified hamlet polygons serve as ~1.5 MB of GeoJSON, small enough for one fetch.
+A bounding box and a centroid are kept in plain columns so SQLite and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+import json
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+SIMPLIFY_TOLERANCE = 0.0005
+GRID_SIZE = 1e-5  # 5 decimals
+WGS84 = "EPSG:4326"
+
+
+def to_wkb(geom: BaseGeometry | None) -> bytes | None:
+    return None if geom is None else shapely.to_wkb(geom)
+
+
+def from_wkb(data: bytes | None) -> BaseGeometry | None:
+    return None if data is None else shapely.from_wkb(data)
+
+
+def polygonal_part(geom: BaseGeometry | None) -> BaseGeometry | None:
+    """Keep only the (multi)polygon part of a geometry; None if there is none."""
+    if geom is None or geom.is_empty:
+        return None
+    if isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    if geom.geom_type == "GeometryCollection":
+        polys: list[Polygon] = []
+        for part in geom.geoms:
+            part = polygonal_part(part)
+            if part is None:
+                continue
+            polys.extend(part.geoms if isinstance(part, MultiPolygon) else [part])
+        if not polys:
+            return None
+        return polys[0] if len(polys) == 1 else MultiPolygon(polys)
+    return None
+
+
+def repair(geom: BaseGeometry | None) -> BaseGeometry | None:
+    """A valid (multi)polygon from ``geom``, or None when nothing polygonal survives repair."""
+    if geom is None or geom.is_empty:
+        return None
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    geom = polygonal_part(geom)
+    if geom is None or geom.is_empty or geom.area == 0:
+        return None
+    return geom
+
+
+def simplify_for_map(geom: BaseGeometry) -> BaseGeometry:
+    """Simplify (0.0005°) and snap to a 5-decimal grid; falls back to the snapped original if
+    simplification would make a small polygon vanish."""
+    simple = shapely.set_precision(geom.simplify(SIMPLIFY_TOLERANCE, preserve_topology=True), GRID_SIZE)
+    simple = polygonal_part(simple)
+    if simple is None or simple.is_empty:
+        simple = polygonal_part(shapely.set_precision(geom, GRID_SIZE)) or geom
+    return simple
+
+
+def label_point(geom: BaseGeometry) -> tuple[float, float]:
+    """The centroid, or a point on the surface when the centroid falls outside (crescents)."""
+    point = geom.centroid
+    if not geom.contains(point):
+        point = geom.point_on_surface()
+    return round(point.x, 6), round(point.y, 6)
+
+
+def geometry_columns(geom: BaseGeometry | None) -> dict:
+    """The AdminUnit column values for a repaired WGS84 geometry (all None when no geometry)."""
+    if geom is None:
+        return dict(geom_wkb=None, geom_simplified_wkb=None, bbox_minx=None, bbox_miny=None,
+                    bbox_maxx=None, bbox_maxy=None, centroid_lon=None, centroid_lat=None)
+    minx, miny, maxx, maxy = geom.bounds
+    lon, lat = label_point(geom)
+    return dict(
+        geom_wkb=to_wkb(geom),
+        geom_simplified_wkb=to_wkb(simplify_for_map(geom)),
+        bbox_minx=minx, bbox_miny=miny, bbox_maxx=maxx, bbox_maxy=maxy,
+        centroid_lon=lon, centroid_lat=lat,
+    )
+
+
+def geojson_geometry(data: bytes | None) -> dict | None:
+    geom = from_wkb(data)
+    return None if geom is None else mapping(geom)
+
+
+def feature_collection(features: list[dict]) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def geometry_from_geojson(obj: dict) -> BaseGeometry:
+    return shape(obj)

@@ -1,0 +1,120 @@
+"""Wiring of extensions, blueprints and template helpers (kept out of ``create_app`` for reading)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask, g, request, session
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .config import PROJECT_ROOT
+from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+
+def select_locale() -> str:
+    """The language chosen in this session, else the user's, else Vietnamese."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "danso_network" / "translations"))
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+    from .auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        # The id carries the session version: changing a password ends every other session.
+        uid, _, version = user_id.partition(":")
+        if not uid.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(uid))
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return user
+
+    @app.before_request
+    def fresh_request_cache():
+        g.pop("_scopes", None)  # scopes are computed per request (see auth.permissions.scope_of)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint and request.endpoint != "static" and current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from .audit.views import bp as audit_bp
+    from .auth.views import bp as auth_bp
+    from .main.views import bp as main_bp
+    from .units.views import bp as units_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(units_bp)
+    app.register_blueprint(audit_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .auth import permissions
+    from .auth.labels import role_label
+    from .units.labels import facility_kind_label, level_label, type_label
+
+    @app.context_processor
+    def inject():
+        return {
+            "perm": permissions,
+            "level_label": level_label,
+            "type_label": type_label,
+            "role_label": role_label,
+            "facility_kind_label": facility_kind_label,
+            "languages": app.config["LANGUAGES"],
+            "current_locale": select_locale(),
+            "today": date.today(),
+        }
+
+    @app.template_filter("vndate")
+    def vndate(value):
+        if value is None:
+            return "—"
+        return value.strftime("%d/%m/%Y")
+
+    @app.template_filter("vndatetime")
+    def vndatetime(value):
+        if value is None:
+            return "—"
+        from flask_babel import format_datetime
+
+        return format_datetime(value, "dd/MM/yyyy HH:mm")
+
+    @app.template_filter("num")
+    def num(value):
+        if value is None:
+            return "—"
+        return format_decimal(value)
