@@ -3,10 +3,12 @@ set), each test inside a transaction that is rolled back, CSRF on as in producti
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 
 import pytest
+from flask.testing import FlaskClient
 
 from danso_network import create_app
 from danso_network.config import TestConfig
@@ -28,6 +30,14 @@ def make_app(url: str, **overrides):
     return create_app(config)
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context (own ``g``, own database session), as in
+    production, even though the test itself holds an app context to read the database."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     return _database_url(tmp_path_factory)
@@ -36,6 +46,7 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     app = make_app(database_url, UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -76,8 +87,13 @@ def client(app):
 
 @pytest.fixture
 def world(app) -> World:
-    """A small, fully known tree: two provinces, communes, hamlets, facilities and one user per role."""
-    return build_world()
+    """A small, fully known tree: two provinces, communes, hamlets, facilities and one user per role.
+
+    Committed (into the test's SAVEPOINT), so a rollback inside the code under test undoes only
+    what the test did after this point, as it would in production."""
+    world = build_world()
+    db.session.commit()
+    return world
 
 
 _CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')

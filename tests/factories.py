@@ -3,10 +3,12 @@ users through factory_boy."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import factory
+from werkzeug.security import generate_password_hash
 from shapely.geometry import box
 
 from danso_network.auth import services as auth_services
@@ -28,14 +30,21 @@ class UserFactory(factory.alchemy.SQLAlchemyModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     full_name = factory.Faker("name", locale="vi_VN")
-    created_at = factory.LazyFunction(lambda: __import__("datetime").datetime.now(__import__("datetime").UTC))
+    created_at = factory.LazyFunction(lambda: datetime.now(UTC))
     active = True
     session_version = 1
-    password_hash = factory.LazyFunction(lambda: User(password_hash="").password_hash or "")
+    # Hashing (scrypt) is deliberately slow; hash the shared test password once per run.
+    password_hash = factory.LazyFunction(lambda: _default_hash())
 
     @factory.post_generation
     def password(self, create, extracted, **kwargs):
-        self.set_password(extracted or PASSWORD)
+        if extracted:
+            self.set_password(extracted)
+
+
+@functools.cache
+def _default_hash() -> str:
+    return generate_password_hash(PASSWORD)
 
 
 def province(code="75", name="Đồng Nai", full_name="Thành phố Đồng Nai", type="thanh_pho_tw",

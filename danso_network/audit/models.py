@@ -12,7 +12,10 @@ from ..extensions import db
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_event_object", "object_type", "object_id"),
+        Index("ix_audit_event_unit_path", "unit_path", postgresql_ops={"unit_path": "text_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -23,7 +26,7 @@ class AuditEvent(db.Model):
     object_id: Mapped[str] = mapped_column(String(60))
     object_label: Mapped[str] = mapped_column(String(300), default="")
     # The unit the change concerns, so scoped users see the audit of their own area only.
-    unit_path: Mapped[str | None] = mapped_column(String(200), index=True)
+    unit_path: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(64))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -27,3 +29,56 @@ class ChangePasswordForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField(_l("Đăng xuất"))
+
+
+def _role_choices():
+    from .labels import ROLE_LABELS
+
+    return [(role.value, label) for role, label in ROLE_LABELS.items()]
+
+
+class GrantForm(FlaskForm):
+    role = SelectField(_l("Vai trò"), choices=[], validators=[DataRequired(_l("Vui lòng chọn vai trò."))])
+    place = SelectField(_l("Nơi được cấp quyền"), choices=[], validate_choice=True,
+                        validators=[DataRequired(_l("Vui lòng chọn nơi cấp quyền."))])
+    valid_from = DateField(_l("Có hiệu lực từ ngày"), default=date.today,
+                           validators=[DataRequired(_l("Vui lòng nhập ngày theo dạng ngày/tháng/năm."))])
+    submit = SubmitField(_l("Cấp quyền"))
+
+    def fill(self, places):
+        self.role.choices = _role_choices()
+        groups: dict[str, list] = {}
+        for value, label, group in places:
+            groups.setdefault(group, []).append((value, label))
+        self.place.choices = groups
+        return self
+
+
+class UserCreateForm(GrantForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(_l("Vui lòng nhập tên đăng nhập.")),
+                                                            Length(max=80)])
+    full_name = StringField(_l("Họ và tên"), validators=[DataRequired(_l("Vui lòng nhập họ và tên.")),
+                                                         Length(max=200)])
+    email = StringField(_l("Thư điện tử"), validators=[Optional(), Email(_l("Địa chỉ thư điện tử không hợp lệ.")),
+                                                       Length(max=200)])
+    password = PasswordField(_l("Mật khẩu ban đầu"), validators=[
+        DataRequired(_l("Vui lòng nhập mật khẩu.")), Length(min=8, message=_l("Mật khẩu phải có ít nhất 8 ký tự."))])
+    submit = SubmitField(_l("Tạo tài khoản"))
+
+
+class EndGrantForm(FlaskForm):
+    on = DateField(_l("Kết thúc từ ngày"), default=date.today,
+                   validators=[DataRequired(_l("Vui lòng nhập ngày theo dạng ngày/tháng/năm."))])
+    submit = SubmitField(_l("Kết thúc quyền"))
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("Mật khẩu mới"), validators=[
+        DataRequired(_l("Vui lòng nhập mật khẩu mới.")), Length(min=8, message=_l("Mật khẩu phải có ít nhất 8 ký tự."))])
+    confirm = PasswordField(_l("Nhập lại mật khẩu mới"),
+                            validators=[EqualTo("new_password", message=_l("Hai mật khẩu không khớp."))])
+    submit = SubmitField(_l("Đặt lại mật khẩu"))
+
+
+class ToggleActiveForm(FlaskForm):
+    submit = SubmitField(_l("Xác nhận"))

@@ -105,6 +105,25 @@ def can_manage_users(user: User) -> bool:
     return Role.PROVINCE_ADMIN in scope_of(user).all_roles
 
 
+def grant_path(grant: RoleGrant) -> str:
+    return grant.unit.path if grant.unit is not None else grant.facility.unit.path
+
+
+def can_manage_user(actor: User, user: User) -> bool:
+    """A province admin manages accounts whose every grant (past or present) lies inside the
+    province(s) they administer. An account with no grant belongs to nobody's area: only the
+    CLI reaches it (fail-closed)."""
+    prefixes = scope_of(actor).prefixes_for({Role.PROVINCE_ADMIN})
+    if not prefixes or not user.grants:
+        return False
+    return all(any(grant_path(g).startswith(p) for p in prefixes) for g in user.grants)
+
+
+def can_grant_at(actor: User, unit: AdminUnit) -> bool:
+    """Roles may be granted only inside the actor's own province-admin area."""
+    return any(unit.path.startswith(p) for p in scope_of(actor).prefixes_for({Role.PROVINCE_ADMIN}))
+
+
 def can_view_audit(user: User) -> bool:
     return bool(scope_of(user).all_roles & EDITING_ROLES)
 

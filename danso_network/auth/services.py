@@ -101,3 +101,76 @@ def note_login(user: User) -> None:
     user.last_login_at = datetime.now(UTC)
     record("user.login", user, label=user.username, actor=user)
     db.session.flush()
+
+
+def end_grant(grant: RoleGrant, *, on: date, actor=None) -> RoleGrant:
+    """End a role grant from ``on`` (the last day of access is the day before). Grants are
+    closed, never deleted, so who could do what on a past date stays answerable."""
+    if grant.valid_to is not None and grant.valid_to <= on:
+        raise Conflict(_l("Quyền này đã kết thúc từ trước."))
+    if on <= grant.valid_from:
+        raise ValidationFailed(_l("Ngày kết thúc phải sau ngày bắt đầu (%(d)s).",
+                                  d=grant.valid_from.strftime("%d/%m/%Y")), field="valid_to")
+    before = {"valid_to": grant.valid_to}
+    grant.valid_to = on
+    where = grant.unit.path if grant.unit is not None else grant.facility.unit.path
+    record("role.end", grant, label=f"{grant.user.username}: {grant.role}", unit_path=where,
+           before=before, after={"valid_to": on}, actor=actor)
+    db.session.flush()
+    return grant
+
+
+def set_active(user: User, active: bool, *, actor=None) -> User:
+    """Lock or unlock an account. A locked account cannot log in and its sessions end."""
+    if actor is not None and actor.id == user.id and not active:
+        raise ValidationFailed(_l("Bạn không thể tự khoá tài khoản của mình."))
+    if user.active == active:
+        return user
+    user.active = active
+    user.session_version = (user.session_version or 1) + 1
+    record("user.activate" if active else "user.deactivate", user, label=user.username,
+           before={"active": not active}, after={"active": active}, actor=actor)
+    db.session.flush()
+    return user
+
+
+def create_user_with_role(*, username: str, full_name: str, password: str, role: Role,
+                          unit: AdminUnit | None = None, facility: Facility | None = None,
+                          email: str | None = None, valid_from: date, actor=None) -> User:
+    """A new account always starts with one grant, so it belongs to an area from the start."""
+    user = create_user(username=username, full_name=full_name, password=password, email=email, actor=actor)
+    grant_role(user, role, unit=unit, facility=facility, valid_from=valid_from, actor=actor)
+    return user
+
+
+def grantable_places(prefixes: list[str], as_of: date) -> list[tuple[str, str, str]]:
+    """Where a province admin may grant roles: facilities and units (province, communes) inside
+    their area, as ``(value, label, group)`` for a select box. Values: ``f:<id>`` / ``u:<id>``."""
+    from ..units.models import UnitLevel
+    from ..units.services import path_filter, valid_on
+
+    places: list[tuple[str, str, str]] = []
+    facilities = db.session.scalars(
+        select(Facility).join(AdminUnit, Facility.unit_id == AdminUnit.id)
+        .where(path_filter(prefixes), valid_on(Facility, as_of)).order_by(Facility.kind, Facility.name))
+    for f in facilities:
+        places.append((f"f:{f.id}", f.name, str(_l("Cơ sở y tế"))))
+    units = db.session.scalars(
+        select(AdminUnit).where(path_filter(prefixes), valid_on(AdminUnit, as_of),
+                                AdminUnit.level.in_([UnitLevel.PROVINCE.value, UnitLevel.COMMUNE.value]))
+        .order_by(AdminUnit.level.desc(), AdminUnit.name))
+    for u in units:
+        places.append((f"u:{u.id}", u.full_name, str(_l("Đơn vị hành chính"))))
+    return places
+
+
+def resolve_place(value: str) -> tuple[AdminUnit | None, Facility | None]:
+    """Turn a ``f:<id>`` / ``u:<id>`` choice back into objects (None, None if unknown)."""
+    kind, _, raw = (value or "").partition(":")
+    if not raw.isdigit():
+        return None, None
+    if kind == "f":
+        return None, db.session.get(Facility, int(raw))
+    if kind == "u":
+        return db.session.get(AdminUnit, int(raw)), None
+    return None, None

@@ -136,7 +136,8 @@ class AdminUnit(db.Model):
             sqlite_where=text("valid_to IS NULL AND local_id IS NOT NULL"),
             postgresql_where=text("valid_to IS NULL AND local_id IS NOT NULL"),
         ),
-        Index("ix_admin_unit_path", "path"),
+        # text_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any collation.
+        Index("ix_admin_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
         Index("ix_admin_unit_parent_valid", "parent_id", "valid_from", "valid_to"),
         Index("ix_admin_unit_code", "code"),
     )

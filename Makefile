@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` (serve the demo) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install translations migrate demo lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d danso_network/translations -D messages >/dev/null
+
+instance/secret_key:
+	mkdir -p instance
+	$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > instance/secret_key
+	chmod 600 instance/secret_key
+
+# Serve the demo on the embedded SQLite database (instance/danso.db).
+run: install instance/secret_key
+	export DANSO_SECRET_KEY="$$(cat instance/secret_key)" DANSO_SESSION_COOKIE_SECURE=false \
+	       DANSO_REMEMBER_COOKIE_SECURE=false; \
+	$(BIN)/danso db upgrade && \
+	$(BIN)/danso demo load --if-empty && \
+	echo "Mở http://$(HOST):$(PORT) trong trình duyệt (Ctrl+C để dừng)." && \
+	$(BIN)/danso run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,55 @@
+"""What a station head sees in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..factories import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def _login(page, username: str):
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/")
+
+
+def test_station_head_logs_in_and_sees_only_the_commune(page):
+    _login(page, "truongtram_a")
+    body = page.locator("main").inner_text()
+    assert "Phường Bình Phước" in body
+    assert "Đồng Xoài" not in body
+    page.get_by_role("link", name="Phường Bình Phước").first.click()
+    page.wait_for_load_state()
+    assert "Khu phố 1" in page.locator("main").inner_text()
+    assert page.console_errors == []
+
+
+def test_search_is_diacritics_insensitive_in_the_browser(page):
+    _login(page, "admin75")
+    search = page.get_by_placeholder("Tìm xã, phường, thôn…")
+    search.fill("dong xoai")
+    search.press("Enter")
+    page.wait_for_load_state()
+    assert "Xã Đồng Xoài" in page.locator("main").inner_text()
+
+
+def test_language_switch_to_english_and_back(page):
+    page.goto("/login")
+    page.get_by_role("button", name="Tiếng Việt").click()
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="Sign in").is_visible()
+    assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_wrong_password_keeps_the_username_and_explains(page):
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill("truongtram_a")
+    page.get_by_label("Mật khẩu").fill("khong-dung")
+    page.get_by_role("button", name="Đăng nhập").click()
+    assert page.get_by_text("Tên đăng nhập hoặc mật khẩu không đúng.").is_visible()
+    assert page.get_by_label("Tên đăng nhập").input_value() == "truongtram_a"
