@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import factory
-from werkzeug.security import generate_password_hash
 from shapely.geometry import box
+from werkzeug.security import generate_password_hash
 
 from danso_network.auth import services as auth_services
 from danso_network.auth.models import Role, User

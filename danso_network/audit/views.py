@@ -1,3 +1,140 @@
-from flask import Blueprint
+"""The audit screen: the append-only change log, scoped, filtered and paginated."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, render_template, request
+from flask_babel import format_decimal, get_timezone
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ..auth.labels import role_label
+from ..auth.permissions import can_view_audit, require, scope_of
+from ..extensions import db
+from ..units.labels import level_label, type_label
+from . import queries
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+PER_PAGE = 50
+
+ACTION_LABELS = {
+    "unit.create": _l("Tạo đơn vị"),
+    "unit.update": _l("Sửa đơn vị"),
+    "unit.close": _l("Đóng đơn vị (hết hiệu lực)"),
+    "unit.import": _l("Nhập dữ liệu đơn vị hành chính"),
+    "units.import": _l("Nhập dữ liệu đơn vị hành chính"),
+    "facility.create": _l("Tạo cơ sở y tế"),
+    "facility.update": _l("Sửa cơ sở y tế"),
+    "role.grant": _l("Cấp quyền"),
+    "role.revoke": _l("Thu hồi quyền"),
+    "user.create": _l("Tạo tài khoản"),
+    "user.update": _l("Sửa tài khoản"),
+    "user.login": _l("Đăng nhập"),
+    "user.set_password": _l("Đổi mật khẩu"),
+    "roster.import": _l("Nhập danh sách cộng tác viên"),
+    "import": _l("Nhập dữ liệu"),
+}
+
+OBJECT_TYPE_LABELS = {
+    "AdminUnit": _l("Đơn vị hành chính"),
+    "Facility": _l("Cơ sở y tế"),
+    "User": _l("Tài khoản"),
+    "RoleGrant": _l("Phân quyền"),
+}
+
+FIELD_LABELS = {
+    "code": _l("Mã"), "local_id": _l("Mã nội bộ"), "name": _l("Tên"), "full_name": _l("Tên đầy đủ"),
+    "level": _l("Cấp"), "type": _l("Loại"), "parent_id": _l("Đơn vị cấp trên (id)"),
+    "valid_from": _l("Hiệu lực từ"), "valid_to": _l("Hết hiệu lực từ"), "decision_ref": _l("Quyết định"),
+    "households": _l("Số hộ"), "population": _l("Nhân khẩu"), "is_difficult": _l("Đặc biệt khó khăn"),
+    "is_ethnic_minority": _l("Vùng DTTS"), "is_synthetic": _l("Dữ liệu minh hoạ"), "note": _l("Ghi chú"),
+    "kind": _l("Loại cơ sở"), "unit_id": _l("Đơn vị (id)"), "facility_id": _l("Cơ sở (id)"),
+    "serves": _l("Phục vụ"), "user": _l("Tài khoản"), "username": _l("Tên đăng nhập"),
+    "role": _l("Vai trò"), "active": _l("Đang hoạt động"),
+}
+
+# The most telling fields first, so the first lines of a long record say what changed.
+_FIELD_ORDER = {k: i for i, k in enumerate([
+    "name", "type", "households", "population", "valid_to", "decision_ref", "valid_from", "username",
+    "role", "code", "local_id", "is_difficult", "is_ethnic_minority"])}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_VALUE_LABELS = {"type": type_label, "level": level_label, "role": role_label}
+
+
+def action_label(action: str) -> str:
+    """The Vietnamese name of a known action; an unknown action is shown as recorded."""
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
+    if action.endswith(".import"):
+        return f"{ACTION_LABELS['import']} ({action})"
+    return action
+
+
+def object_type_label(object_type: str) -> str:
+    return str(OBJECT_TYPE_LABELS.get(object_type, object_type))
+
+
+def _show(key: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Có") if value else _("Không")
+    if isinstance(value, int) and not key.endswith("_id"):
+        return format_decimal(value)
+    if key in _VALUE_LABELS and isinstance(value, str):
+        return _VALUE_LABELS[key](value)
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def changes(event) -> list[tuple[str, str | None, str]]:
+    """(field label, before or None, after) for each field the event records; a creation lists
+    only the fields that were set."""
+    before, after = event.before or {}, event.after or {}
+    rows = []
+    keys = [*before, *(k for k in after if k not in before)]
+    for key in sorted(keys, key=lambda k: _FIELD_ORDER.get(k, len(_FIELD_ORDER))):
+        if event.before is None and after.get(key) in (None, "", False):
+            continue
+        rows.append((str(FIELD_LABELS.get(key, key)),
+                     _show(key, before.get(key)) if event.before is not None else None,
+                     _show(key, after.get(key))))
+    return rows
+
+
+def _day_arg(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        flash(_("Ngày “%(v)s” không hợp lệ nên đã bỏ qua bộ lọc này.", v=raw[:30]), "warning")
+        return None
+
+
+@bp.get("/")
+@login_required
+def index():
+    require(can_view_audit(current_user))
+    scope = scope_of(current_user)
+    filters = {
+        "action": request.args.get("action", "").strip()[:60] or None,
+        "object_type": request.args.get("object_type", "").strip()[:60] or None,
+        "date_from": _day_arg("from"), "date_to": _day_arg("to"),
+        "label": request.args.get("q", "").strip()[:100] or None,
+    }
+    page = db.paginate(queries.events_query(scope, tz=ZoneInfo(str(get_timezone())), **filters),
+                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "audit/index.html", page=page, filters=filters, actions=queries.actions_seen(scope),
+        object_types=queries.object_types_seen(scope), action_label=action_label,
+        object_type_label=object_type_label, changes=changes)

@@ -12,6 +12,7 @@ ROLE_LABELS = {
     Role.STATION_HEAD: _l("Trưởng trạm / Giám đốc Trạm Y tế"),
     Role.STATION_OFFICER: _l("Viên chức dân số tại trạm"),
     Role.VIEWER: _l("Chỉ xem"),
+    Role.COMMUNE_COMMITTEE: _l("Uỷ ban nhân dân xã (xác nhận công nhận CTV)"),
 }
 
 

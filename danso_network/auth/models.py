@@ -25,6 +25,7 @@ class Role(enum.StrEnum):
     STATION_HEAD = "station_head"  # Trạm trưởng / Giám đốc trạm y tế: one commune
     STATION_OFFICER = "station_officer"  # viên chức dân số at the station: one commune
     VIEWER = "viewer"  # read-only, at any unit
+    COMMUNE_COMMITTEE = "commune_committee"  # UBND xã: reads, and confirms approvals where the province says so
 
 
 _ROLES_SQL = ", ".join(f"'{r.value}'" for r in Role)

@@ -34,8 +34,15 @@ def get_user_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
 
 
+def user_area_path(user: User) -> str | None:
+    """Where account events are filed in the audit log: the widest area the user holds a grant
+    in, so that only administrators of that area see them."""
+    paths = [g.unit.path if g.unit is not None else g.facility.unit.path for g in user.grants]
+    return min(paths, key=len) if paths else None
+
+
 def create_user(*, username: str, full_name: str, password: str, email: str | None = None,
-                actor=None) -> User:
+                unit_path: str | None = None, actor=None) -> User:
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
         raise ValidationFailed(_l("Tên đăng nhập gồm 3–80 ký tự: chữ thường không dấu, số, dấu chấm, "
@@ -48,8 +55,8 @@ def create_user(*, username: str, full_name: str, password: str, email: str | No
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    record("user.create", user, label=username, after={"username": username, "full_name": user.full_name},
-           actor=actor)
+    record("user.create", user, label=username, unit_path=unit_path,
+           after={"username": username, "full_name": user.full_name}, actor=actor)
     return user
 
 
@@ -58,7 +65,7 @@ def set_password(user: User, password: str, *, actor=None) -> None:
     check_password_strength(password)
     user.set_password(password)
     user.session_version = (user.session_version or 1) + 1
-    record("user.set_password", user, label=user.username, actor=actor)
+    record("user.set_password", user, label=user.username, unit_path=user_area_path(user), actor=actor)
     db.session.flush()
 
 
@@ -99,7 +106,7 @@ def authenticate(username: str, password: str) -> User | None:
 
 def note_login(user: User) -> None:
     user.last_login_at = datetime.now(UTC)
-    record("user.login", user, label=user.username, actor=user)
+    record("user.login", user, label=user.username, unit_path=user_area_path(user), actor=user)
     db.session.flush()
 
 
@@ -129,6 +136,7 @@ def set_active(user: User, active: bool, *, actor=None) -> User:
     user.active = active
     user.session_version = (user.session_version or 1) + 1
     record("user.activate" if active else "user.deactivate", user, label=user.username,
+           unit_path=user_area_path(user),
            before={"active": not active}, after={"active": active}, actor=actor)
     db.session.flush()
     return user
@@ -138,7 +146,9 @@ def create_user_with_role(*, username: str, full_name: str, password: str, role:
                           unit: AdminUnit | None = None, facility: Facility | None = None,
                           email: str | None = None, valid_from: date, actor=None) -> User:
     """A new account always starts with one grant, so it belongs to an area from the start."""
-    user = create_user(username=username, full_name=full_name, password=password, email=email, actor=actor)
+    where = unit if unit is not None else (facility.unit if facility is not None else None)
+    user = create_user(username=username, full_name=full_name, password=password, email=email,
+                       unit_path=where.path if where is not None else None, actor=actor)
     grant_role(user, role, unit=unit, facility=facility, valid_from=valid_from, actor=actor)
     return user
 

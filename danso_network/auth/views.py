@@ -154,15 +154,9 @@ def user_grant(user_id: int):
     form = GrantForm().fill(_places())
     if form.validate_on_submit():
         unit, facility = _place_or_403(form.place.data)
-        try:
-            services.grant_role(user, Role(form.role.data), unit=unit, facility=facility,
-                                valid_from=form.valid_from.data)
-        except DomainError as e:
-            db.session.rollback()
-            flash(str(e), "danger")
-        else:
-            db.session.commit()
-            flash(_("Đã cấp quyền cho %(u)s.", u=user.username), "success")
+        _commit_or_flash(lambda: services.grant_role(user, Role(form.role.data), unit=unit, facility=facility,
+                                                     valid_from=form.valid_from.data),
+                         _("Đã cấp quyền cho %(u)s.", u=user.username))
     else:
         _flash_form_errors(form)
     return redirect(url_for("auth.user_show", user_id=user.id))
@@ -177,14 +171,7 @@ def grant_end(user_id: int, grant_id: int):
         abort(404)
     form = EndGrantForm()
     if form.validate_on_submit():
-        try:
-            services.end_grant(grant, on=form.on.data)
-        except DomainError as e:
-            db.session.rollback()
-            flash(str(e), "danger")
-        else:
-            db.session.commit()
-            flash(_("Đã kết thúc quyền."), "success")
+        _commit_or_flash(lambda: services.end_grant(grant, on=form.on.data), _("Đã kết thúc quyền."))
     else:
         _flash_form_errors(form)
     return redirect(url_for("auth.user_show", user_id=user.id))
@@ -195,14 +182,8 @@ def grant_end(user_id: int, grant_id: int):
 def user_active(user_id: int):
     user = get_user_or_404(user_id)
     if ToggleActiveForm().validate_on_submit():
-        try:
-            services.set_active(user, not user.active, actor=current_user)
-        except DomainError as e:
-            db.session.rollback()
-            flash(str(e), "danger")
-        else:
-            db.session.commit()
-            flash(_("Đã mở khoá tài khoản.") if user.active else _("Đã khoá tài khoản."), "success")
+        message = _("Đã khoá tài khoản.") if user.active else _("Đã mở khoá tài khoản.")
+        _commit_or_flash(lambda: services.set_active(user, not user.active, actor=current_user), message)
     return redirect(url_for("auth.user_show", user_id=user.id))
 
 
@@ -212,17 +193,24 @@ def user_password(user_id: int):
     user = get_user_or_404(user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.set_password(user, form.new_password.data)
-        except DomainError as e:
-            db.session.rollback()
-            flash(str(e), "danger")
-        else:
-            db.session.commit()
-            flash(_("Đã đặt lại mật khẩu cho %(u)s; các phiên đăng nhập cũ đã kết thúc.", u=user.username), "success")
+        _commit_or_flash(lambda: services.set_password(user, form.new_password.data),
+                         _("Đã đặt lại mật khẩu cho %(u)s; các phiên đăng nhập cũ đã kết thúc.", u=user.username))
     else:
         _flash_form_errors(form)
     return redirect(url_for("auth.user_show", user_id=user.id))
+
+
+def _commit_or_flash(action, success: str) -> bool:
+    """Run one service call; commit and flash ``success``, or roll back and flash the refusal."""
+    try:
+        action()
+    except DomainError as e:
+        db.session.rollback()
+        flash(str(e), "danger")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
 
 
 def _form_error(form, error: DomainError) -> None:

@@ -58,7 +58,8 @@ DEMO_USERS = [
     DemoUser("ttyt_budang", "Trần Văn Hùng (TTYT khu vực Bù Đăng)", Role.CENTRE_OFFICER, f"TTYT-{DEMO_CENTRE_DISTRICT}"),
     DemoUser("tram_bombo", "Điểu Thị Mai (Trạm trưởng TYT xã Bom Bo)", Role.STATION_HEAD, f"TYT-{DEMO_COMMUNE}"),
     DemoUser("dsxa_bombo", "Lê Thị Hoa (Viên chức dân số xã Bom Bo)", Role.STATION_OFFICER, f"TYT-{DEMO_COMMUNE}"),
-    DemoUser("ubnd_bombo", "Phạm Văn Nam (UBND xã Bom Bo, chỉ xem)", Role.VIEWER, f"unit:{DEMO_COMMUNE}"),
+    DemoUser("ubnd_bombo", "Phạm Văn Nam (UBND xã Bom Bo)", Role.COMMUNE_COMMITTEE, f"unit:{DEMO_COMMUNE}"),
+    DemoUser("xem_budang", "Vũ Thị Thu (TTYT khu vực Bù Đăng, chỉ xem)", Role.VIEWER, f"TTYT-{DEMO_CENTRE_DISTRICT}"),
 ]
 
 

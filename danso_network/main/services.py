@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 
@@ -10,7 +11,7 @@ from ..auth.models import Role, RoleGrant
 from ..auth.permissions import Scope
 from ..extensions import db
 from ..units.models import AdminUnit
-from ..units.services import UnitCounts, facilities_serving, subtree_counts, valid_on
+from ..units.services import UnitCounts, facilities_serving, unit_stats, valid_on
 
 
 @dataclass
@@ -32,15 +33,14 @@ class HomeOverview:
 
 
 def home_overview(user, scope: Scope) -> HomeOverview:
-    from datetime import date
-
     day = date.today()
     units = {u.path: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_(scope.prefixes)))}
+    stats = unit_stats(list(units.values()), day)
     entries = []
     for path in sorted(units, key=lambda p: (units[p].level != "province", units[p].code or "", units[p].name)):
         unit = units[path]
         entries.append(ScopeEntry(
-            unit=unit, roles=sorted(scope.roles_at(path)), counts=subtree_counts(unit),
+            unit=unit, roles=sorted(scope.roles_at(path)), counts=stats[unit.id],
             facility_names=[f.name for f in facilities_serving(unit)][:1],
         ))
     grants = list(db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id, valid_on(RoleGrant, day))))

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, send_from_directory, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import text
 

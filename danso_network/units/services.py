@@ -19,6 +19,7 @@ from ..audit.services import record, snapshot
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..textnorm import fold
+from .labels import type_label
 from .models import (
     HAMLET_TYPES_UNDER,
     LEVEL_TYPES,
@@ -32,7 +33,7 @@ from .models import (
 
 UNIT_AUDIT_FIELDS = [
     "code", "local_id", "name", "full_name", "level", "type", "parent_id", "valid_from", "valid_to",
-    "decision_ref", "households", "population", "is_difficult", "is_ethnic_minority", "is_synthetic",
+    "decision_ref", "households", "population", "is_difficult", "is_ethnic_minority", "is_synthetic", "note",
 ]
 
 
@@ -177,6 +178,10 @@ def search_units(query: str, prefixes: Sequence[str], as_of: date | None = None,
 
 
 def search_text_for(unit: AdminUnit) -> str:
+    """What search matches: name, full name and code. A hamlet's full name repeats its commune's,
+    so only its own name counts (else "dong xoai" would list every hamlet of Đồng Xoài)."""
+    if unit.level == UnitLevel.HAMLET:
+        return fold(unit.name)
     return fold(f"{unit.name} {unit.full_name} {unit.code or ''}")
 
 
@@ -189,13 +194,13 @@ def _check_type(level: UnitLevel, unit_type: str, parent: AdminUnit | None) -> N
     except ValueError:
         raise ValidationFailed(_l("Loại đơn vị “%(t)s” không hợp lệ.", t=unit_type), field="type") from None
     if t not in LEVEL_TYPES[level]:
-        raise ValidationFailed(_l("Loại đơn vị “%(t)s” không thuộc cấp này.", t=unit_type), field="type")
+        raise ValidationFailed(_l("Loại đơn vị “%(t)s” không thuộc cấp này.", t=type_label(t)), field="type")
     if level == UnitLevel.HAMLET and parent is not None:
         allowed = HAMLET_TYPES_UNDER.get(UnitType(parent.type), frozenset())
         if t not in allowed:
             raise ValidationFailed(
                 _l("Theo Thông tư 04/2012/TT-BNV, loại “%(t)s” không được tổ chức dưới %(p)s.",
-                   t=t.value, p=parent.full_name), field="type")
+                   t=type_label(t), p=parent.full_name), field="type")
 
 
 def _assign_path(unit: AdminUnit) -> None:
@@ -206,22 +211,27 @@ def _assign_path(unit: AdminUnit) -> None:
 
 def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid_from: date,
                 parent: AdminUnit | None = None, code: str | None = None, local_id: str | None = None,
-                actor=None, audit: bool = True, **attrs) -> AdminUnit:
-    """Create a unit below ``parent``. Rules: only provinces are roots; a code is unique among
-    units valid at the same time (QĐ 124/2004/QĐ-TTg); hamlets have a local id and no code."""
+                valid_to: date | None = None, actor=None, audit: bool = True, **attrs) -> AdminUnit:
+    """Create a unit below ``parent`` valid over ``[valid_from, valid_to)`` (``valid_to`` for
+    recording a unit that has already ended). Rules: only provinces are roots; a code is unique
+    among units valid at the same time (QĐ 124/2004/QĐ-TTg); hamlets have a local id, no code."""
     if (level == UnitLevel.PROVINCE) != (parent is None):
         raise ValidationFailed(_l("Chỉ cấp tỉnh mới không có đơn vị cấp trên."))
     _check_type(level, type, parent)
+    if valid_to is not None and valid_to <= valid_from:
+        raise ValidationFailed(_l("Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực."), field="valid_to")
     if parent is not None and not parent.valid_on(valid_from):
         raise ValidationFailed(_l("Đơn vị cấp trên không còn hiệu lực vào ngày bắt đầu."))
     if code is not None:
-        clash = db.session.scalar(select(AdminUnit).where(
-            AdminUnit.code == code,
-            or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > valid_from)))
+        overlaps = or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > valid_from)
+        if valid_to is not None:
+            overlaps = and_(overlaps, AdminUnit.valid_from < valid_to)
+        clash = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code, overlaps))
         if clash is not None:
             raise Conflict(_l("Mã %(code)s đang được đơn vị “%(name)s” sử dụng.", code=code, name=clash.full_name))
     unit = AdminUnit(level=level.value, name=name.strip(), full_name=full_name.strip(), type=str(type),
-                     parent=parent, code=code, local_id=local_id, valid_from=valid_from, **attrs)
+                     parent=parent, code=code, local_id=local_id, valid_from=valid_from, valid_to=valid_to,
+                     **attrs)
     unit.search_text = search_text_for(unit)
     db.session.add(unit)
     _assign_path(unit)
@@ -294,11 +304,12 @@ def create_hamlet(commune: AdminUnit, *, name: str, type: str, valid_from: date,
     name = name.strip()
     if not name:
         raise ValidationFailed(_l("Tên thôn/tổ dân phố không được để trống."), field="name")
-    clash = db.session.scalar(select(AdminUnit).where(
-        AdminUnit.parent_id == commune.id, AdminUnit.valid_to.is_(None),
-        func.lower(AdminUnit.name) == name.lower()))
+    # Compared in Python: SQLite's lower() folds ASCII only ("Ấp" ≠ "ấp").
+    current_names = db.session.scalars(select(AdminUnit.name).where(
+        AdminUnit.parent_id == commune.id, AdminUnit.valid_to.is_(None)))
+    clash = next((n for n in current_names if n.casefold() == name.casefold()), None)
     if clash is not None:
-        raise Conflict(_l("%(c)s đã có “%(n)s”.", c=commune.full_name, n=clash.name), field="name")
+        raise Conflict(_l("%(c)s đã có “%(n)s”.", c=commune.full_name, n=clash), field="name")
     return create_unit(
         level=UnitLevel.HAMLET, name=name, full_name=f"{name}, {commune.full_name}", type=type,
         valid_from=valid_from, parent=commune, local_id=local_id or next_hamlet_local_id(commune),
@@ -365,3 +376,112 @@ def supervision_chain(facility: Facility) -> list[Facility]:
     while chain[-1].parent is not None:
         chain.append(chain[-1].parent)
     return chain
+
+
+# --- browsing and hamlet maintenance (unit browser UI) ----------------------------------------
+
+CHILD_SORTS = ("code", "name", "households")
+CHILD_FLAGS = ("difficult", "ethnic_minority")
+
+
+def units_at_paths(paths: Sequence[str]) -> list[AdminUnit]:
+    """The units whose path is one of ``paths`` (e.g. the tops of a user's scope), provinces first."""
+    if not paths:
+        return []
+    stmt = select(AdminUnit).where(AdminUnit.path.in_(list(paths)))
+    return sorted(db.session.scalars(stmt),
+                  key=lambda u: (u.level != UnitLevel.PROVINCE, u.code or "", u.search_text))
+
+
+def unit_stats(units: Sequence[AdminUnit], as_of: date | None = None) -> dict[int, UnitCounts]:
+    """:func:`subtree_counts` for several units in one query (same rules: hamlet sums, and a unit
+    with no hamlets falls back to its own recorded households and population)."""
+    if not units:
+        return {}
+    day = as_of or today()
+    target, hamlet, child = aliased(AdminUnit), aliased(AdminUnit), aliased(AdminUnit)
+    n_children = (select(func.count(child.id)).where(child.parent_id == target.id, valid_on(child, day))
+                  .correlate(target).scalar_subquery())
+    rows = db.session.execute(
+        select(target.id, n_children, func.count(hamlet.id), func.coalesce(func.sum(hamlet.households), 0),
+               func.coalesce(func.sum(hamlet.population), 0))
+        .select_from(target)
+        .join(hamlet, and_(hamlet.path.startswith(target.path), hamlet.id != target.id,
+                           hamlet.level == UnitLevel.HAMLET.value, valid_on(hamlet, day)), isouter=True)
+        .where(target.id.in_([u.id for u in units]))
+        .group_by(target.id))
+    by_id = {u.id: u for u in units}
+    result = {}
+    for uid, n_child, n_hamlets, households, population in rows:
+        unit = by_id[uid]
+        if not n_hamlets:
+            households, population = unit.households or 0, unit.population or 0
+        result[uid] = UnitCounts(int(n_child or 0), int(n_hamlets), int(households), int(population))
+    return result
+
+
+def children_query(unit: AdminUnit, as_of: date | None = None, *, sort: str = "code",
+                   descending: bool = False, flag: str | None = None):
+    """A select of the children of ``unit`` valid on the date, for a paginated table.
+
+    ``sort`` is one of :data:`CHILD_SORTS` (anything else sorts by code); "households" sorts by
+    the hamlet sum below each child, or its own figure when it has no hamlets (as
+    :func:`subtree_counts`). ``flag`` keeps only children marked difficult or ethnic-minority."""
+    day = as_of or today()
+    hamlet = aliased(AdminUnit)
+    hamlet_households = (
+        select(func.sum(hamlet.households))
+        .where(hamlet.path.startswith(AdminUnit.path), hamlet.level == UnitLevel.HAMLET.value,
+               valid_on(hamlet, day))
+        .scalar_subquery())
+    keys = {
+        "code": [func.coalesce(AdminUnit.code, AdminUnit.local_id), AdminUnit.search_text],
+        "name": [AdminUnit.search_text, AdminUnit.name],  # folded name: "Ấp" sorts with "A"
+        "households": [func.coalesce(hamlet_households, AdminUnit.households, 0), AdminUnit.search_text],
+    }
+    order = keys.get(sort, keys["code"])
+    if descending:
+        order = [order[0].desc(), *order[1:]]
+    stmt = select(AdminUnit).where(AdminUnit.parent_id == unit.id, valid_on(AdminUnit, day))
+    if flag == "difficult":
+        stmt = stmt.where(AdminUnit.is_difficult.is_(True))
+    elif flag == "ethnic_minority":
+        stmt = stmt.where(AdminUnit.is_ethnic_minority.is_(True))
+    return stmt.order_by(*order, AdminUnit.id)
+
+
+def parents_of(units: Iterable[AdminUnit]) -> dict[int, AdminUnit]:
+    """The parents of many units in one query (for result lists that show "thuộc …")."""
+    ids = {u.parent_id for u in units if u.parent_id is not None}
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids)))}
+
+
+def update_hamlet(hamlet: AdminUnit, *, name: str, type: str, households: int | None = None,
+                  population: int | None = None, is_difficult: bool = False,
+                  is_ethnic_minority: bool = False, note: str | None = None, actor=None) -> AdminUnit:
+    """Correct a hamlet's record. Its name stays unique among the commune's current hamlets and
+    its full name follows the name; a new type must suit the commune's type (Thông tư
+    04/2012/TT-BNV), while a type recorded before that check is kept as it is."""
+    if hamlet.level != UnitLevel.HAMLET:
+        raise ValidationFailed(_l("Chỉ sửa được thôn/tổ dân phố tại đây."))
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(_l("Tên thôn/tổ dân phố không được để trống."), field="name")
+    commune = hamlet.parent
+    import unicodedata
+
+    # Compared in Python: SQLite's lower() folds ASCII only, so "Ấp 1" would not meet "ấp 1".
+    key = unicodedata.normalize("NFC", name).casefold()
+    siblings = db.session.scalars(select(AdminUnit).where(
+        AdminUnit.parent_id == hamlet.parent_id, AdminUnit.id != hamlet.id, AdminUnit.valid_to.is_(None)))
+    clash = next((s for s in siblings if unicodedata.normalize("NFC", s.name).casefold() == key), None)
+    if clash is not None:
+        raise Conflict(_l("%(c)s đã có “%(n)s”.", c=commune.full_name, n=clash.name), field="name")
+    changes = dict(name=name, full_name=f"{name}, {commune.full_name}", households=households,
+                   population=population, is_difficult=is_difficult, is_ethnic_minority=is_ethnic_minority,
+                   note=(note or "").strip() or None)
+    if type != hamlet.type:
+        changes["type"] = type
+    return update_unit(hamlet, actor=actor, **changes)

@@ -1,3 +1,150 @@
-from flask import Blueprint
+"""Unit browser (the tree as of a date, search) and hamlet maintenance (create, edit, close).
+
+Every page loads its unit through :func:`get_unit_or_404` (404 unknown, 403 out of scope). Hamlet
+actions make one service call and commit once; a :class:`DomainError` is shown on the form and
+nothing is committed (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth.permissions import can_edit_unit, can_view_unit, require, scope_of
+from ..errors import DomainError
+from ..extensions import db
+from . import services
+from .forms import CloseHamletForm, HamletForm, NewHamletForm, hamlet_type_choices
+from .models import AdminUnit, UnitLevel
 
 bp = Blueprint("units", __name__, url_prefix="/units")
+
+PER_PAGE = 50
+SEARCH_LIMIT = 50
+
+
+def get_unit_or_404(unit_id: int, need=can_view_unit, level: UnitLevel | None = None) -> AdminUnit:
+    """The unit, or 404 if unknown (or not of ``level``); 403 unless ``need(user, unit)``."""
+    unit = db.session.get(AdminUnit, unit_id)
+    if unit is None:
+        abort(404)
+    require(need(current_user, unit))
+    if level is not None and unit.level != level:
+        abort(404)
+    return unit
+
+
+def _as_of() -> date:
+    """The ``as_of`` query parameter (YYYY-MM-DD or dd/mm/yyyy); a bad value falls back to today."""
+    raw = request.args.get("as_of", "").strip()
+    if not raw:
+        return services.today()
+    for parse in (date.fromisoformat, _parse_vn_date):
+        try:
+            return parse(raw)
+        except ValueError:
+            pass
+    flash(_("Ngày xem “%(v)s” không hợp lệ; đang hiển thị dữ liệu của hôm nay.", v=raw[:30]), "warning")
+    return services.today()
+
+
+def _parse_vn_date(raw: str) -> date:
+    day, month, year = (int(x) for x in raw.split("/"))
+    return date(year, month, day)
+
+
+@bp.get("/")
+@login_required
+def index():
+    units = services.units_at_paths(scope_of(current_user).prefixes)
+    if len(units) == 1:
+        return redirect(url_for(".show", unit_id=units[0].id))
+    return render_template("units/index.html", units=units, stats=services.unit_stats(units))
+
+
+@bp.get("/<int:unit_id>")
+@login_required
+def show(unit_id: int):
+    unit = get_unit_or_404(unit_id)
+    as_of = _as_of()
+    sort = request.args.get("sort") if request.args.get("sort") in services.CHILD_SORTS else "code"
+    descending = request.args.get("dir") == "desc"
+    flag = request.args.get("flag") if request.args.get("flag") in services.CHILD_FLAGS else None
+    page = db.paginate(services.children_query(unit, as_of, sort=sort, descending=descending, flag=flag),
+                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    facilities = services.facilities_serving(unit, as_of)
+    return render_template(
+        "units/show.html", unit=unit, as_of=as_of, is_today=as_of == services.today(),
+        ancestors=services.ancestors(unit), counts=services.subtree_counts(unit, as_of),
+        page=page, stats=services.child_stats(unit, as_of), sort=sort, descending=descending, flag=flag,
+        facilities=facilities, chain=services.supervision_chain(facilities[0]) if facilities else [])
+
+
+@bp.get("/search")
+@login_required
+def search():
+    q = request.args.get("q", "").strip()[:100]
+    results = services.search_units(q, scope_of(current_user).prefixes, limit=SEARCH_LIMIT + 1) if q else []
+    capped, results = len(results) > SEARCH_LIMIT, results[:SEARCH_LIMIT]
+    return render_template("units/search.html", q=q, results=results, capped=capped,
+                           parents=services.parents_of(results), limit=SEARCH_LIMIT)
+
+
+@bp.route("/<int:commune_id>/hamlets/new", methods=["GET", "POST"])
+@login_required
+def new_hamlet(commune_id: int):
+    commune = get_unit_or_404(commune_id, need=can_edit_unit, level=UnitLevel.COMMUNE)
+    form = NewHamletForm()
+    form.type.choices = hamlet_type_choices(commune)
+    if form.validate_on_submit():
+        try:
+            hamlet = services.create_hamlet(commune, valid_from=form.valid_from.data, **form.hamlet_fields())
+        except DomainError as e:
+            db.session.rollback()
+            form.show_domain_error(e)
+        else:
+            db.session.commit()
+            flash(_("Đã thêm %(name)s.", name=hamlet.name), "success")
+            return redirect(url_for(".show", unit_id=commune.id))
+    return render_template("units/hamlet_form.html", form=form, commune=commune, hamlet=None)
+
+
+@bp.route("/<int:unit_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_hamlet(unit_id: int):
+    hamlet = get_unit_or_404(unit_id, need=can_edit_unit, level=UnitLevel.HAMLET)
+    form = HamletForm(obj=hamlet)
+    form.type.choices = hamlet_type_choices(hamlet.parent, current=hamlet.type)
+    if form.validate_on_submit():
+        try:
+            services.update_hamlet(hamlet, **form.hamlet_fields())
+        except DomainError as e:
+            db.session.rollback()
+            form.show_domain_error(e)
+        else:
+            db.session.commit()
+            flash(_("Đã lưu thay đổi của %(name)s.", name=hamlet.name), "success")
+            return redirect(url_for(".show", unit_id=hamlet.id))
+    return render_template("units/hamlet_form.html", form=form, commune=hamlet.parent, hamlet=hamlet)
+
+
+@bp.route("/<int:unit_id>/close", methods=["GET", "POST"])
+@login_required
+def close_hamlet(unit_id: int):
+    hamlet = get_unit_or_404(unit_id, need=can_edit_unit, level=UnitLevel.HAMLET)
+    form = CloseHamletForm()
+    if form.validate_on_submit():
+        try:
+            services.close_unit(hamlet, on=form.valid_to.data, decision_ref=form.decision_ref.data or None)
+        except DomainError as e:
+            db.session.rollback()
+            form.show_domain_error(e)
+        else:
+            db.session.commit()
+            flash(_("Đã đóng %(name)s từ ngày %(d)s.", name=hamlet.name,
+                    d=form.valid_to.data.strftime("%d/%m/%Y")), "success")
+            return redirect(url_for(".show", unit_id=hamlet.parent_id))
+    return render_template("units/close_hamlet.html", form=form, hamlet=hamlet, commune=hamlet.parent)

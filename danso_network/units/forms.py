@@ -1,0 +1,103 @@
+"""Hamlet forms. They check shape only (required, whole numbers ≥ 0, dates); the rules (name
+unique in the commune, type allowed under the commune's type, dates in order) live in services."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..errors import DomainError
+from .labels import type_label
+from .models import HAMLET_TYPES_UNDER, AdminUnit, UnitType
+
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+def _clean_text(value):
+    """Trim and store text in NFC, whatever the keyboard sent (Vietnamese input methods may send
+    decomposed accents)."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value).strip()
+    return value
+
+
+def _count_field(label):
+    return IntegerField(
+        label, validators=[Optional(), NumberRange(min=0, message=_l("Phải là số nguyên không âm."))],
+        invalid_value_message=_l("Phải là số nguyên không âm."), render_kw={"min": 0, "step": 1})
+
+
+def hamlet_type_choices(commune: AdminUnit, current: str | None = None) -> list[tuple[str, str]]:
+    """The hamlet types allowed under the commune's type (Thông tư 04/2012/TT-BNV), plus the
+    hamlet's own type when editing an older record."""
+    try:
+        allowed = set(HAMLET_TYPES_UNDER.get(UnitType(commune.type), frozenset()))
+    except ValueError:
+        allowed = set()
+    values = {t.value for t in allowed}
+    if current:
+        values.add(current)
+    return sorted(((v, type_label(v)) for v in values), key=lambda c: c[1])
+
+
+class DomainErrorForm(FlaskForm):
+    """A form that can show a service's :class:`DomainError` next to the field it concerns."""
+
+    def show_domain_error(self, error: DomainError) -> None:
+        field = self._fields.get(error.field) if error.field else None
+        if field is not None and not isinstance(field, SubmitField):
+            field.errors = [*field.errors, str(error)]
+        else:
+            self.form_errors.append(str(error))
+
+
+class HamletForm(DomainErrorForm):
+    name = StringField(_l("Tên thôn/tổ dân phố"), filters=[_clean_text],
+                       validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=150)])
+    type = SelectField(_l("Loại"), validate_choice=False,
+                       validators=[DataRequired(_l("Vui lòng chọn loại."))])
+    households = _count_field(_l("Số hộ gia đình"))
+    population = _count_field(_l("Số nhân khẩu"))
+    is_difficult = BooleanField(_l("Địa bàn đặc biệt khó khăn"))
+    is_ethnic_minority = BooleanField(_l("Vùng đồng bào dân tộc thiểu số"))
+    note = TextAreaField(_l("Ghi chú"), filters=[_clean_text], validators=[Optional(), Length(max=2000)],
+                         render_kw={"rows": 3})
+    submit = SubmitField(_l("Lưu"))
+
+    def hamlet_fields(self) -> dict:
+        """The submitted values, as keyword arguments for ``create_hamlet``/``update_hamlet``."""
+        return {
+            "name": self.name.data, "type": self.type.data, "households": self.households.data,
+            "population": self.population.data, "is_difficult": self.is_difficult.data,
+            "is_ethnic_minority": self.is_ethnic_minority.data, "note": self.note.data or None,
+        }
+
+
+class NewHamletForm(HamletForm):
+    valid_from = DateField(_l("Có hiệu lực từ ngày"), format=DATE_FORMATS, default=date.today,
+                           validators=[InputRequired(_l("Vui lòng nhập ngày."))],
+                           invalid_value_message=_l("Ngày không hợp lệ (ngày/tháng/năm)."))
+    submit = SubmitField(_l("Thêm"))
+
+
+class CloseHamletForm(DomainErrorForm):
+    # Named like the model column so a service error about ``valid_to`` lands on this field.
+    valid_to = DateField(_l("Hết hiệu lực từ ngày"), format=DATE_FORMATS,
+                         validators=[InputRequired(_l("Vui lòng nhập ngày hết hiệu lực."))],
+                         invalid_value_message=_l("Ngày không hợp lệ (ngày/tháng/năm)."))
+    decision_ref = StringField(_l("Số, ngày quyết định (nếu có)"), filters=[_clean_text],
+                               validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Xác nhận đóng"))
