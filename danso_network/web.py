@@ -29,6 +29,8 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every table in the metadata)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)

@@ -124,3 +124,41 @@ def build_world() -> World:
     }
     db.session.flush()
     return w
+
+
+# --- recruitment ------------------------------------------------------------------------------
+
+
+def national_id(born: date, sex: str = "female", serial: int = 1, province: str = "070") -> str:
+    """A CCCD consistent with the birth year and sex (Thông tư 59/2021/TT-BCA)."""
+    century = born.year // 100 - 19
+    return f"{province}{century * 2 + (1 if sex == 'female' else 0)}{born.year % 100:02d}{serial:06d}"
+
+
+def criteria(province: AdminUnit, **overrides):
+    from danso_network.recruitment import services as rs
+    from danso_network.recruitment.rules import QUOTA_PRESETS
+    from danso_network.recruitment.workflow import Approver
+
+    values = dict(valid_from=date(2025, 7, 1), quota_bands=QUOTA_PRESETS["gia_lai"], quota_preset="gia_lai",
+                  approver=Approver.HEALTH_CENTRE)
+    values.update(overrides)
+    return rs.create_criteria_version(province, **values)
+
+
+def candidate_fields(hamlet: AdminUnit, serial: int = 1, **overrides) -> dict:
+    born = overrides.pop("date_of_birth", date(1990, 5, 17))
+    sex = overrides.pop("sex", "female")
+    fields = dict(hamlet=hamlet, full_name=f"Nguyễn Thị Ứng Viên {serial}", date_of_birth=born, sex=sex,
+                  ethnicity="Kinh", national_id=national_id(born, sex, serial), residence_hamlet=hamlet,
+                  education="lower_secondary", phone="0912345678")
+    fields.update(overrides)
+    return fields
+
+
+def complete_dossier(application, actor):
+    from danso_network.recruitment import services as rs
+    from danso_network.recruitment.models import DOSSIER_ITEMS
+
+    rs.update_dossier(application, items={k: True for k in DOSSIER_ITEMS}, application_signed_on=date(2025, 9, 1),
+                      actor=actor)

@@ -1,0 +1,7 @@
+"""Imports every model module so the metadata (Alembic, tests) sees all tables."""
+
+from .audit import models as audit_models  # noqa: F401
+from .auth import models as auth_models  # noqa: F401
+from .collaborators import models as collaborator_models  # noqa: F401
+from .recruitment import models as recruitment_models  # noqa: F401
+from .units import models as unit_models  # noqa: F401

@@ -1,0 +1,40 @@
+"""Who may see and act on recruitment records (predicates written once)."""
+
+from __future__ import annotations
+
+from ..auth.models import Role, User
+from ..auth.permissions import scope_of
+from ..units.models import AdminUnit
+from .models import Application, Attachment, RecognitionDecision
+
+
+def can_view_application(user: User, application: Application) -> bool:
+    return bool(scope_of(user).roles_at(application.hamlet_path))
+
+
+def can_nominate(user: User, hamlet: AdminUnit) -> bool:
+    """Stations propose candidates for their hamlets (Gia Lai QĐ 34/2023: the station chooses)."""
+    return bool(scope_of(user).roles_at(hamlet.path) & {Role.STATION_HEAD, Role.STATION_OFFICER})
+
+
+def can_edit_dossier(user: User, application: Application) -> bool:
+    return bool(scope_of(user).roles_at(application.hamlet_path) & {Role.STATION_HEAD, Role.STATION_OFFICER})
+
+
+def can_view_attachment(user: User, attachment: Attachment) -> bool:
+    return can_view_application(user, attachment.application)
+
+
+def can_view_decision(user: User, decision: RecognitionDecision) -> bool:
+    """Visible to anyone who sees at least one of its applications."""
+    return any(can_view_application(user, a) for a in decision.applications)
+
+
+def can_manage_criteria(user: User, province: AdminUnit) -> bool:
+    return Role.PROVINCE_ADMIN in scope_of(user).roles_at(province.path)
+
+
+def can_view_criteria(user: User, province: AdminUnit) -> bool:
+    """Everyone working in the province reads the rules; only its admins change them."""
+    scope = scope_of(user)
+    return any(p.startswith(province.path) for p in scope.prefixes)

@@ -1,0 +1,634 @@
+"""Recruitment actions: criteria versions, vacancies, applications and their transitions,
+recognition decisions. One function per action: guard → change → record history → flush.
+Never commits (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..audit.services import record, snapshot
+from ..auth.models import Role, User
+from ..auth.permissions import scope_of
+from ..collaborators.models import Assignment, Collaborator
+from ..errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..textnorm import fold
+from ..units.models import AdminUnit, UnitLevel
+from ..units.services import path_filter, valid_on
+from . import rules
+from .models import (
+    DOSSIER_ITEMS,
+    Application,
+    ApplicationEvent,
+    Candidate,
+    CriteriaSet,
+    Education,
+    RecognitionDecision,
+    Sex,
+)
+from .workflow import FINAL_STATES, Action, Approver, State, actions_from, allowed_roles, target_state
+
+CCCD_RE = re.compile(r"^\d{12}$")
+OVERRIDE_FLAG = "override"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _actor_name(actor) -> str:
+    return getattr(actor, "username", None) or "hệ thống"
+
+
+# --- criteria ---------------------------------------------------------------------------------
+
+
+def province_of(unit: AdminUnit) -> AdminUnit:
+    """The province a unit belongs to (the root of its path)."""
+    root_id = int(unit.path.strip("/").split("/")[0])
+    return unit if unit.id == root_id else db.session.get(AdminUnit, root_id)
+
+
+def criteria_for(province: AdminUnit, on: date | None = None) -> CriteriaSet | None:
+    """The version in force on a date: the latest whose ``valid_from`` is on or before it."""
+    on = on or date.today()
+    return db.session.scalar(
+        select(CriteriaSet).where(CriteriaSet.province_id == province.id, CriteriaSet.valid_from <= on)
+        .order_by(CriteriaSet.valid_from.desc(), CriteriaSet.version.desc()).limit(1))
+
+
+def require_criteria(province: AdminUnit, on: date | None = None) -> CriteriaSet:
+    found = criteria_for(province, on)
+    if found is None:
+        raise ValidationFailed(_l("%(p)s chưa có bộ tiêu chuẩn tuyển chọn CTV hiệu lực; quản trị cấp tỉnh "
+                                  "cần thiết lập trước.", p=province.full_name))
+    return found
+
+
+def criteria_versions(province: AdminUnit) -> list[CriteriaSet]:
+    return list(db.session.scalars(select(CriteriaSet).where(CriteriaSet.province_id == province.id)
+                                   .order_by(CriteriaSet.version.desc())))
+
+
+CRITERIA_FIELDS = ["version", "valid_from", "quota_preset", "quota_bands", "approver", "min_age", "max_age",
+                   "min_residence_months", "single_active_assignment", "allow_override", "enabled_rules", "note"]
+
+
+def create_criteria_version(province: AdminUnit, *, valid_from: date, quota_bands, approver: Approver,
+                            min_age: int = 18, max_age: int | None = None, min_residence_months: int | None = None,
+                            single_active_assignment: bool = True, allow_override: bool = False,
+                            enabled_rules: Sequence[str] | None = None, quota_preset: str = "custom",
+                            name: str | None = None, note: str | None = None, actor=None) -> CriteriaSet:
+    """Add a new version of a province's criteria from ``valid_from``. Earlier versions are never
+    changed, so applications screened under them keep their results (issue #3)."""
+    if province.level != UnitLevel.PROVINCE:
+        raise ValidationFailed(_l("Bộ tiêu chuẩn được ban hành cho cấp tỉnh."))
+    problems = rules.validate_bands(quota_bands)
+    if min_age < 15 or min_age > 60:
+        problems.append(str(_l("Tuổi tối thiểu phải trong khoảng 15–60.")))
+    if max_age is not None and max_age <= min_age:
+        problems.append(str(_l("Tuổi tối đa phải lớn hơn tuổi tối thiểu.")))
+    enabled = list(enabled_rules if enabled_rules is not None else rules.DEFAULT_ENABLED)
+    unknown = [c for c in enabled if c not in rules.RULES]
+    if unknown:
+        problems.append(str(_l("Mã tiêu chí không hợp lệ: %(c)s.", c=", ".join(unknown))))
+    if "MAX_AGE" in enabled and max_age is None:
+        problems.append(str(_l("Bật tiêu chí tuổi tối đa thì phải nhập tuổi tối đa.")))
+    if "MIN_RESIDENCE" in enabled and not min_residence_months:
+        problems.append(str(_l("Bật tiêu chí thời gian cư trú thì phải nhập số tháng tối thiểu.")))
+    if problems:
+        raise ValidationFailed(problems[0], problems=problems)
+    latest = db.session.scalar(select(CriteriaSet).where(CriteriaSet.province_id == province.id)
+                               .order_by(CriteriaSet.version.desc()).limit(1))
+    if latest is not None and valid_from <= latest.valid_from:
+        raise ValidationFailed(_l("Phiên bản mới phải có hiệu lực sau ngày %(d)s của phiên bản %(v)d.",
+                                  d=latest.valid_from.strftime("%d/%m/%Y"), v=latest.version), field="valid_from")
+    version = (latest.version + 1) if latest else 1
+    criteria = CriteriaSet(
+        province_id=province.id, version=version, valid_from=valid_from,
+        name=name or f"Tiêu chuẩn CTV dân số {province.full_name} (phiên bản {version})",
+        legal_basis="Thông tư 02/2021/TT-BYT, Điều 2", quota_bands=[list(b) for b in quota_bands],
+        quota_preset=quota_preset, approver=Approver(approver).value, min_age=min_age, max_age=max_age,
+        min_residence_months=min_residence_months, single_active_assignment=single_active_assignment,
+        allow_override=allow_override, enabled_rules=enabled, note=note, created_at=now(),
+        created_by_id=getattr(actor, "id", None))
+    db.session.add(criteria)
+    db.session.flush()
+    record("criteria.create", criteria, label=criteria.name, unit_path=province.path,
+           after=snapshot(criteria, CRITERIA_FIELDS), actor=actor)
+    return criteria
+
+
+# --- quota and vacancies ----------------------------------------------------------------------
+
+
+def _open_on(day: date):
+    return and_(Assignment.started_on <= day, or_(Assignment.ended_on.is_(None), Assignment.ended_on > day))
+
+
+def active_collaborators(hamlet_id: int, on: date | None = None) -> int:
+    day = on or date.today()
+    return db.session.scalar(select(func.count()).select_from(Assignment)
+                             .where(Assignment.hamlet_id == hamlet_id, _open_on(day))) or 0
+
+
+@dataclass(frozen=True)
+class Vacancy:
+    hamlet: AdminUnit
+    commune: AdminUnit
+    households: int
+    quota: int
+    active: int
+    open_applications: int
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.quota - self.active)
+
+
+def vacancies(prefixes: Sequence[str], on: date | None = None) -> list[Vacancy]:
+    """Hamlets in the given areas with fewer active collaborators than their quota on the date
+    (none at all first): TT 02/2021 requires at least one per hamlet; quotas are provincial."""
+    day = on or date.today()
+    hamlets = list(db.session.scalars(
+        select(AdminUnit).where(AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, day),
+                                path_filter(prefixes))))
+    if not hamlets:
+        return []
+    ids = [h.id for h in hamlets]
+    active = dict(db.session.execute(
+        select(Assignment.hamlet_id, func.count()).where(Assignment.hamlet_id.in_(ids), _open_on(day))
+        .group_by(Assignment.hamlet_id)).all())
+    pending = dict(db.session.execute(
+        select(Application.hamlet_id, func.count()).where(
+            Application.hamlet_id.in_(ids),
+            Application.state.not_in([s.value for s in FINAL_STATES])).group_by(Application.hamlet_id)).all())
+    parents = {u.id: u for u in db.session.scalars(
+        select(AdminUnit).where(AdminUnit.id.in_({h.parent_id for h in hamlets})))}
+    criteria_cache: dict[int, CriteriaSet | None] = {}
+    result = []
+    for hamlet in hamlets:
+        root = int(hamlet.path.strip("/").split("/")[0])
+        if root not in criteria_cache:
+            criteria_cache[root] = criteria_for(db.session.get(AdminUnit, root), day)
+        criteria = criteria_cache[root]
+        bands = criteria.quota_bands if criteria else rules.QUOTA_PRESETS["gia_lai"]
+        households = hamlet.households or 0
+        quota = rules.quota_for(households, bands)
+        n_active = active.get(hamlet.id, 0)
+        if n_active < quota:
+            result.append(Vacancy(hamlet, parents[hamlet.parent_id], households, quota, n_active,
+                                  pending.get(hamlet.id, 0)))
+    result.sort(key=lambda v: (v.active > 0, v.commune.name, v.hamlet.local_id or "", v.hamlet.name))
+    return result
+
+
+# --- candidates and applications --------------------------------------------------------------
+
+
+def check_national_id(national_id: str, *, born: date, sex: Sex) -> str:
+    """CCCD: 12 digits — 3 for the province of birth registration (001–096), 1 for sex and
+    century (0/1: male/female born 1900–1999, 2/3: 2000–2099, …), 2 for the year of birth, 6
+    random (Thông tư 59/2021/TT-BCA, Điều 7). The sex/century and year digits must match."""
+    value = (national_id or "").strip().replace(" ", "")
+    if not CCCD_RE.match(value):
+        raise ValidationFailed(_l("Số CCCD phải gồm đúng 12 chữ số."), field="national_id")
+    if not 1 <= int(value[:3]) <= 96:
+        raise ValidationFailed(_l("Số CCCD không hợp lệ: 3 số đầu là mã tỉnh nơi đăng ký khai sinh (001–096)."),
+                               field="national_id")
+    century = (born.year // 100) - 19
+    expected = century * 2 + (1 if sex == Sex.FEMALE else 0)
+    if century < 0 or int(value[3]) != expected or value[4:6] != f"{born.year % 100:02d}":
+        raise ValidationFailed(_l("Số CCCD không khớp với giới tính và năm sinh (số thứ 4–6)."), field="national_id")
+    return value
+
+
+CANDIDATE_FIELDS = ["full_name", "date_of_birth", "sex", "ethnicity", "national_id", "phone",
+                    "residence_hamlet_id", "education", "is_village_health_worker", "languages",
+                    "speaks_local_language", "prior_experience"]
+
+
+def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date, sex: str, ethnicity: str,
+                       national_id: str, residence_hamlet: AdminUnit, education: str, phone: str | None = None,
+                       is_village_health_worker: bool = False, languages: str | None = None,
+                       speaks_local_language: bool = False, prior_experience: str | None = None,
+                       resident_since: date | None = None, nominated_by: str | None = None, actor=None) -> Application:
+    """Nominate a candidate for a hamlet (state: nominated). The candidate must live in that
+    hamlet (TT 02/2021 Art. 2.2); a national ID belongs to one person only."""
+    today = date.today()
+    if hamlet.level != UnitLevel.HAMLET or not hamlet.is_current:
+        raise ValidationFailed(_l("Chỉ tuyển CTV cho thôn/tổ dân phố đang hiệu lực."), field="hamlet")
+    full_name = " ".join((full_name or "").split())
+    if len(full_name) < 3:
+        raise ValidationFailed(_l("Vui lòng nhập đầy đủ họ và tên."), field="full_name")
+    if date_of_birth >= today:
+        raise ValidationFailed(_l("Ngày sinh phải trước ngày hôm nay."), field="date_of_birth")
+    if rules.age_on(date_of_birth, today) > 100:
+        raise ValidationFailed(_l("Ngày sinh không hợp lệ (trên 100 tuổi)."), field="date_of_birth")
+    try:
+        sex_value, education_value = Sex(sex), Education(education)
+    except ValueError:
+        raise ValidationFailed(_l("Giới tính hoặc trình độ học vấn không hợp lệ.")) from None
+    if residence_hamlet.id != hamlet.id:
+        raise ValidationFailed(_l("Ứng viên phải đang sinh sống tại %(h)s (Thông tư 02/2021/TT-BYT, Điều 2).",
+                                  h=hamlet.full_name), field="residence_hamlet")
+    if resident_since is not None and resident_since > today:
+        raise ValidationFailed(_l("Ngày bắt đầu cư trú không được ở tương lai."), field="resident_since")
+    national_id = check_national_id(national_id, born=date_of_birth, sex=sex_value)
+    candidate = db.session.scalar(select(Candidate).where(Candidate.national_id == national_id))
+    if candidate is not None:
+        if fold(candidate.full_name) != fold(full_name) or candidate.date_of_birth != date_of_birth:
+            raise Conflict(_l("Số CCCD %(n)s đã được ghi cho một người khác (%(name)s).", n=national_id,
+                              name=candidate.full_name), field="national_id")
+        open_app = db.session.scalar(select(Application).where(
+            Application.candidate_id == candidate.id, Application.hamlet_id == hamlet.id,
+            Application.state.not_in([s.value for s in FINAL_STATES])))
+        if open_app is not None:
+            raise Conflict(_l("Ứng viên này đã có hồ sơ đang xử lý cho %(h)s.", h=hamlet.name), field="national_id")
+    else:
+        candidate = Candidate(created_at=now())
+        db.session.add(candidate)
+    candidate.full_name, candidate.search_text = full_name, fold(full_name)
+    candidate.date_of_birth, candidate.sex, candidate.ethnicity = date_of_birth, sex_value.value, ethnicity.strip()
+    candidate.national_id, candidate.phone = national_id, (phone or "").strip() or None
+    candidate.residence_hamlet_id, candidate.resident_since = residence_hamlet.id, resident_since
+    candidate.education, candidate.is_village_health_worker = education_value.value, is_village_health_worker
+    candidate.languages, candidate.speaks_local_language = languages, speaks_local_language
+    candidate.prior_experience = prior_experience
+    stamp = now()
+    application = Application(candidate=candidate, hamlet_id=hamlet.id, hamlet_path=hamlet.path,
+                              state=State.NOMINATED.value, nominated_by=nominated_by, dossier={},
+                              created_at=stamp, updated_at=stamp)
+    db.session.add(application)
+    db.session.flush()
+    _event(application, "nominate", None, State.NOMINATED, actor, comment=nominated_by)
+    record("application.create", application, label=f"{full_name} – {hamlet.full_name}", unit_path=hamlet.path,
+           after=snapshot(candidate, CANDIDATE_FIELDS), actor=actor)
+    _flush()
+    return application
+
+
+DOSSIER_EDITABLE = frozenset({State.NOMINATED, State.RETURNED, State.DOSSIER_COMPLETE, State.SCREENED})
+
+
+def update_dossier(application: Application, *, items: dict[str, bool], application_signed_on: date | None,
+                   exception_justification: str | None = None, training_completed_on: date | None = None,
+                   actor=None) -> Application:
+    """Record which dossier documents are on file. Editable until the station review; the
+    training date may be recorded up to activation (the primary-school exception needs it)."""
+    state = State(application.state)
+    today = date.today()
+    for value, field in ((application_signed_on, "application_signed_on"), (training_completed_on, "training")):
+        if value is not None and value > today:
+            raise ValidationFailed(_l("Ngày không được ở tương lai."), field=field)
+    before = {"dossier": dict(application.dossier or {}), "application_signed_on": application.application_signed_on,
+              "exception_justification": application.exception_justification,
+              "training_completed_on": application.training_completed_on}
+    if state in DOSSIER_EDITABLE:
+        application.dossier = {k: bool(items.get(k)) for k in DOSSIER_ITEMS}
+        application.application_signed_on = application_signed_on
+        application.exception_justification = (exception_justification or "").strip() or None
+    elif state not in (State.STATION_REVIEWED, State.SUBMITTED, State.DIRECTOR_APPROVED, State.APPROVED,
+                       State.CONTRACTED):
+        raise Conflict(_l("Hồ sơ ở trạng thái này không còn sửa được."))
+    application.training_completed_on = training_completed_on
+    after = {"dossier": dict(application.dossier or {}), "application_signed_on": application.application_signed_on,
+             "exception_justification": application.exception_justification,
+             "training_completed_on": application.training_completed_on}
+    if before != after:
+        application.updated_at = now()
+        _event(application, "update_dossier", state, state, actor)
+        record("application.update_dossier", application, label=application.candidate.full_name,
+               unit_path=application.hamlet_path, before=before, after=after, actor=actor)
+    _flush()
+    return application
+
+
+# --- transitions ------------------------------------------------------------------------------
+
+
+def approver_for(application: Application, on: date | None = None) -> Approver:
+    hamlet = db.session.get(AdminUnit, application.hamlet_id)
+    return Approver(require_criteria(province_of(hamlet), on).approver)
+
+
+def roles_for(user: User, application: Application) -> frozenset[Role]:
+    return scope_of(user).roles_at(application.hamlet_path)
+
+
+def available_actions(user: User, application: Application) -> list[Action]:
+    """The actions this user may take on the application now (for buttons and the API)."""
+    held = roles_for(user, application)
+    if not held:
+        return []
+    criteria = criteria_for(province_of(application.hamlet))
+    if criteria is None:
+        return []
+    approver = Approver(criteria.approver)
+    return [a for a in actions_from(State(application.state)) if allowed_roles(State(application.state), a, approver) & held]
+
+
+def perform(application: Application, action: Action | str, *, actor: User, comment: str | None = None,
+            on: date | None = None, **payload) -> Application:
+    """Take ``action`` on an application: check that the move exists from its state and that the
+    actor holds a role allowed to make it at the hamlet, run the action's own rules, record the
+    event, and flush. A concurrent change by someone else is refused with :class:`Conflict`."""
+    try:
+        action = Action(action)
+    except ValueError:
+        raise ValidationFailed(_l("Thao tác “%(a)s” không tồn tại.", a=action)) from None
+    state = State(application.state)
+    approver = approver_for(application)
+    roles = allowed_roles(state, action, approver)
+    if not roles:
+        raise Conflict(_l("Không thể “%(a)s” hồ sơ đang ở trạng thái “%(s)s”.",
+                          a=action_label(action), s=state_label(state)))
+    if not roles & roles_for(actor, application):
+        raise PermissionDenied(_l("Vai trò của bạn không được phép “%(a)s” hồ sơ này.", a=action_label(action)))
+    handler = _HANDLERS.get(action)
+    data = handler(application, actor=actor, comment=comment, on=on or date.today(), **payload) if handler else None
+    to_state = target_state(state, action, approver)
+    application.state = to_state.value
+    application.updated_at = now()
+    _event(application, action.value, state, to_state, actor, comment=comment, data=data)
+    record(f"application.{action.value}", application, label=application.candidate.full_name,
+           unit_path=application.hamlet_path, before={"state": state.value},
+           after={"state": to_state.value, **(data or {})}, actor=actor)
+    _flush()
+    return application
+
+
+def _complete_dossier(application: Application, **_) -> dict:
+    """The dossier (proposed list, DOMAIN.md §7.2): application letter, ID card, education proof,
+    health evidence, endorsement by the hamlet (head or meeting minutes); a signed date."""
+    missing = [k for k in DOSSIER_ITEMS if not (application.dossier or {}).get(k)]
+    problems = [str(_l("Thiếu: %(i)s.", i=dossier_label(k))) for k in missing]
+    if application.application_signed_on is None:
+        problems.append(str(_l("Chưa ghi ngày ký đơn tình nguyện.")))
+    if problems:
+        raise ValidationFailed(_l("Hồ sơ chưa đủ: %(p)s", p=" ".join(problems)), problems=problems)
+    return {}
+
+
+def _screen(application: Application, *, on: date, **_) -> dict:
+    """Run the automatic checks of the criteria version in force today and store the results
+    with that version (TT 02/2021/TT-BYT Art. 2 and the province's settings)."""
+    hamlet = application.hamlet
+    criteria = require_criteria(province_of(hamlet), on)
+    candidate = application.candidate
+    elsewhere = db.session.scalar(
+        select(func.count()).select_from(Assignment).join(Collaborator)
+        .where(Collaborator.candidate_id == candidate.id, Assignment.hamlet_id != hamlet.id, _open_on(on))) or 0
+    months = None
+    if candidate.resident_since is not None:
+        months = (on.year - candidate.resident_since.year) * 12 + on.month - candidate.resident_since.month
+    facts = rules.Facts(
+        education=Education(candidate.education), date_of_birth=candidate.date_of_birth,
+        residence_hamlet_id=candidate.residence_hamlet_id, hamlet_id=hamlet.id,
+        hamlet_difficult_or_ethnic=hamlet.is_difficult or hamlet.is_ethnic_minority,
+        hamlet_households=hamlet.households or 0, active_in_hamlet=active_collaborators(hamlet.id, on),
+        active_elsewhere=elsewhere if criteria.single_active_assignment else 0,
+        application_signed=application.application_signed_on is not None,
+        health_evidence=bool((application.dossier or {}).get("health_evidence")),
+        exception_justification=application.exception_justification or "",
+        is_village_health_worker=candidate.is_village_health_worker,
+        speaks_local_language=candidate.speaks_local_language, prior_experience=bool(candidate.prior_experience),
+        resident_months=months, on=on)
+    enabled = [c for c in criteria.enabled_rules if c != "SINGLE_ACTIVE" or criteria.single_active_assignment]
+    results = rules.screen(facts, enabled=enabled, bands=criteria.quota_bands, min_age=criteria.min_age,
+                           max_age=criteria.max_age, min_residence_months=criteria.min_residence_months)
+    application.criteria_set_id = criteria.id
+    application.screening = [r.as_dict() for r in results]
+    application.screening_passed = rules.passed(results)
+    application.screened_on = on
+    return {"criteria_version": criteria.version, "passed": application.screening_passed}
+
+
+def _review(application: Application, *, manual_checks: dict | None = None, ranking: int | None = None,
+            comment: str | None = None, **_) -> dict:
+    """The station head confirms each manual criterion with a note (TT 02/2021 Art. 2.2)."""
+    criteria = application.criteria_set
+    codes = [c for c in rules.MANUAL_CODES if c in (criteria.enabled_rules if criteria else rules.MANUAL_CODES)]
+    checks = manual_checks or {}
+    problems = [str(_l("Chưa xác nhận: %(r)s.", r=rules.RULES[c].label)) for c in codes
+                if not (checks.get(c) or {}).get("ok")]
+    if problems:
+        raise ValidationFailed(_l("Cần xác nhận đủ các tiêu chí do trạm đánh giá. %(p)s", p=" ".join(problems)),
+                               problems=problems)
+    if ranking is not None and ranking < 1:
+        raise ValidationFailed(_l("Thứ tự ưu tiên phải là số ≥ 1."), field="ranking")
+    application.manual_checks = {c: {"ok": True, "note": ((checks.get(c) or {}).get("note") or "").strip()}
+                                 for c in codes}
+    application.ranking = ranking
+    application.review_note = comment
+    return {"ranking": ranking}
+
+
+def _approve(application: Application, *, override_reason: str | None = None, **_) -> dict:
+    """A failed screening blocks approval unless the province allows an override, which then needs
+    a written reason and is flagged in reports (issue #3)."""
+    if application.screening_passed:
+        return {}
+    criteria = application.criteria_set
+    if criteria is None or not criteria.allow_override:
+        raise ValidationFailed(_l("Hồ sơ không đạt sàng lọc tự động; tỉnh không cho phép phê duyệt vượt tiêu chuẩn."))
+    reason = (override_reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationFailed(_l("Phê duyệt vượt tiêu chuẩn cần ghi rõ lý do (ít nhất 10 ký tự)."),
+                               field="override_reason")
+    application.override_reason = reason
+    return {OVERRIDE_FLAG: True}
+
+
+def _reject(application: Application, *, comment: str | None = None, **_) -> dict:
+    reason = (comment or "").strip()
+    if not reason:
+        raise ValidationFailed(_l("Từ chối phải ghi rõ lý do."), field="comment")
+    application.rejection_reason = reason
+    return {}
+
+
+def _return(application: Application, *, comment: str | None = None, **_) -> dict:
+    if not (comment or "").strip():
+        raise ValidationFailed(_l("Trả lại hồ sơ phải ghi rõ nội dung cần bổ sung, sửa chữa."), field="comment")
+    return {}
+
+
+def _contract(application: Application, *, contract_date: date | None = None, contract_number: str | None = None,
+              allowance_tier: str | None = None, **_) -> dict:
+    """The responsibility contract (hợp đồng trách nhiệm) follows the recognition decision."""
+    if application.decision is None:
+        raise ValidationFailed(_l("Chưa có quyết định công nhận cho hồ sơ này; hãy ban hành quyết định trước."))
+    if contract_date is None:
+        raise ValidationFailed(_l("Vui lòng nhập ngày ký hợp đồng."), field="contract_date")
+    if contract_date < application.decision.issued_on:
+        raise ValidationFailed(_l("Ngày ký hợp đồng không được trước ngày quyết định (%(d)s).",
+                                  d=application.decision.issued_on.strftime("%d/%m/%Y")), field="contract_date")
+    if not (allowance_tier or "").strip():
+        raise ValidationFailed(_l("Vui lòng chọn mức bồi dưỡng."), field="allowance_tier")
+    application.contract_date = contract_date
+    application.contract_number = (contract_number or "").strip() or None
+    application.allowance_tier = allowance_tier.strip()
+    return {"contract_date": contract_date.isoformat(), "allowance_tier": application.allowance_tier}
+
+
+def _activate(application: Application, *, on: date, actor=None, **_) -> dict:
+    """Activation creates the collaborator and the first dated assignment to the hamlet. A
+    collaborator chosen under the primary-school exception must first complete population-work
+    training (TT 02/2021 Art. 2.1)."""
+    candidate = application.candidate
+    if on < application.contract_date:
+        raise ValidationFailed(_l("Ngày bắt đầu hoạt động không được trước ngày ký hợp đồng."), field="on")
+    if rules.needs_training_before_activation(Education(candidate.education)) and (
+            application.training_completed_on is None or application.training_completed_on > on):
+        raise ValidationFailed(_l("CTV được tuyển theo ngoại lệ trình độ tiểu học phải hoàn thành tập huấn công tác "
+                                  "dân số trước khi hoạt động; hãy ghi ngày hoàn thành tập huấn."))
+    criteria = application.criteria_set
+    if criteria is not None and criteria.single_active_assignment:
+        existing = db.session.scalar(select(Collaborator).where(Collaborator.candidate_id == candidate.id))
+        if existing is not None and any(a.ended_on is None for a in existing.assignments):
+            raise Conflict(_l("Người này đang là CTV hoạt động ở thôn khác."))
+    collaborator = db.session.scalar(select(Collaborator).where(Collaborator.candidate_id == candidate.id))
+    if collaborator is None:
+        collaborator = Collaborator(candidate=candidate, application=application, activated_on=on, created_at=now())
+        db.session.add(collaborator)
+    db.session.add(Assignment(collaborator=collaborator, hamlet_id=application.hamlet_id, started_on=on,
+                              decision_id=application.decision_id, allowance_tier=application.allowance_tier))
+    application.activated_on = on
+    db.session.flush()
+    record("collaborator.activate", collaborator, label=candidate.full_name, unit_path=application.hamlet_path,
+           after={"hamlet_id": application.hamlet_id, "started_on": on}, actor=actor)
+    return {"collaborator_id": collaborator.id, "started_on": on.isoformat()}
+
+
+_HANDLERS = {
+    Action.COMPLETE_DOSSIER: _complete_dossier,
+    Action.SCREEN: _screen,
+    Action.REVIEW: _review,
+    Action.APPROVE: _approve,
+    Action.REJECT: _reject,
+    Action.RETURN: _return,
+    Action.CONTRACT: _contract,
+    Action.ACTIVATE: _activate,
+}
+
+
+def perform_many(applications: Sequence[Application], action: Action | str, *, actor: User,
+                 comment: str | None = None, **payload) -> list[Application]:
+    """The same action on a list (a station submits its list; an approver decides a batch).
+    All or nothing: one refusal refuses the batch, naming the candidate."""
+    if not applications:
+        raise ValidationFailed(_l("Chưa chọn hồ sơ nào."))
+    for application in applications:
+        try:
+            perform(application, action, actor=actor, comment=comment, **payload)
+        except (ValidationFailed, Conflict, PermissionDenied) as e:
+            raise type(e)(_l("%(name)s: %(msg)s", name=application.candidate.full_name, msg=str(e))) from None
+    return list(applications)
+
+
+# --- recognition decisions ----------------------------------------------------------------------
+
+
+def issue_decision(applications: Sequence[Application], *, number: str, issued_on: date, signer_name: str,
+                   signer_title: str, issuer_name: str, issuer_facility=None, actor: User) -> RecognitionDecision:
+    """One recognition decision covering approved applications of one province; its number is
+    unique within the province and year (a reused number is refused)."""
+    number = (number or "").strip()
+    if not number:
+        raise ValidationFailed(_l("Vui lòng nhập số quyết định."), field="number")
+    if issued_on > date.today():
+        raise ValidationFailed(_l("Ngày quyết định không được ở tương lai."), field="issued_on")
+    if not (signer_name or "").strip():
+        raise ValidationFailed(_l("Vui lòng nhập người ký."), field="signer_name")
+    if not applications:
+        raise ValidationFailed(_l("Chưa chọn hồ sơ nào."))
+    provinces = {province_of(a.hamlet).id for a in applications}
+    if len(provinces) != 1:
+        raise ValidationFailed(_l("Một quyết định chỉ gồm hồ sơ của cùng một tỉnh."))
+    for a in applications:
+        if a.state != State.APPROVED or a.decision_id is not None:
+            raise Conflict(_l("%(n)s: chỉ hồ sơ đã phê duyệt và chưa có quyết định mới được đưa vào quyết định.",
+                              n=a.candidate.full_name))
+        if not allowed_roles(State.APPROVED, Action.CONTRACT, approver_for(a)) & roles_for(actor, a):
+            raise PermissionDenied(_l("Bạn không phải người phê duyệt của hồ sơ %(n)s.", n=a.candidate.full_name))
+    province_id = provinces.pop()
+    clash = db.session.scalar(select(RecognitionDecision).where(
+        RecognitionDecision.province_id == province_id, RecognitionDecision.year == issued_on.year,
+        RecognitionDecision.number == number))
+    if clash is not None:
+        raise Conflict(_l("Số quyết định %(n)s đã được dùng trong năm %(y)d (ngày %(d)s).", n=number,
+                          y=issued_on.year, d=clash.issued_on.strftime("%d/%m/%Y")), field="number")
+    paths = [a.hamlet_path for a in applications]
+    common = paths[0]
+    for p in paths[1:]:
+        while not p.startswith(common):
+            common = common[: common.rstrip("/").rfind("/") + 1]
+    decision = RecognitionDecision(
+        province_id=province_id, issuer_facility=issuer_facility, issuer_name=issuer_name, number=number,
+        year=issued_on.year, issued_on=issued_on, signer_name=signer_name.strip(),
+        signer_title=(signer_title or "").strip(), scope_path=common or "/", created_at=now(),
+        created_by_id=actor.id)
+    db.session.add(decision)
+    for a in applications:
+        a.decision = decision
+        a.updated_at = now()
+        _event(a, "decision", State.APPROVED, State.APPROVED, actor,
+               comment=f"QĐ số {number} ngày {issued_on.strftime('%d/%m/%Y')}")
+    db.session.flush()
+    record("decision.issue", decision, label=f"{number} ({issued_on.year})", unit_path=decision.scope_path,
+           after={"number": number, "issued_on": issued_on, "signer": signer_name,
+                  "applications": [a.id for a in applications]}, actor=actor)
+    _flush()
+    return decision
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def get_application(application_id: int) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None:
+        raise NotFound(_l("Không tìm thấy hồ sơ."))
+    return application
+
+
+def _event(application: Application, action: str, from_state: State | None, to_state: State, actor,
+           *, comment: str | None = None, data: dict | None = None) -> None:
+    db.session.add(ApplicationEvent(
+        application=application, action=action, from_state=from_state.value if from_state else None,
+        to_state=to_state.value, actor_id=getattr(actor, "id", None), actor_name=_actor_name(actor), at=now(),
+        comment=(comment or "").strip() or None, data=data))
+
+
+def _flush() -> None:
+    """Flush; a version clash means someone acted on the same application first."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(_l("Hồ sơ vừa được người khác xử lý. Vui lòng tải lại trang để xem trạng thái mới.")) from None
+
+
+def state_label(state) -> str:
+    from .labels import STATE_LABELS
+
+    return str(STATE_LABELS.get(State(state), state))
+
+
+def action_label(action) -> str:
+    from .labels import ACTION_LABELS
+
+    return str(ACTION_LABELS.get(Action(action), action))
+
+
+def dossier_label(item: str) -> str:
+    from .labels import DOSSIER_LABELS
+
+    return str(DOSSIER_LABELS.get(item, item))
