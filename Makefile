@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install translations migrate demo lint bench clean
+.PHONY: run test install translations extract-translations lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d danso_network/translations -D messages >/dev/null
+
+# After changing user-facing strings: refresh the catalogue, translate the new entries, commit the .po.
+extract-translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".*" --no-location --sort-output \
+	    -o danso_network/translations/messages.pot .
+	$(BIN)/pybabel update -i danso_network/translations/messages.pot -d danso_network/translations --no-fuzzy-matching
 
 instance/secret_key:
 	mkdir -p instance
@@ -38,9 +44,6 @@ test: install
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-
-bench: install
-	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

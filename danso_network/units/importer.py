@@ -544,7 +544,8 @@ def plan_import(frame: gpd.GeoDataFrame, *, valid_from: date, decision_ref: str 
             if geom_problem is not None:
                 row.problems.append(geom_problem)
             if repaired:
-                notes.append(f"{row.label}: {_l('hình học không hợp lệ (tự cắt…) đã được sửa tự động.')}")
+                repaired_note = _l("hình học không hợp lệ (tự cắt…) đã được sửa tự động.")
+                notes.append(f"{row.label}: {repaired_note}")
         if row.code is not None and _DIGITS.fullmatch(row.code):
             if row.code in first_row:
                 row.problems.append(_l("mã trùng với dòng %(other)d.", other=first_row[row.code]))

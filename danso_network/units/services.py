@@ -276,6 +276,14 @@ def close_unit(unit: AdminUnit, *, on: date, decision_ref: str | None = None, ac
         AdminUnit.parent_id == unit.id, or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > on)))
     if open_children:
         raise Conflict(_l("Còn %(n)d đơn vị trực thuộc đang hiệu lực; hãy xử lý chúng trước.", n=open_children))
+    if unit.level == UnitLevel.HAMLET:
+        from ..collaborators.models import Assignment  # a hamlet's collaborators outlive no hamlet
+
+        open_assignments = db.session.scalar(select(func.count()).select_from(Assignment).where(
+            Assignment.hamlet_id == unit.id, or_(Assignment.ended_on.is_(None), Assignment.ended_on > on)))
+        if open_assignments:
+            raise Conflict(_l("Thôn/tổ dân phố còn %(n)d CTV đang được phân công; hãy kết thúc hoặc chuyển "
+                              "phân công trước khi đóng.", n=open_assignments))
     before = snapshot(unit, ["valid_to", "decision_ref"])
     unit.valid_to = on
     if decision_ref:

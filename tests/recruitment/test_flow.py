@@ -99,3 +99,19 @@ def test_candidate_must_live_in_the_hamlet(setup):
     fields = factories.candidate_fields(setup.hamlets_b[0], residence_hamlet=setup.hamlets_b[1])
     with pytest.raises(ValidationFailed, match="sinh sống tại"):
         rs.create_application(**fields, actor=setup.users["head_b"])
+
+
+def test_a_hamlet_with_an_active_collaborator_cannot_be_closed(setup):
+    from danso_network.units import services as units
+
+    hamlet = setup.hamlets_b[0]
+    app = _to_submitted(setup, hamlet)
+    centre = setup.users["centre"]
+    rs.perform(app, Action.APPROVE, actor=centre)
+    rs.issue_decision([app], number="1/QĐ", issued_on=date(2025, 10, 1), signer_name="A", signer_title="GĐ",
+                      issuer_name="TTYT", actor=centre)
+    rs.perform(app, Action.CONTRACT, actor=centre, contract_date=date(2025, 10, 2), allowance_tier="Mức chung")
+    rs.perform(app, Action.ACTIVATE, actor=setup.users["head_b"], on=date(2025, 10, 3))
+    with pytest.raises(Conflict, match="CTV đang được phân công"):
+        units.close_unit(hamlet, on=date(2026, 1, 1))
+    assert hamlet.valid_to is None
