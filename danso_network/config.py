@@ -34,6 +34,9 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # a form left open all morning must still submit
     MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+    # Dossier attachments: stored outside the web root (None: <instance>/uploads), each file ≤ 5 MB.
+    UPLOAD_DIR: str | None = None
+    MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
     # Login throttling (Flask-Limiter). Use Redis in production: DANSO_RATELIMIT_STORAGE_URI=redis://...
     RATELIMIT_STORAGE_URI = "memory://"
@@ -70,6 +73,8 @@ def finalise(app) -> None:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     cfg["SQLALCHEMY_DATABASE_URI"] = url
+    if not cfg.get("UPLOAD_DIR"):
+        cfg["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
     if not cfg.get("SECRET_KEY"):
         if app.debug or app.testing:
             cfg["SECRET_KEY"] = "dev-only-not-secret"

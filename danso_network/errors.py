@@ -88,6 +88,7 @@ def register_error_handlers(app) -> None:
             404: _("Không tìm thấy nội dung bạn yêu cầu."),
             429: _("Bạn đã thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại."),
             413: _("Tệp tải lên vượt quá dung lượng cho phép."),
+            405: _("Thao tác này không được hỗ trợ tại địa chỉ này."),
         }
         return render(e.code or 500, messages.get(e.code, e.description or ""))
 

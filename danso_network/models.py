@@ -1,5 +1,6 @@
 """Imports every model module so the metadata (Alembic, tests) sees all tables."""
 
+from .api import models as api_models  # noqa: F401
 from .audit import models as audit_models  # noqa: F401
 from .auth import models as auth_models  # noqa: F401
 from .collaborators import models as collaborator_models  # noqa: F401

@@ -74,15 +74,24 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
+    from .recruitment.attachment_views import bp as attachments_bp
+    from .recruitment.criteria_views import bp as criteria_bp
+    from .recruitment.views import bp as recruitment_bp
     from .units.views import bp as units_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(units_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(recruitment_bp)
+    app.register_blueprint(criteria_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # bearer tokens, never cookies: no cross-site request can carry them
 
 
 def register_template_helpers(app: Flask) -> None:

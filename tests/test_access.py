@@ -6,8 +6,15 @@ does not know fails the test until someone says which out-of-scope object to try
 
 from __future__ import annotations
 
-import pytest
+from datetime import date
 
+import pytest
+from sqlalchemy import select
+
+from danso_network.auth.models import User
+from danso_network.extensions import db
+
+from . import factories
 from .conftest import csrf_token, login
 
 PUBLIC_ENDPOINTS = {
@@ -17,6 +24,8 @@ PUBLIC_ENDPOINTS = {
     "main.favicon",
     "main.set_language",
     "auth.login",
+    "api.openapi",
+    "api.create_token",
 }
 
 # For each URL parameter: (an object outside station head A's scope, an object inside it).
@@ -27,7 +36,80 @@ PARAMETERS = {
     "facility_id": (lambda w: w.station_b.id, lambda w: w.station_a.id),
     "user_id": (lambda w: w.users["hanoi_admin"].id, lambda w: w.users["head_a"].id),
     "grant_id": (lambda w: w.users["hanoi_admin"].grants[0].id, lambda w: w.users["head_a"].grants[0].id),
+    "application_id": (lambda w: _application(w, "b"), lambda w: _application(w, "a")),
+    "decision_id": (lambda w: _decision(w, "b"), lambda w: _decision(w, "a")),
+    "province_id": (lambda w: w.hanoi.id, lambda w: w.dong_nai.id),
+    "attachment_id": (lambda w: _attachment(w, "b"), lambda w: _attachment(w, "a")),
 }
+
+
+def _application(world, commune: str) -> int:
+    """An application in commune A or B, made on first use in a test."""
+    from danso_network.recruitment import services as rs
+
+    made = world.__dict__.setdefault("_applications", {})
+    if commune not in made:
+        hamlet = (world.hamlets_a if commune == "a" else world.hamlets_b)[0]
+        head = world.users["head_a" if commune == "a" else "head_b"]
+        made[commune] = rs.create_application(**factories.candidate_fields(hamlet, 900 + len(made)), actor=head).id
+        db.session.commit()
+    return made[commune]
+
+
+def _decision(world, commune: str) -> int:
+    """A recognition decision covering one application of commune A or B, made on first use."""
+    from danso_network.recruitment import services as rs
+    from danso_network.recruitment.rules import MANUAL_CODES
+
+    made = world.__dict__.setdefault("_decisions", {})
+    if commune not in made:
+        if rs.criteria_for(world.dong_nai) is None:
+            factories.criteria(world.dong_nai)
+        hamlet = (world.hamlets_a if commune == "a" else world.hamlets_b)[0]
+        head, centre = world.users["head_a" if commune == "a" else "head_b"], world.users["centre"]
+        app = rs.create_application(**factories.candidate_fields(hamlet, 950 + len(made)), actor=head)
+        factories.complete_dossier(app, head)
+        checks = {c: {"ok": True} for c in MANUAL_CODES}
+        for action, actor, extra in [("complete_dossier", head, {}), ("screen", head, {}),
+                                     ("review", head, {"manual_checks": checks}), ("submit", head, {}),
+                                     ("approve", centre, {})]:
+            rs.perform(app, action, actor=actor, **extra)
+        made[commune] = rs.issue_decision([app], number=f"{950 + len(made)}/QĐ", issued_on=date(2025, 10, 1),
+                                          signer_name="Lê Văn A", signer_title="Giám đốc",
+                                          issuer_name=world.centre.name, actor=centre).id
+        db.session.commit()
+    return made[commune]
+
+
+def _attachment(world, commune: str) -> int:
+    """A PDF attached to the application of commune A or B, made on first use."""
+    from io import BytesIO
+
+    from danso_network.recruitment import attachments
+    from danso_network.recruitment import services as rs
+
+    made = world.__dict__.setdefault("_attachments", {})
+    if commune not in made:
+        app = rs.get_application(_application(world, commune))
+        made[commune] = attachments.save_attachment(
+            app, kind="id_card", stream=BytesIO(b"%PDF-1.4 test"), filename="cccd.pdf",
+            actor=world.users["head_a" if commune == "a" else "head_b"]).id
+        db.session.commit()
+    return made[commune]
+
+
+def _api_headers(username: str) -> dict:
+    """The JSON API takes bearer tokens, not the session cookie: a token for the same user."""
+    from danso_network.api.auth import issue_token
+
+    _, raw = issue_token(db.session.scalar(select(User).where(User.username == username)))
+    db.session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def _headers(rule, api_headers: dict) -> dict | None:
+    return api_headers if rule.endpoint.startswith("api.") else None
+
 
 # Units (or their descendants) the station head of commune A must never reach.
 OUT_OF_SCOPE = {
@@ -67,6 +149,10 @@ def test_every_private_route_refuses_anonymous_users(app, client, world):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             data = {"csrf_token": token} if method != "GET" else None
             response = client.open(url, method=method, data=data)
+            if rule.endpoint.startswith("api."):  # the JSON API answers 401 with a JSON error
+                assert response.status_code == 401, f"{method} {url} answered {response.status_code}"
+                assert response.is_json and response.json["error"], f"{method} {url}"
+                continue
             assert response.status_code in (302, 401), f"{method} {url} answered {response.status_code}"
             if response.status_code == 302:
                 assert "/login" in response.headers["Location"], f"{method} {url}"
@@ -75,6 +161,7 @@ def test_every_private_route_refuses_anonymous_users(app, client, world):
 def test_every_route_with_an_object_refuses_objects_out_of_scope(app, client, world):
     login(client, "truongtram_a")
     token = csrf_token(client, "/")
+    api = _api_headers("truongtram_a")
     checked = 0
     for rule in _rules(app):
         if not rule.arguments:
@@ -82,7 +169,7 @@ def test_every_route_with_an_object_refuses_objects_out_of_scope(app, client, wo
         url = _build(rule, world, pick=0)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             data = {"csrf_token": token} if method != "GET" else None
-            response = client.open(url, method=method, data=data)
+            response = client.open(url, method=method, data=data, headers=_headers(rule, api))
             assert response.status_code in (403, 404), f"{method} {url} answered {response.status_code}"
             checked += 1
     assert checked >= 4
@@ -103,11 +190,12 @@ def test_station_head_reaches_own_commune_and_hamlets(client, world):
 
 def test_user_without_grant_reaches_no_object(app, client, world):
     login(client, "chuacapquyen")
+    api = _api_headers("chuacapquyen")
     for rule in _rules(app):
         if not rule.arguments or "GET" not in rule.methods:
             continue
         url = _build(rule, world, pick=1)  # even objects a station head would see
-        response = client.get(url)
+        response = client.get(url, headers=_headers(rule, api))
         assert response.status_code in (403, 404), f"GET {url} answered {response.status_code}"
 
 

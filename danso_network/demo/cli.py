@@ -45,6 +45,10 @@ def load_command(password: str, seed: int, if_empty: bool):
         f"({report.hamlets_created} mới), {report.districts} huyện cũ (lịch sử), "
         f"{report.facilities_created} cơ sở y tế mới."
     )
+    if report.pipeline is not None and not report.pipeline.skipped:
+        p = report.pipeline
+        click.echo(f"Tuyển chọn CTV: {p.applications_created} hồ sơ, {p.decisions_created} quyết định công nhận, "
+                   f"{p.collaborators_activated} CTV đang hoạt động (thôn/ấp và ứng viên là dữ liệu minh hoạ).")
     _print_logins(DEMO_USERS, password if report.users_created else None)
 
 
@@ -57,4 +61,4 @@ def _print_logins(users, password: str | None) -> None:
         note = "mật khẩu: như đã nhập"
     click.echo(f"Tài khoản minh hoạ ({note}):")
     for user in users:
-        click.echo(f"  {user.username:<14} {user.role.value:<16} {user.full_name}")
+        click.echo(f"  {user.username:<14} {user.role.value:<18} {user.full_name}")

@@ -27,6 +27,7 @@ from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel, UnitTyp
 from ..units.spatial import from_wkb, geometry_columns
 from .cli import DEFAULT_PASSWORD, DEFAULT_SEED
 from .hamlets import generate_hamlets
+from .pipeline import PipelineReport, load_pipeline
 
 PROVINCE_CODE = "75"
 REFORM_DAY = date(2025, 7, 1)  # two-tier local government (QĐ 19/2025/QĐ-TTg, in force 1/7/2025)
@@ -71,6 +72,7 @@ class DemoReport:
     districts: int = 0
     facilities_created: int = 0
     users_created: list[str] = field(default_factory=list)
+    pipeline: PipelineReport | None = None  # the recruitment pipeline (demo/pipeline.py)
 
 
 def _district_name_type(name: str) -> tuple[str, UnitType]:
@@ -212,6 +214,7 @@ def load_demo(data_dir: Path, *, seed: int = DEFAULT_SEED, password: str = DEFAU
         _hamlets(commune, lineage.get(commune.code, {}).get("district"), seed, report)
     _facilities(province, communes, lineage, report)
     _users(password, report)
+    load_pipeline(seed=seed, password=password, report=report)
     db.session.flush()
     return report
 

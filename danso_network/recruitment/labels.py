@@ -18,7 +18,7 @@ STATE_LABELS = {
     State.REJECTED: _l("Bị từ chối"),
     State.CONTRACTED: _l("Đã ký hợp đồng"),
     State.ACTIVE: _l("Đang hoạt động"),
-    State.RETURNED: _l("Trả lại để bổ sung"),
+    State.RETURNED: _l("Đã trả lại để bổ sung"),
     State.WITHDRAWN: _l("Đã rút hồ sơ"),
 }
 

@@ -38,3 +38,21 @@ def can_view_criteria(user: User, province: AdminUnit) -> bool:
     """Everyone working in the province reads the rules; only its admins change them."""
     scope = scope_of(user)
     return any(p.startswith(province.path) for p in scope.prefixes)
+
+
+def can_take(user: User, application: Application, action) -> bool:
+    """Whether the user holds a role that may take ``action`` on this application: at all (not a
+    viewer; not a station head where the centre approves), and from the current state when that
+    move exists there. A move that no longer exists (a stale page) is allowed through, so the
+    service can explain the state to the user."""
+    from . import services
+    from .workflow import TRANSITIONS, Approver, State, allowed_roles
+
+    criteria = services.criteria_for(services.province_of(application.hamlet))
+    if criteria is None:
+        return True  # the service explains that the province has no criteria yet
+    approver = Approver(criteria.approver)
+    held = services.roles_for(user, application)
+    ever = frozenset().union(*(allowed_roles(s, action, approver) for s, a in TRANSITIONS if a == action))
+    now = allowed_roles(State(application.state), action, approver)
+    return bool(held & ever) and (not now or bool(held & now))

@@ -47,7 +47,7 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "Đề xuất (cấu hình của tỉnh); TT 02/2021 không quy định tuổi"),
     Rule("QUOTA", RuleKind.AUTOMATIC, _l("Thôn/tổ dân phố chưa đủ số CTV theo định mức số hộ"),
          "Quy định của tỉnh (vd. Gia Lai QĐ 34/2023/QĐ-UBND)"),
-    Rule("SINGLE_ACTIVE", RuleKind.AUTOMATIC, _l("Chưa đang là CTV hoạt động ở thôn khác"),
+    Rule("SINGLE_ACTIVE", RuleKind.AUTOMATIC, _l("Không đang là CTV hoạt động ở thôn khác"),
          "Đề xuất (cấu hình của tỉnh)"),
     Rule("RESPONSIBLE", RuleKind.MANUAL, _l("Có tinh thần trách nhiệm, nhiệt tình với công tác xã hội"),
          "TT 02/2021/TT-BYT, Điều 2 khoản 2"),

@@ -8,9 +8,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import wraps
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import record, snapshot
@@ -39,8 +41,45 @@ CCCD_RE = re.compile(r"^\d{12}$")
 OVERRIDE_FLAG = "override"
 
 
+DUPLICATE_RACE = _l("Số CCCD hoặc số quyết định vừa được người khác ghi. Vui lòng tải lại trang và kiểm tra.")
+CONCURRENT_CHANGE = _l("Hồ sơ vừa được người khác xử lý. Vui lòng tải lại trang để xem trạng thái mới.")
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def guard_concurrent_change(service):
+    """A version clash may surface at any flush, including an autoflush before a lazy load (e.g.
+    ``application.candidate``) or a handler's own flush: it always means someone acted on the
+    same application first, and is always refused as :class:`Conflict`."""
+
+    @wraps(service)
+    def guarded(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except StaleDataError:
+            raise Conflict(CONCURRENT_CHANGE) from None
+        except OperationalError as e:
+            if "database is locked" not in str(e):  # SQLite's way of saying the same thing
+                raise
+            raise Conflict(CONCURRENT_CHANGE) from None
+
+    return guarded
+
+
+def guard_duplicate_race(service):
+    """A unique key (CCCD, decision number) taken by someone else between the service's own
+    check and its write is the same refusal as the check, seen later: Conflict, not a 500."""
+
+    @wraps(service)
+    def guarded(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except IntegrityError:
+            raise Conflict(DUPLICATE_RACE) from None
+
+    return guarded
 
 
 def _actor_name(actor) -> str:
@@ -215,6 +254,7 @@ CANDIDATE_FIELDS = ["full_name", "date_of_birth", "sex", "ethnicity", "national_
                     "speaks_local_language", "prior_experience"]
 
 
+@guard_duplicate_race
 def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date, sex: str, ethnicity: str,
                        national_id: str, residence_hamlet: AdminUnit, education: str, phone: str | None = None,
                        is_village_health_worker: bool = False, languages: str | None = None,
@@ -278,6 +318,7 @@ def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date
 DOSSIER_EDITABLE = frozenset({State.NOMINATED, State.RETURNED, State.DOSSIER_COMPLETE, State.SCREENED})
 
 
+@guard_concurrent_change
 def update_dossier(application: Application, *, items: dict[str, bool], application_signed_on: date | None,
                    exception_justification: str | None = None, training_completed_on: date | None = None,
                    actor=None) -> Application:
@@ -335,6 +376,7 @@ def available_actions(user: User, application: Application) -> list[Action]:
     return [a for a in actions_from(State(application.state)) if allowed_roles(State(application.state), a, approver) & held]
 
 
+@guard_concurrent_change
 def perform(application: Application, action: Action | str, *, actor: User, comment: str | None = None,
             on: date | None = None, **payload) -> Application:
     """Take ``action`` on an application: check that the move exists from its state and that the
@@ -491,6 +533,14 @@ def _activate(application: Application, *, on: date, actor=None, **_) -> dict:
         raise ValidationFailed(_l("CTV được tuyển theo ngoại lệ trình độ tiểu học phải hoàn thành tập huấn công tác "
                                   "dân số trước khi hoạt động; hãy ghi ngày hoàn thành tập huấn."))
     criteria = application.criteria_set
+    if criteria is not None and "QUOTA" in criteria.enabled_rules:
+        # Screening checked the quota when it ran; others may have been activated since.
+        hamlet = application.hamlet
+        quota = rules.quota_for(hamlet.households or 0, criteria.quota_bands)
+        active = active_collaborators(hamlet.id, on)
+        if active >= quota:
+            raise Conflict(_l("%(h)s đã đủ định mức %(q)d CTV (%(n)d đang hoạt động); không thể kích hoạt thêm.",
+                              h=hamlet.full_name, q=quota, n=active))
     if criteria is not None and criteria.single_active_assignment:
         existing = db.session.scalar(select(Collaborator).where(Collaborator.candidate_id == candidate.id))
         if existing is not None and any(a.ended_on is None for a in existing.assignments):
@@ -537,6 +587,8 @@ def perform_many(applications: Sequence[Application], action: Action | str, *, a
 # --- recognition decisions ----------------------------------------------------------------------
 
 
+@guard_duplicate_race
+@guard_concurrent_change
 def issue_decision(applications: Sequence[Application], *, number: str, issued_on: date, signer_name: str,
                    signer_title: str, issuer_name: str, issuer_facility=None, actor: User) -> RecognitionDecision:
     """One recognition decision covering approved applications of one province; its number is
@@ -613,7 +665,7 @@ def _flush() -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        raise Conflict(_l("Hồ sơ vừa được người khác xử lý. Vui lòng tải lại trang để xem trạng thái mới.")) from None
+        raise Conflict(CONCURRENT_CHANGE) from None
 
 
 def state_label(state) -> str:

@@ -115,3 +115,20 @@ def test_a_hamlet_with_an_active_collaborator_cannot_be_closed(setup):
     with pytest.raises(Conflict, match="CTV đang được phân công"):
         units.close_unit(hamlet, on=date(2026, 1, 1))
     assert hamlet.valid_to is None
+
+
+def test_activation_refused_when_the_hamlet_filled_up_since_screening(setup):
+    hamlet = setup.hamlets_b[1]  # 90 households: quota 1
+    first, second = _to_submitted(setup, hamlet, 1), _to_submitted(setup, hamlet, 2)
+    centre = setup.users["centre"]
+    for app in (first, second):
+        rs.perform(app, Action.APPROVE, actor=centre)
+    rs.issue_decision([first, second], number="9/QĐ", issued_on=date(2025, 10, 1), signer_name="A",
+                      signer_title="GĐ", issuer_name="TTYT", actor=centre)
+    for app in (first, second):
+        rs.perform(app, Action.CONTRACT, actor=centre, contract_date=date(2025, 10, 2), allowance_tier="Mức chung")
+    rs.perform(first, Action.ACTIVATE, actor=setup.users["head_b"], on=date(2025, 10, 3))
+    with pytest.raises(Conflict, match="đủ định mức 1 CTV"):
+        rs.perform(second, Action.ACTIVATE, actor=setup.users["head_b"], on=date(2025, 10, 3))
+    assert second.state == State.CONTRACTED
+    assert rs.active_collaborators(hamlet.id) == 1

@@ -1,0 +1,248 @@
+"""The JSON API, version 1 (DESIGN.md §6; issue #3 item 8).
+
+Every endpoint but the OpenAPI document and the token request needs ``Authorization: Bearer``.
+A view: authenticate → load the object and check scope (404 unknown, 403 out of scope) → parse the
+body's shape (:mod:`.schemas`) → ONE service call → commit once → serialise. A
+:class:`~danso_network.errors.DomainError` rolls everything back and becomes
+``{"error": "...", "status": N}`` (plus ``field`` and ``problems`` for invalid input).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..auth import services as auth_services
+from ..auth.permissions import can_view_unit, scope_of
+from ..errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from ..extensions import db, limiter
+from ..recruitment import services
+from ..recruitment.models import Application
+from ..recruitment.permissions import can_edit_dossier, can_nominate, can_view_application
+from ..units.models import AdminUnit, UnitLevel
+from ..units.services import find_unit_by_code
+from . import auth, queries, schemas
+from .openapi import document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+CONCURRENT = _l("Hồ sơ vừa được người khác xử lý cùng lúc; thao tác của bạn chưa được lưu. "
+                "Vui lòng đọc lại hồ sơ để xem trạng thái mới.")
+
+
+# --- errors, commits, loading -------------------------------------------------------------------
+
+
+@bp.errorhandler(DomainError)
+def domain_error(e: DomainError):
+    db.session.rollback()
+    problems = (e.problems or [str(e)]) if isinstance(e, ValidationFailed) else None
+    response = jsonify(schemas.error(e.status, e, problems=problems, field=schemas.api_field(e.field)))
+    if isinstance(e, auth.Unauthorized):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="danso"'
+    return response, e.status
+
+
+@bp.errorhandler(StaleDataError)
+def stale(e):
+    """A version clash the services did not see first (e.g. found at commit)."""
+    return domain_error(Conflict(CONCURRENT))
+
+
+@bp.errorhandler(OperationalError)
+def busy(e):
+    """SQLite lets one writer at a time: the second of two simultaneous writers is refused."""
+    if "locked" not in str(e.orig if e.orig is not None else e).lower():
+        raise e
+    return domain_error(Conflict(CONCURRENT))
+
+
+@bp.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def actor():
+    return g.api_user
+
+
+def application_or_404(application_id: int, need=can_view_application) -> Application:
+    application = db.session.get(Application, application_id) if application_id <= schemas.MAX_ID else None
+    if application is None:
+        raise NotFound(_l("Không tìm thấy hồ sơ."))
+    if not need(actor(), application):
+        raise PermissionDenied(_l("Bạn không có quyền xem hoặc thay đổi hồ sơ này."))
+    return application
+
+
+def hamlet_or_404(hamlet_id: int) -> AdminUnit:
+    hamlet = db.session.get(AdminUnit, hamlet_id)
+    if hamlet is None or hamlet.level != UnitLevel.HAMLET:
+        raise NotFound(_l("Không tìm thấy thôn/tổ dân phố."))
+    return hamlet
+
+
+def commune_from_args() -> AdminUnit | None:
+    """The ``commune`` query parameter (its 5-digit code), in the caller's scope."""
+    code = request.args.get("commune", "").strip()
+    if not code:
+        return None
+    commune = find_unit_by_code(code)
+    if commune is None or commune.level != UnitLevel.COMMUNE:
+        raise NotFound(_l("Không tìm thấy xã/phường có mã %(c)s.", c=code[:10]))
+    if not can_view_unit(actor(), commune):
+        raise PermissionDenied(_l("Xã/phường này nằm ngoài phạm vi của bạn."))
+    return commune
+
+
+def detail(application: Application) -> dict:
+    return schemas.application_detail(application, services.available_actions(actor(), application))
+
+
+# --- tokens and the document --------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.post("/auth/token")
+@limiter.limit(_login_limit)
+def create_token():
+    data = schemas.parse(schemas.TOKEN_REQUEST)
+    user = auth_services.authenticate(data["username"], data["password"])
+    if user is None:
+        raise auth.Unauthorized(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
+    token, raw = auth.issue_token(user, name=data.get("name"))
+    db.session.commit()
+    return jsonify(token=raw, token_type="Bearer", name=token.name,
+                   expires_at=schemas.timestamp(token.expires_at)), 201
+
+
+@bp.delete("/auth/token")
+@auth.token_required
+def revoke_token():
+    auth.revoke_token(g.api_token, actor=actor())
+    db.session.commit()
+    return jsonify(revoked=True, message=str(_l("Đã thu hồi mã truy cập.")))
+
+
+# --- vacancies and applications -----------------------------------------------------------------
+
+
+@bp.get("/vacancies")
+@auth.token_required
+def vacancies():
+    commune = commune_from_args()
+    prefixes = [commune.path] if commune else scope_of(actor()).prefixes
+    found = services.vacancies(prefixes)
+    return jsonify(items=[schemas.vacancy(v) for v in found], total=len(found), as_of=date.today().isoformat())
+
+
+@bp.get("/applications")
+@auth.token_required
+def applications():
+    state = request.args.get("state", "").strip() or None
+    if state is not None and state not in schemas.STATES:
+        raise ValidationFailed(_l("Trạng thái “%(s)s” không tồn tại; dùng một trong: %(c)s.", s=state[:40],
+                                  c=", ".join(schemas.STATES)), field="state")
+    commune = commune_from_args()
+    page = db.paginate(queries.applications(scope_of(actor()).prefixes, state=state,
+                                            within=commune.path if commune else None, q=request.args.get("q")),
+                       page=schemas.query_int("page", 1),
+                       per_page=schemas.query_int("per_page", DEFAULT_PER_PAGE, high=MAX_PER_PAGE), error_out=False)
+    return jsonify(items=[schemas.application_summary(a) for a in page.items], total=page.total, page=page.page,
+                   per_page=page.per_page, pages=page.pages)
+
+
+@bp.post("/applications")
+@auth.token_required
+def create_application():
+    data = schemas.parse(schemas.APPLICATION_CREATE)
+    hamlet = hamlet_or_404(data.pop("hamlet_id"))
+    if not can_nominate(actor(), hamlet):
+        raise PermissionDenied(_l("Bạn không được giới thiệu ứng viên cho %(h)s.", h=hamlet.full_name))
+    residence = db.session.get(AdminUnit, data.pop("residence_hamlet_id"))
+    if residence is None or residence.level != UnitLevel.HAMLET:
+        raise ValidationFailed(_l("Không tìm thấy thôn/tổ dân phố nơi cư trú."), field="residence_hamlet_id")
+    application = services.create_application(hamlet=hamlet, residence_hamlet=residence, actor=actor(), **data)
+    db.session.commit()
+    return jsonify(detail(application)), 201, {"Location": url_for(".application", application_id=application.id)}
+
+
+@bp.get("/applications/<int:application_id>")
+@auth.token_required
+def application(application_id: int):
+    return jsonify(detail(application_or_404(application_id)))
+
+
+@bp.put("/applications/<int:application_id>/dossier")
+@auth.token_required
+def update_dossier(application_id: int):
+    application = application_or_404(application_id, need=can_edit_dossier)
+    data = schemas.parse(schemas.DOSSIER_UPDATE)
+    services.update_dossier(application, items=data["items"], actor=actor(),
+                            application_signed_on=data.get("application_signed_on"),
+                            exception_justification=data.get("exception_justification"),
+                            training_completed_on=data.get("training_completed_on"))
+    db.session.commit()
+    return jsonify(detail(application))
+
+
+@bp.post("/applications/<int:application_id>/transitions")
+@auth.token_required
+def transition(application_id: int):
+    application = application_or_404(application_id)
+    data = schemas.parse(schemas.TRANSITION)
+    services.perform(application, data.pop("action"), actor=actor(), **data)
+    db.session.commit()
+    return jsonify(application=detail(application), event=schemas.event(application.events[-1]))
+
+
+@bp.get("/applications/<int:application_id>/timeline")
+@auth.token_required
+def timeline(application_id: int):
+    application = application_or_404(application_id)
+    events = application.events
+    names = queries.full_names(events)
+    return jsonify(application_id=application.id, **schemas.state_fields(application.state),
+                   items=[schemas.event(e, names) for e in events])
+
+
+# --- recognition decisions ----------------------------------------------------------------------
+
+
+def _issuer(name: str | None):
+    """The issuing body: as given, else the facility where the caller holds a current role."""
+    if name and name.strip():
+        return name.strip(), None
+    today = date.today()
+    for grant in actor().grants:
+        if grant.facility is not None and grant.valid_on(today):
+            return grant.facility.name, grant.facility
+    raise ValidationFailed(_l("Vui lòng nhập cơ quan ban hành quyết định."), field="issuer_name")
+
+
+@bp.post("/decisions")
+@auth.token_required
+def create_decision():
+    data = schemas.parse(schemas.DECISION_CREATE)
+    chosen = [application_or_404(i) for i in data["application_ids"]]
+    issuer_name, facility = _issuer(data.get("issuer_name"))
+    decision = services.issue_decision(chosen, number=data["number"], issued_on=data["issued_on"],
+                                       signer_name=data["signer_name"], signer_title=data.get("signer_title", ""),
+                                       issuer_name=issuer_name, issuer_facility=facility, actor=actor())
+    db.session.commit()
+    return jsonify(schemas.decision(decision)), 201

@@ -1,0 +1,503 @@
+"""Selection workflow pages: vacancies, applications and their timeline, one form per allowed
+action, the station's submission list, the approver's batch decisions and recognition decisions.
+
+Every page loads its application through :func:`get_application_or_404` (404 unknown, 403 out of
+scope). A POST checks the user's role for the action (403 if the role may never take it), makes one
+service call (or one batch through the services) and commits once; a :class:`DomainError` rolls
+back and is shown on the form with the input kept, so nothing changes (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from ..auth.models import Role, User
+from ..auth.permissions import require, scope_of
+from ..errors import DomainError, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..textnorm import fold
+from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
+from ..units.services import valid_on
+from . import rules, services
+from .forms import ALLOWANCE_TIERS, BatchForm, CandidateForm, DecisionForm, DossierForm, transition_form
+from .labels import (
+    ACTION_LABELS,
+    APPROVER_LABELS,
+    DOSSIER_LABELS,
+    EDUCATION_LABELS,
+    EVENT_LABELS,
+    SEX_LABELS,
+    STATE_COLOURS,
+    STATE_LABELS,
+)
+from .models import DOSSIER_ITEMS, Application, Candidate, Education, RecognitionDecision
+from .permissions import can_edit_dossier, can_nominate, can_take, can_view_application, can_view_decision
+from .workflow import Action, Approver, State, actions_from, approver_roles
+
+bp = Blueprint("recruitment", __name__, url_prefix="/recruitment")
+
+PER_PAGE = 50
+APPROVER_ROLES = frozenset().union(*(approver_roles(a) for a in Approver))
+DECIDING_ROLES = APPROVER_ROLES | {Role.COMMUNE_COMMITTEE}
+# States in which the training date may still be recorded (the dossier itself is closed).
+TRAINING_ONLY_STATES = frozenset({State.STATION_REVIEWED, State.SUBMITTED, State.DIRECTOR_APPROVED,
+                                  State.APPROVED, State.CONTRACTED})
+
+
+@bp.context_processor
+def labels():
+    return {"STATE_LABELS": STATE_LABELS, "STATE_COLOURS": STATE_COLOURS, "ACTION_LABELS": ACTION_LABELS,
+            "EVENT_LABELS": EVENT_LABELS, "DOSSIER_LABELS": DOSSIER_LABELS, "DOSSIER_ITEMS": DOSSIER_ITEMS,
+            "EDUCATION_LABELS": EDUCATION_LABELS, "SEX_LABELS": SEX_LABELS, "RULES": rules.RULES,
+            "APPROVER_LABELS": APPROVER_LABELS, "State": State, "Action": Action}
+
+
+# --- loading and permission helpers -----------------------------------------------------------------
+
+
+def get_application_or_404(application_id: int) -> Application:
+    """The application, or 404 if unknown; 403 unless the user may see it."""
+    application = db.session.get(Application, application_id)
+    if application is None:
+        abort(404)
+    require(can_view_application(current_user, application))
+    return application
+
+
+def get_decision_or_404(decision_id: int) -> RecognitionDecision:
+    decision = db.session.get(RecognitionDecision, decision_id)
+    if decision is None:
+        abort(404)
+    require(can_view_decision(current_user, decision))
+    return decision
+
+
+def require_may(application: Application, action: Action) -> None:
+    require(can_take(current_user, application, action))
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+class ListPagination(Pagination):
+    """Pagination over a Python list (the vacancy list is computed, not queried)."""
+
+    def _query_items(self):
+        start = self._query_offset
+        return self._query_args["items"][start:start + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
+
+
+def _in_scope(*states: State):
+    return (select(Application).join(Candidate)
+            .where(scope_of(current_user).filter(Application.hamlet_path),
+                   Application.state.in_([s.value for s in states]))
+            .options(selectinload(Application.candidate), selectinload(Application.hamlet)))
+
+
+def _communes_in_scope() -> list[AdminUnit]:
+    return list(db.session.scalars(
+        select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value, valid_on(AdminUnit, date.today()),
+                                scope_of(current_user).filter(AdminUnit.path)).order_by(AdminUnit.name)))
+
+
+# --- vacancies and applications ----------------------------------------------------------------------
+
+
+@bp.get("/vacancies")
+@login_required
+def vacancies():
+    rows = services.vacancies(scope_of(current_user).prefixes)
+    communes = sorted({v.commune.id: v.commune for v in rows}.values(), key=lambda c: fold(c.name))
+    commune_id = request.args.get("commune", type=int)
+    q = request.args.get("q", "").strip()[:100]
+    if commune_id:
+        rows = [v for v in rows if v.commune.id == commune_id]
+    if q:
+        rows = [v for v in rows if fold(q) in fold(v.hamlet.name)]
+    page = ListPagination(items=rows, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+                          error_out=False)
+    totals = {"hamlets": len(rows), "empty": sum(1 for v in rows if v.active == 0),
+              "missing": sum(v.missing for v in rows)}
+    return render_template("recruitment/vacancies.html", page=page, communes=communes, commune_id=commune_id,
+                           q=q, totals=totals, can_nominate=can_nominate)
+
+
+@bp.get("/applications")
+@login_required
+def applications():
+    state = request.args.get("state", "")
+    state = state if state in {s.value for s in State} else ""
+    commune_id = request.args.get("commune", type=int)
+    q = request.args.get("q", "").strip()[:100]
+    scoped = scope_of(current_user).filter(Application.hamlet_path)
+    stmt = (select(Application).join(Candidate).where(scoped)
+            .options(selectinload(Application.candidate), selectinload(Application.hamlet)))
+    commune = db.session.get(AdminUnit, commune_id) if commune_id else None
+    if commune is not None and commune.level == UnitLevel.COMMUNE:
+        stmt = stmt.where(Application.hamlet_path.startswith(commune.path, autoescape=True))
+    if q:
+        digits = q.replace(" ", "")
+        stmt = stmt.where(or_(Candidate.search_text.contains(fold(q), autoescape=True),
+                              Candidate.national_id.startswith(digits, autoescape=True)))
+    counts = dict(db.session.execute(
+        select(Application.state, func.count()).where(scoped).group_by(Application.state)).all())
+    if state:
+        stmt = stmt.where(Application.state == state)
+    stmt = stmt.order_by(Application.updated_at.desc(), Application.id.desc())
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return render_template("recruitment/applications.html", page=page, state=state, commune_id=commune_id, q=q,
+                           communes=_communes_in_scope(), counts=counts)
+
+
+@bp.route("/hamlets/<int:hamlet_id>/applications/new", methods=["GET", "POST"])
+@login_required
+def new_application(hamlet_id: int):
+    hamlet = db.session.get(AdminUnit, hamlet_id)
+    if hamlet is None or hamlet.level != UnitLevel.HAMLET:
+        abort(404)
+    require(can_nominate(current_user, hamlet))
+    form = CandidateForm()
+    neighbours = db.session.scalars(
+        select(AdminUnit).where(AdminUnit.parent_id == hamlet.parent_id, AdminUnit.level == UnitLevel.HAMLET.value,
+                                valid_on(AdminUnit, date.today())).order_by(AdminUnit.local_id, AdminUnit.name))
+    form.residence_hamlet.choices = [SelectChoice(h.id, h.name) for h in neighbours]
+    if request.method == "GET":
+        form.residence_hamlet.data = hamlet.id
+    if form.validate_on_submit():
+        try:
+            application = services.create_application(
+                hamlet=hamlet, residence_hamlet=db.session.get(AdminUnit, form.residence_hamlet.data),
+                actor=_actor(), **form.candidate_fields())
+        except DomainError as e:
+            db.session.rollback()
+            form.show_domain_error(e)
+        else:
+            db.session.commit()
+            flash(_("Đã lập hồ sơ ứng viên %(n)s cho %(h)s. Tiếp theo: cập nhật hồ sơ giấy tờ.",
+                    n=application.candidate.full_name, h=hamlet.name), "success")
+            return redirect(url_for(".show", application_id=application.id))
+    return render_template("recruitment/application_form.html", form=form, hamlet=hamlet,
+                           criteria=services.criteria_for(services.province_of(hamlet)))
+
+
+# --- one application ------------------------------------------------------------------------------
+
+
+def _manual_codes(application: Application) -> list[str]:
+    criteria = application.criteria_set
+    enabled = criteria.enabled_rules if criteria else rules.MANUAL_CODES
+    return [c for c in rules.MANUAL_CODES if c in enabled]
+
+
+def _action_form(application: Application, action: Action, *, bound: bool = False):
+    criteria = application.criteria_set
+    override = bool(action == Action.APPROVE and application.screening_passed is False
+                    and criteria is not None and criteria.allow_override)
+    kw = {} if bound else {"version": application.version}
+    return transition_form(action, manual_codes=_manual_codes(application), with_override=override, bound=bound,
+                           **kw)
+
+
+def _dossier_mode(application: Application) -> str | None:
+    """``full`` while the dossier is open, ``training`` when only the training date may change."""
+    if not can_edit_dossier(current_user, application):
+        return None
+    state = State(application.state)
+    if state in services.DOSSIER_EDITABLE:
+        return "full"
+    return "training" if state in TRAINING_ONLY_STATES else None
+
+
+def _render_show(application: Application, *, failed=None, dossier_form=None):
+    actions = services.available_actions(current_user, application)
+    waiting = [a for a in actions_from(State(application.state)) if a not in actions and a != Action.WITHDRAW]
+    forms = {a: failed if failed is not None and failed.action == a else _action_form(application, a)
+             for a in actions}
+    if dossier_form is None:
+        dossier_form = DossierForm(formdata=None)
+        dossier_form.fill(application)
+    actor_ids = {e.actor_id for e in application.events if e.actor_id}
+    actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
+    candidate = application.candidate
+    return render_template(
+        "recruitment/show.html", application=application, candidate=candidate, hamlet=application.hamlet,
+        actions=actions, waiting=waiting, forms=forms, failed=failed, dossier_form=dossier_form,
+        dossier_mode=_dossier_mode(application), actors=actors, manual_codes=_manual_codes(application),
+        below_thcs=Education(candidate.education).rank < Education.LOWER_SECONDARY.rank,
+        allowance_tiers=ALLOWANCE_TIERS, approver=_approver_of(application))
+
+
+def _approver_of(application: Application):
+    criteria = services.criteria_for(services.province_of(application.hamlet))
+    return Approver(criteria.approver) if criteria else None
+
+
+@bp.get("/applications/<int:application_id>")
+@login_required
+def show(application_id: int):
+    return _render_show(get_application_or_404(application_id))
+
+
+@bp.post("/applications/<int:application_id>/transitions")
+@login_required
+def transition(application_id: int):
+    application = get_application_or_404(application_id)
+    try:
+        action = Action(request.form.get("action", ""))
+    except ValueError:
+        abort(400)
+    require_may(application, action)
+    form = _action_form(application, action, bound=True)
+    if not form.validate_on_submit():
+        return _render_show(application, failed=form)
+    if form.version.data != str(application.version):
+        flash(str(services.CONCURRENT_CHANGE), "warning")
+        return redirect(url_for(".show", application_id=application.id))
+    try:
+        services.perform(application, action, actor=_actor(), comment=form.comment_text, **form.payload())
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    except ValidationFailed as e:
+        db.session.rollback()
+        form.show_domain_error(e)
+        return _render_show(application, failed=form)
+    except DomainError as e:  # Conflict: the move no longer exists, or someone acted first
+        db.session.rollback()
+        flash(str(e), "danger")
+        return redirect(url_for(".show", application_id=application.id))
+    db.session.commit()
+    flash(_("Đã thực hiện “%(a)s” cho hồ sơ của %(n)s.", a=ACTION_LABELS[action],
+            n=application.candidate.full_name), "success")
+    return redirect(url_for(".show", application_id=application.id))
+
+
+@bp.post("/applications/<int:application_id>/dossier")
+@login_required
+def update_dossier(application_id: int):
+    application = get_application_or_404(application_id)
+    require(can_edit_dossier(current_user, application))
+    form = DossierForm()
+    if not form.validate_on_submit():
+        return _render_show(application, dossier_form=form)
+    if form.version.data != str(application.version):
+        flash(str(services.CONCURRENT_CHANGE), "warning")
+        return redirect(url_for(".show", application_id=application.id))
+    full = _dossier_mode(application) == "full"
+    try:
+        services.update_dossier(
+            application, items=form.items() if full else dict(application.dossier or {}),
+            application_signed_on=form.application_signed_on.data if full else application.application_signed_on,
+            exception_justification=(form.exception_justification.data if full
+                                     else application.exception_justification),
+            training_completed_on=form.training_completed_on.data, actor=_actor())
+    except ValidationFailed as e:
+        db.session.rollback()
+        form.show_domain_error(e)
+        return _render_show(application, dossier_form=form)
+    except DomainError as e:
+        db.session.rollback()
+        flash(str(e), "danger")
+        return redirect(url_for(".show", application_id=application.id))
+    db.session.commit()
+    flash(_("Đã lưu hồ sơ của %(n)s.", n=application.candidate.full_name), "success")
+    return redirect(url_for(".show", application_id=application.id))
+
+
+# --- batches: the station's list, the approver's decisions -----------------------------------------
+
+
+def _selected_applications(action: Action) -> list[Application]:
+    apps = [get_application_or_404(i) for i in dict.fromkeys(request.form.getlist("application", type=int))]
+    for application in apps:
+        require_may(application, action)
+    return apps
+
+
+@bp.route("/submit", methods=["GET", "POST"])
+@login_required
+def submit_batch():
+    require(Role.STATION_HEAD in scope_of(current_user).all_roles)
+    rows = [a for a in db.session.scalars(_in_scope(State.STATION_REVIEWED))
+            if Action.SUBMIT in services.available_actions(current_user, a)]
+    rows.sort(key=lambda a: (a.hamlet_path, a.ranking or 10**6, fold(a.candidate.full_name)))
+    form = BatchForm()
+    selected = set(request.form.getlist("application", type=int))
+    if form.validate_on_submit():
+        apps = _selected_applications(Action.SUBMIT)
+        try:
+            services.perform_many(apps, Action.SUBMIT, actor=_actor(), comment=form.comment.data or None)
+        except PermissionDenied:
+            db.session.rollback()
+            abort(403)
+        except DomainError as e:
+            db.session.rollback()
+            flash(str(e), "danger")
+        else:
+            db.session.commit()
+            flash(_("Đã trình phê duyệt %(n)d hồ sơ.", n=len(apps)), "success")
+            return redirect(url_for(".applications", state=State.SUBMITTED.value))
+    return render_template("recruitment/submit_batch.html", rows=rows, form=form, selected=selected,
+                           approvers={a.id: _approver_of(a) for a in rows})
+
+
+def _pending_decisions() -> list[tuple[Application, list[Action]]]:
+    rows = []
+    for application in db.session.scalars(_in_scope(State.SUBMITTED, State.DIRECTOR_APPROVED)):
+        actions = [a for a in services.available_actions(current_user, application)
+                   if a in (Action.APPROVE, Action.CONFIRM, Action.REJECT)]
+        if actions:
+            rows.append((application, actions))
+    rows.sort(key=lambda r: (r[0].hamlet_path, r[0].ranking or 10**6, fold(r[0].candidate.full_name)))
+    return rows
+
+
+def _apply_choices() -> tuple[int, int]:
+    """Apply the approver's choices through the services, all or nothing; returns how many were
+    approved and rejected. Raises the first refusal (naming the candidate)."""
+    approve, confirm, overrides, rejects = [], [], [], []
+    for key, choice in request.form.items():
+        if not key.startswith("choice-") or choice not in ("approve", "reject"):
+            continue
+        try:
+            application = get_application_or_404(int(key.removeprefix("choice-")))
+        except ValueError:
+            abort(400)
+        if choice == "reject":
+            require_may(application, Action.REJECT)
+            rejects.append((application, request.form.get(f"reason-{application.id}", "").strip()))
+        elif application.state == State.DIRECTOR_APPROVED:
+            require_may(application, Action.CONFIRM)
+            confirm.append(application)
+        else:
+            require_may(application, Action.APPROVE)
+            override = request.form.get(f"override-{application.id}", "").strip()
+            (overrides.append((application, override)) if override else approve.append(application))
+    if not (approve or confirm or overrides or rejects):
+        raise ValidationFailed(_("Chưa chọn hồ sơ nào."))
+    actor = _actor()
+    if approve:
+        services.perform_many(approve, Action.APPROVE, actor=actor)
+    if confirm:
+        services.perform_many(confirm, Action.CONFIRM, actor=actor)
+    for application, reason in overrides:
+        services.perform_many([application], Action.APPROVE, actor=actor, override_reason=reason)
+    for application, reason in rejects:
+        services.perform_many([application], Action.REJECT, actor=actor, comment=reason)
+    return len(approve) + len(confirm) + len(overrides), len(rejects)
+
+
+@bp.route("/approvals", methods=["GET", "POST"])
+@login_required
+def approvals():
+    require(bool(scope_of(current_user).all_roles & DECIDING_ROLES))
+    form = BatchForm()
+    if form.validate_on_submit():
+        try:
+            approved, rejected = _apply_choices()
+        except PermissionDenied:
+            db.session.rollback()
+            abort(403)
+        except DomainError as e:
+            db.session.rollback()
+            flash(str(e), "danger")
+        else:
+            db.session.commit()
+            flash(_("Đã phê duyệt %(a)d và từ chối %(r)d hồ sơ.", a=approved, r=rejected), "success")
+            if approved and _issuable():
+                return redirect(url_for(".new_decision"))
+            return redirect(url_for(".approvals"))
+    groups: dict[int, list] = defaultdict(list)
+    for application, actions in _pending_decisions():
+        groups[application.hamlet.parent_id].append((application, actions))
+    communes = {c.id: c for c in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(groups)))}
+    return render_template("recruitment/approvals.html", form=form, groups=groups, communes=communes,
+                           chosen=request.form if request.method == "POST" else {})
+
+
+def _issuable() -> list[Application]:
+    """Approved applications without a decision that this user may put in one (their approver)."""
+    return [a for a in db.session.scalars(_in_scope(State.APPROVED).where(Application.decision_id.is_(None)))
+            if Action.CONTRACT in services.available_actions(current_user, a)]
+
+
+def _issuer(user: User, province: AdminUnit | None) -> tuple[Facility | None, str]:
+    """The issuing body: the facility of the user's current approver grant, else the province's
+    Department of Health."""
+    today = date.today()
+    grants = [g for g in user.grants if g.valid_on(today) and g.facility is not None]
+    grants.sort(key=lambda g: Role(g.role) not in APPROVER_ROLES)
+    if grants:
+        return grants[0].facility, grants[0].facility.name
+    if province is not None:
+        department = db.session.scalar(select(Facility).where(
+            Facility.kind == FacilityKind.DEPARTMENT.value, Facility.unit_id == province.id, valid_on(Facility, today)))
+        if department is not None:
+            return department, department.name
+        return None, _("Sở Y tế %(p)s", p=province.full_name)
+    return None, ""
+
+
+@bp.route("/decisions/new", methods=["GET", "POST"])
+@login_required
+def new_decision():
+    require(bool(scope_of(current_user).all_roles & APPROVER_ROLES))
+    rows = _issuable()
+    rows.sort(key=lambda a: (a.hamlet_path, fold(a.candidate.full_name)))
+    form = DecisionForm()
+    selected = set(request.form.getlist("application", type=int)) if request.method == "POST" else {a.id for a in rows}
+    if form.validate_on_submit():
+        apps = _selected_applications(Action.CONTRACT)
+        facility, issuer_name = _issuer(_actor(), services.province_of(apps[0].hamlet) if apps else None)
+        try:
+            decision = services.issue_decision(
+                apps, number=form.number.data, issued_on=form.issued_on.data, signer_name=form.signer_name.data,
+                signer_title=form.signer_title.data, issuer_name=issuer_name, issuer_facility=facility,
+                actor=_actor())
+        except PermissionDenied:
+            db.session.rollback()
+            abort(403)
+        except DomainError as e:
+            db.session.rollback()
+            form.show_domain_error(e)
+        else:
+            db.session.commit()
+            flash(_("Đã ban hành Quyết định số %(n)s công nhận %(c)d cộng tác viên.", n=decision.number,
+                    c=len(apps)), "success")
+            return redirect(url_for(".decision", decision_id=decision.id))
+    return render_template("recruitment/decision_form.html", form=form, rows=rows, selected=selected)
+
+
+@bp.get("/decisions")
+@login_required
+def decisions():
+    visible = select(Application.decision_id).where(scope_of(current_user).filter(Application.hamlet_path),
+                                                    Application.decision_id.is_not(None))
+    stmt = (select(RecognitionDecision).where(RecognitionDecision.id.in_(visible))
+            .options(selectinload(RecognitionDecision.applications))
+            .order_by(RecognitionDecision.issued_on.desc(), RecognitionDecision.id.desc()))
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return render_template("recruitment/decisions.html", page=page,
+                           can_issue=bool(scope_of(current_user).all_roles & APPROVER_ROLES))
+
+
+@bp.get("/decisions/<int:decision_id>")
+@login_required
+def decision(decision_id: int):
+    decision = get_decision_or_404(decision_id)
+    communes = {a.hamlet.parent_id for a in decision.applications}
+    parents = {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes)))}
+    return render_template("recruitment/decision.html", decision=decision, communes=parents)
