@@ -1,6 +1,8 @@
 """Build the small GIS fixtures used by tests/units/test_importer.py (run once, by hand).
 
-    .venv/bin/python tests/data/gis_make_fixtures.py /path/to/shared/data
+    .venv/bin/python tests/data/gis_make_fixtures.py SOURCE_FOLDER
+
+(SOURCE_FOLDER: the project's shared reference-data folder, which a clone does not contain.)
 
 The real boundaries are cut from ``dong_nai_wards_2026_fullres.geojson.gz`` and
 ``dong_nai_province_2026.geojson`` (see data/NOTICE for their provenance and licence) and thinned
@@ -150,4 +152,6 @@ def main(source: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data"))
+    if len(sys.argv) != 2:
+        sys.exit("usage: gis_make_fixtures.py SOURCE_FOLDER (with dong_nai_wards_2026_fullres.geojson.gz)")
+    main(Path(sys.argv[1]))
