@@ -584,6 +584,29 @@ def perform_many(applications: Sequence[Application], action: Action | str, *, a
     return list(applications)
 
 
+def decide_batch(choices: Sequence[tuple[Application, str, str | None]], *, actor: User) -> tuple[int, int]:
+    """An approver's decisions on a submitted list, all or nothing: ``(application, "approve" |
+    "reject", text)``. For an approval the text is the override reason (needed only when the
+    screening failed); for a rejection it is the required reason. An application already
+    approved by the director is confirmed by the commune People's Committee instead.
+    Returns how many were approved and rejected."""
+    if not choices:
+        raise ValidationFailed(_l("Chưa chọn hồ sơ nào."))
+    approved = rejected = 0
+    for application, choice, text in choices:
+        text = (text or "").strip() or None
+        if choice == "reject":
+            perform_many([application], Action.REJECT, actor=actor, comment=text)
+            rejected += 1
+        elif application.state == State.DIRECTOR_APPROVED:
+            perform_many([application], Action.CONFIRM, actor=actor)
+            approved += 1
+        else:
+            perform_many([application], Action.APPROVE, actor=actor, override_reason=text)
+            approved += 1
+    return approved, rejected
+
+
 # --- recognition decisions ----------------------------------------------------------------------
 
 

@@ -338,16 +338,8 @@ def submit_batch():
     selected = set(request.form.getlist("application", type=int))
     if form.validate_on_submit():
         apps = _selected_applications(Action.SUBMIT)
-        try:
-            services.perform_many(apps, Action.SUBMIT, actor=_actor(), comment=form.comment.data or None)
-        except PermissionDenied:
-            db.session.rollback()
-            abort(403)
-        except DomainError as e:
-            db.session.rollback()
-            flash(str(e), "danger")
-        else:
-            db.session.commit()
+        if _run_batch(lambda: services.perform_many(apps, Action.SUBMIT, actor=_actor(),
+                                                    comment=form.comment.data or None)) is not None:
             flash(_("Đã trình phê duyệt %(n)d hồ sơ.", n=len(apps)), "success")
             return redirect(url_for(".applications", state=State.SUBMITTED.value))
     return render_template("recruitment/submit_batch.html", rows=rows, form=form, selected=selected,
@@ -365,10 +357,9 @@ def _pending_decisions() -> list[tuple[Application, list[Action]]]:
     return rows
 
 
-def _apply_choices() -> tuple[int, int]:
-    """Apply the approver's choices through the services, all or nothing; returns how many were
-    approved and rejected. Raises the first refusal (naming the candidate)."""
-    approve, confirm, overrides, rejects = [], [], [], []
+def _chosen() -> list[tuple[Application, str, str | None]]:
+    """The approver's choices from the form, each checked against the user's roles (403)."""
+    choices = []
     for key, choice in request.form.items():
         if not key.startswith("choice-") or choice not in ("approve", "reject"):
             continue
@@ -378,26 +369,28 @@ def _apply_choices() -> tuple[int, int]:
             abort(400)
         if choice == "reject":
             require_may(application, Action.REJECT)
-            rejects.append((application, request.form.get(f"reason-{application.id}", "").strip()))
-        elif application.state == State.DIRECTOR_APPROVED:
-            require_may(application, Action.CONFIRM)
-            confirm.append(application)
+            choices.append((application, choice, request.form.get(f"reason-{application.id}")))
         else:
-            require_may(application, Action.APPROVE)
-            override = request.form.get(f"override-{application.id}", "").strip()
-            (overrides.append((application, override)) if override else approve.append(application))
-    if not (approve or confirm or overrides or rejects):
-        raise ValidationFailed(_("Chưa chọn hồ sơ nào."))
-    actor = _actor()
-    if approve:
-        services.perform_many(approve, Action.APPROVE, actor=actor)
-    if confirm:
-        services.perform_many(confirm, Action.CONFIRM, actor=actor)
-    for application, reason in overrides:
-        services.perform_many([application], Action.APPROVE, actor=actor, override_reason=reason)
-    for application, reason in rejects:
-        services.perform_many([application], Action.REJECT, actor=actor, comment=reason)
-    return len(approve) + len(confirm) + len(overrides), len(rejects)
+            confirm = application.state == State.DIRECTOR_APPROVED
+            require_may(application, Action.CONFIRM if confirm else Action.APPROVE)
+            choices.append((application, choice, None if confirm else request.form.get(f"override-{application.id}")))
+    return choices
+
+
+def _run_batch(action):
+    """Run one batch service call: commit and return its result, or roll back and flash the
+    refusal (a role refusal is a 403). None means refused."""
+    try:
+        result = action()
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    except DomainError as e:
+        db.session.rollback()
+        flash(str(e), "danger")
+        return None
+    db.session.commit()
+    return result
 
 
 @bp.route("/approvals", methods=["GET", "POST"])
@@ -406,16 +399,10 @@ def approvals():
     require(bool(scope_of(current_user).all_roles & DECIDING_ROLES))
     form = BatchForm()
     if form.validate_on_submit():
-        try:
-            approved, rejected = _apply_choices()
-        except PermissionDenied:
-            db.session.rollback()
-            abort(403)
-        except DomainError as e:
-            db.session.rollback()
-            flash(str(e), "danger")
-        else:
-            db.session.commit()
+        choices = _chosen()
+        outcome = _run_batch(lambda: services.decide_batch(choices, actor=_actor()))
+        if outcome is not None:
+            approved, rejected = outcome
             flash(_("Đã phê duyệt %(a)d và từ chối %(r)d hồ sơ.", a=approved, r=rejected), "success")
             if approved and _issuable():
                 return redirect(url_for(".new_decision"))

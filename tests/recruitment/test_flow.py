@@ -132,3 +132,21 @@ def test_activation_refused_when_the_hamlet_filled_up_since_screening(setup):
         rs.perform(second, Action.ACTIVATE, actor=setup.users["head_b"], on=date(2025, 10, 3))
     assert second.state == State.CONTRACTED
     assert rs.active_collaborators(hamlet.id) == 1
+
+
+def test_batch_decisions_are_all_or_nothing(setup):
+    first = _to_submitted(setup, setup.hamlets_b[0], 1)
+    second = _to_submitted(setup, setup.hamlets_b[1], 2)
+    centre = setup.users["centre"]
+    from danso_network.extensions import db
+
+    db.session.commit()  # both submitted, as the approver finds them
+    with pytest.raises(ValidationFailed, match="Từ chối phải ghi rõ lý do"):
+        rs.decide_batch([(first, "approve", None), (second, "reject", "  ")], actor=centre)
+    db.session.rollback()  # what the page does on a refusal
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert (first.state, second.state) == (State.SUBMITTED, State.SUBMITTED)
+    assert rs.decide_batch([(first, "approve", None), (second, "reject", "Chuyển đi nơi khác")],
+                           actor=centre) == (1, 1)
+    assert (first.state, second.state) == (State.APPROVED, State.REJECTED)
