@@ -5,4 +5,5 @@ from .audit import models as audit_models  # noqa: F401
 from .auth import models as auth_models  # noqa: F401
 from .collaborators import models as collaborator_models  # noqa: F401
 from .recruitment import models as recruitment_models  # noqa: F401
+from .supervision import models as supervision_models  # noqa: F401
 from .units import models as unit_models  # noqa: F401

@@ -77,10 +77,14 @@ def register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .collaborators.allowance_views import bp as allowances_bp
+    from .collaborators.training_views import bp as training_bp
+    from .collaborators.views import bp as collaborators_bp
     from .main.views import bp as main_bp
     from .recruitment.attachment_views import bp as attachments_bp
     from .recruitment.criteria_views import bp as criteria_bp
     from .recruitment.views import bp as recruitment_bp
+    from .supervision.views import bp as supervision_bp
     from .units.views import bp as units_bp
 
     app.register_blueprint(main_bp)
@@ -90,6 +94,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(recruitment_bp)
     app.register_blueprint(criteria_bp)
     app.register_blueprint(attachments_bp)
+    app.register_blueprint(collaborators_bp)
+    app.register_blueprint(allowances_bp)
+    app.register_blueprint(training_bp)
+    app.register_blueprint(supervision_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: no cross-site request can carry them
 

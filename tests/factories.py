@@ -14,6 +14,7 @@ from werkzeug.security import generate_password_hash
 from danso_network.auth import services as auth_services
 from danso_network.auth.models import Role, User
 from danso_network.extensions import db
+from danso_network.textnorm import fold
 from danso_network.units import services as unit_services
 from danso_network.units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from danso_network.units.spatial import geometry_columns
@@ -162,3 +163,32 @@ def complete_dossier(application, actor):
 
     rs.update_dossier(application, items={k: True for k in DOSSIER_ITEMS}, application_signed_on=date(2025, 9, 1),
                       actor=actor)
+
+
+# --- collaborator network ---------------------------------------------------------------------
+
+
+def appoint(hamlet: AdminUnit, serial: int, started_on: date = date(2025, 9, 1), *, vhw: bool = False,
+            education: str = "lower_secondary", **overrides):
+    """An active collaborator in ``hamlet`` from ``started_on``, written directly (the selection
+    workflow is tested in tests/recruitment): candidate, activated application, collaborator and
+    the first assignment. ``serial`` keeps names and CCCD numbers unique within a test."""
+    from danso_network.collaborators.models import Assignment, Collaborator
+    from danso_network.recruitment.models import Application, Candidate
+
+    now = datetime.now(UTC)
+    fields = candidate_fields(hamlet, serial, education=education, **overrides)
+    fields.pop("hamlet")
+    residence = fields.pop("residence_hamlet")
+    name = fields["full_name"]
+    candidate = Candidate(**fields, residence_hamlet=residence, is_village_health_worker=vhw,
+                          search_text=fold(name), created_at=now)
+    application = Application(candidate=candidate, hamlet_id=hamlet.id, hamlet_path=hamlet.path, state="active",
+                              dossier={}, contract_date=started_on, activated_on=started_on, created_at=now,
+                              updated_at=now)
+    collaborator = Collaborator(candidate=candidate, application=application, activated_on=started_on, created_at=now)
+    db.session.add_all([candidate, application, collaborator,
+                        Assignment(collaborator=collaborator, hamlet_id=hamlet.id, hamlet_path=hamlet.path,
+                                   kind="primary", started_on=started_on, created_at=now)])
+    db.session.flush()
+    return collaborator

@@ -1,20 +1,69 @@
-"""Collaborators (the person once appointed) and their dated assignments to hamlets.
+"""Collaborators (the person once appointed), their dated assignments to hamlets, suspensions,
+the hand-over of the household register, the province's network policy, allowance rules with the
+base salary, and training (issue #4; DOMAIN.md §3, §7.2; DESIGN.md §5).
 
 History is append-only: an assignment is closed (``ended_on``) and a new one opened, never edited
-in place (DESIGN.md §4 rule 5). The database keeps the invariants it can: one open assignment of a
-person to a hamlet; an end never before the start.
+in place (DESIGN.md §4 rule 5). Dates are half-open like units: an assignment started on S and
+ended on E is in force on every day S ≤ d < E, so a transfer closes one and opens the next on the
+same day. The database keeps the invariants it can: one open assignment of a person to a hamlet,
+one open suspension per person, an end never before the start, a reason for every end.
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..recruitment.models import Application, Candidate, RecognitionDecision
 from ..units.models import AdminUnit
+
+
+def _sql_in(enum_cls) -> str:
+    return ", ".join(f"'{m.value}'" for m in enum_cls)
+
+
+def _open_index(name: str, *columns: str, where: str = "ended_on IS NULL") -> Index:
+    return Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
+
+
+class EndReason(enum.StrEnum):
+    """Why an assignment ended (DOMAIN.md §7.2 proposes the reasons; the circular sets none)."""
+
+    RESIGNED = "resigned"  # xin nghỉ
+    MOVED_OUT = "moved_out"  # chuyển khỏi thôn (no longer meets TT 02/2021 Art. 2.2)
+    HEALTH = "health"  # sức khoẻ không đảm bảo (Art. 2.4)
+    NON_PERFORMANCE = "non_performance"  # không hoàn thành nhiệm vụ
+    CONTRACT_ENDED = "contract_ended"  # hết hạn hợp đồng
+    HAMLET_MERGED = "hamlet_merged"  # thôn sáp nhập
+    DECEASED = "deceased"  # từ trần
+    TRANSFERRED = "transferred"  # điều chuyển sang thôn khác (set by a transfer, not chosen)
+    COVER_ENDED = "cover_ended"  # thôi kiêm nhiệm thêm thôn (an additional hamlet only)
+
+
+# The reasons a user picks when terminating; the other two are written by transfer / end of cover.
+TERMINATION_REASONS = tuple(r for r in EndReason if r not in (EndReason.TRANSFERRED, EndReason.COVER_ENDED))
+
+
+class AssignmentKind(enum.StrEnum):
+    PRIMARY = "primary"  # the collaborator's own hamlet
+    ADDITIONAL = "additional"  # kiêm nhiệm thêm một thôn, where the province allows it
 
 
 class Collaborator(db.Model):
@@ -30,6 +79,8 @@ class Collaborator(db.Model):
     application: Mapped[Application] = relationship()
     assignments: Mapped[list[Assignment]] = relationship(back_populates="collaborator",
                                                          order_by="Assignment.started_on")
+    suspensions: Mapped[list[Suspension]] = relationship(back_populates="collaborator",
+                                                         order_by="Suspension.started_on")
 
     @property
     def full_name(self) -> str:
@@ -40,20 +91,237 @@ class Assignment(db.Model):
     __tablename__ = "assignment"
     __table_args__ = (
         CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="end_after_start"),
-        Index("uq_assignment_open", "collaborator_id", "hamlet_id", unique=True,
-              sqlite_where=text("ended_on IS NULL"), postgresql_where=text("ended_on IS NULL")),
+        CheckConstraint("(ended_on IS NULL) = (end_reason IS NULL)", name="end_has_reason"),
+        CheckConstraint(f"end_reason IS NULL OR end_reason IN ({_sql_in(EndReason)})", name="end_reason_known"),
+        CheckConstraint(f"kind IN ({_sql_in(AssignmentKind)})", name="kind_known"),
+        _open_index("uq_assignment_open", "collaborator_id", "hamlet_id"),
         Index("ix_assignment_hamlet_dates", "hamlet_id", "started_on", "ended_on"),
+        Index("ix_assignment_path_dates", "hamlet_path", "started_on", "ended_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborator.id", ondelete="RESTRICT"), index=True)
     hamlet_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"))
+    # The hamlet's path, copied (a unit's path never changes): scope filters need no join.
+    hamlet_path: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default=AssignmentKind.PRIMARY.value)
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(String(40))
+    end_note: Mapped[str | None] = mapped_column(Text)
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("recognition_decision.id", ondelete="RESTRICT"))
+    decision_ref: Mapped[str | None] = mapped_column(String(200))  # e.g. the transfer decision's number
     allowance_tier: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     collaborator: Mapped[Collaborator] = relationship(back_populates="assignments")
     hamlet: Mapped[AdminUnit] = relationship()
     decision: Mapped[RecognitionDecision | None] = relationship()
+
+    def open_on(self, day: date) -> bool:
+        return self.started_on <= day and (self.ended_on is None or self.ended_on > day)
+
+
+class Suspension(db.Model):
+    """A dated pause (tạm đình chỉ): the collaborator keeps the hamlet but is not active and is
+    not paid for those days. Reinstating closes it."""
+
+    __tablename__ = "suspension"
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="end_after_start"),
+        _open_index("uq_suspension_open", "collaborator_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborator.id", ondelete="RESTRICT"), index=True)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    end_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    collaborator: Mapped[Collaborator] = relationship(back_populates="suspensions")
+
+    def open_on(self, day: date) -> bool:
+        return self.started_on <= day and (self.ended_on is None or self.ended_on > day)
+
+
+class RegisterHandover(db.Model):
+    """The household register (Sổ A0, TT 01/2022/TT-BYT) of a hamlet left without a collaborator
+    must be handed over to the station (or the successor). Created open when the last collaborator
+    leaves; closed when the hand-over is recorded."""
+
+    __tablename__ = "register_handover"
+    __table_args__ = (
+        CheckConstraint("handed_on IS NULL OR handed_on >= requested_on", name="handed_after_request"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hamlet_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"), index=True)
+    hamlet_path: Mapped[str] = mapped_column(String(200), index=True)
+    from_collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborator.id", ondelete="RESTRICT"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="RESTRICT"), unique=True)
+    requested_on: Mapped[date] = mapped_column(Date)
+    handed_on: Mapped[date | None] = mapped_column(Date)
+    received_by: Mapped[str | None] = mapped_column(String(200))  # who took the book (name, position)
+    to_collaborator_id: Mapped[int | None] = mapped_column(ForeignKey("collaborator.id", ondelete="RESTRICT"))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    hamlet: Mapped[AdminUnit] = relationship()
+    from_collaborator: Mapped[Collaborator] = relationship(foreign_keys=[from_collaborator_id])
+    to_collaborator: Mapped[Collaborator | None] = relationship(foreign_keys=[to_collaborator_id])
+    assignment: Mapped[Assignment] = relationship()
+
+
+class NetworkPolicy(db.Model):
+    """A province's settings for running the network, effective-dated: the latest version whose
+    ``valid_from`` is on or before a date applies. Without one the defaults below apply."""
+
+    __tablename__ = "network_policy"
+    __table_args__ = (
+        UniqueConstraint("province_id", "valid_from", name="uq_network_policy_province_from"),
+        CheckConstraint("visit_interval_days > 0", name="visit_interval_positive"),
+        CheckConstraint("missed_meetings_for_review > 0", name="missed_meetings_positive"),
+    )
+
+    DEFAULT_VISIT_INTERVAL_DAYS = 92  # at least once a quarter (DOMAIN.md §7.3, a proposal)
+    DEFAULT_MISSED_MEETINGS = 2  # two months in a row (DOMAIN.md §7.2, a proposal)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    allow_additional_hamlet: Mapped[bool] = mapped_column(default=False)
+    pay_additional_hamlet: Mapped[bool] = mapped_column(default=False)
+    visit_interval_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_VISIT_INTERVAL_DAYS)
+    missed_meetings_for_review: Mapped[int] = mapped_column(Integer, default=DEFAULT_MISSED_MEETINGS)
+    legal_basis: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    province: Mapped[AdminUnit] = relationship()
+
+
+# --- allowances ---------------------------------------------------------------------------------
+
+
+class AllowanceBasis(enum.StrEnum):
+    FIXED = "fixed"  # a fixed amount in đồng per month (e.g. 450,000 đ, Quảng Ngãi NQ 35/2021)
+    COEFFICIENT = "coefficient"  # coefficient × lương cơ sở (e.g. 0.25 × base salary, Bình Phước draft 2022)
+
+
+class CommuneCategory(enum.StrEnum):
+    """The commune types allowance resolutions distinguish (TP HCM NQ 33/2025: phường / xã, đặc khu)."""
+
+    XA = "xa"  # xã (and the former thị trấn)
+    PHUONG = "phuong"
+    DAC_KHU = "dac_khu"
+
+
+class Zone(enum.StrEnum):
+    DIFFICULT = "difficult"  # hamlet marked especially difficult or ethnic-minority
+    NORMAL = "normal"
+
+
+class BaseSalary(db.Model):
+    """The national base salary (lương cơ sở), effective-dated: e.g. 2,340,000 đ from 1/7/2024
+    (NĐ 73/2024/NĐ-CP)."""
+
+    __tablename__ = "base_salary"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    legal_basis: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+
+class AllowanceRule(db.Model):
+    """One line of a province's allowance resolution (nghị quyết HĐND), valid ``valid_from`` ≤ d <
+    ``valid_to``. A NULL condition matches every case; where several rules match, the one with the
+    most conditions wins. Two rules for the same case (same three conditions) may not overlap in
+    time (DOMAIN.md §3.3: allowances are province-configurable data)."""
+
+    __tablename__ = "allowance_rule"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
+        CheckConstraint(f"basis IN ({_sql_in(AllowanceBasis)})", name="basis_known"),
+        CheckConstraint(f"commune_category IS NULL OR commune_category IN ({_sql_in(CommuneCategory)})",
+                        name="commune_category_known"),
+        CheckConstraint(f"zone IS NULL OR zone IN ({_sql_in(Zone)})", name="zone_known"),
+        CheckConstraint("(basis = 'fixed' AND amount IS NOT NULL AND amount >= 0 AND coefficient IS NULL) OR "
+                        "(basis = 'coefficient' AND coefficient IS NOT NULL AND coefficient >= 0 AND amount IS NULL)",
+                        name="basis_value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    commune_category: Mapped[str | None] = mapped_column(String(20))
+    zone: Mapped[str | None] = mapped_column(String(20))
+    vhw_concurrent: Mapped[bool | None] = mapped_column()
+    basis: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int | None] = mapped_column(Integer)
+    coefficient: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    legal_basis: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    province: Mapped[AdminUnit] = relationship()
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+class TrainingCourse(db.Model):
+    """A course (lớp tập huấn). ``is_population_work`` marks the population-work training that a
+    collaborator chosen under the primary-school exception must complete before starting
+    (TT 02/2021/TT-BYT Art. 2.1). ``unit`` is the area that organises it (scope)."""
+
+    __tablename__ = "training_course"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        CheckConstraint("hours > 0", name="hours_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"), index=True)
+    unit_path: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    organiser: Mapped[str] = mapped_column(String(300))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 1))
+    is_population_work: Mapped[bool] = mapped_column(default=False)
+    location: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    unit: Mapped[AdminUnit] = relationship()
+    attendances: Mapped[list[TrainingAttendance]] = relationship(back_populates="course")
+
+
+class TrainingAttendance(db.Model):
+    """A person on a course. Keyed by the candidate (the person), so training taken before
+    appointment counts too."""
+
+    __tablename__ = "training_attendance"
+    __table_args__ = (UniqueConstraint("course_id", "candidate_id", name="uq_training_attendance"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("training_course.id", ondelete="RESTRICT"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="RESTRICT"), index=True)
+    completed: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    course: Mapped[TrainingCourse] = relationship(back_populates="attendances")
+    candidate: Mapped[Candidate] = relationship()

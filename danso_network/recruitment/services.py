@@ -549,8 +549,10 @@ def _activate(application: Application, *, on: date, actor=None, **_) -> dict:
     if collaborator is None:
         collaborator = Collaborator(candidate=candidate, application=application, activated_on=on, created_at=now())
         db.session.add(collaborator)
-    db.session.add(Assignment(collaborator=collaborator, hamlet_id=application.hamlet_id, started_on=on,
-                              decision_id=application.decision_id, allowance_tier=application.allowance_tier))
+    db.session.add(Assignment(collaborator=collaborator, hamlet_id=application.hamlet_id,
+                              hamlet_path=application.hamlet.path, started_on=on,
+                              decision_id=application.decision_id, allowance_tier=application.allowance_tier,
+                              created_at=now(), created_by_id=getattr(actor, "id", None)))
     application.activated_on = on
     db.session.flush()
     record("collaborator.activate", collaborator, label=candidate.full_name, unit_path=application.hamlet_path,
