@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install translations extract-translations lint clean
+.PHONY: run test install translations extract-translations lint clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ run: install instance/secret_key
 
 test: install
 	$(BIN)/pytest -q
+
+# Roster benchmarks on a national-scale synthetic dataset, SQLite then PostgreSQL (local server,
+# user postgres; reported, not fatal, when unreachable). Writes benchmarks/RESULTS.md.
+bench: install
+	$(BIN)/python -m benchmarks.bench_roster $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

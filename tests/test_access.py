@@ -40,7 +40,70 @@ PARAMETERS = {
     "decision_id": (lambda w: _decision(w, "b"), lambda w: _decision(w, "a")),
     "province_id": (lambda w: w.hanoi.id, lambda w: w.dong_nai.id),
     "attachment_id": (lambda w: _attachment(w, "b"), lambda w: _attachment(w, "a")),
+    "collaborator_id": (lambda w: _collaborator(w, "b").id, lambda w: _collaborator(w, "a").id),
+    "assignment_id": (lambda w: _collaborator(w, "b").assignments[0].id,
+                      lambda w: _collaborator(w, "a").assignments[0].id),
+    "handover_id": (lambda w: _handover(w, "b"), lambda w: _handover(w, "a")),
+    "visit_id": (lambda w: _visit(w, "b"), lambda w: _visit(w, "a")),
+    "course_id": (lambda w: _course(w, "b").id, lambda w: _course(w, "a").id),
+    "attendance_id": (lambda w: _attendance(w, "b"), lambda w: _attendance(w, "a")),
+    # A month is not an object: scope comes from the commune in the same URL.
+    "month": (lambda w: "2025-10", lambda w: "2025-10"),
 }
+
+
+def _made(world, kind: str, commune: str, make):
+    """An object for commune A or B, made on first use in a test and committed."""
+    made = world.__dict__.setdefault(f"_{kind}", {})
+    if commune not in made:
+        made[commune] = make()
+        db.session.commit()
+    return made[commune]
+
+
+def _hamlet(world, commune: str, index: int = 0):
+    return (world.hamlets_a if commune == "a" else world.hamlets_b)[index]
+
+
+def _collaborator(world, commune: str):
+    return _made(world, "collaborators", commune,
+                 lambda: factories.appoint(_hamlet(world, commune), 880 + (commune == "b")))
+
+
+def _handover(world, commune: str) -> int:
+    from danso_network.collaborators import services as cs
+
+    def make():
+        leaving = factories.appoint(_hamlet(world, commune, 1), 890 + (commune == "b"))
+        return cs.terminate_collaborator(leaving, on=date(2026, 1, 1), reason="resigned", actor=None)[0].id
+    return _made(world, "handovers", commune, make)
+
+
+def _visit(world, commune: str) -> int:
+    from danso_network.supervision.services import record_visit
+
+    return _made(world, "visits", commune, lambda: record_visit(
+        _collaborator(world, commune), supervisor=world.users["centre"], visited_on=date(2025, 10, 1),
+        checklist={"p0_submitted": True}, actor=None).id)
+
+
+def _course(world, commune: str):
+    from danso_network.collaborators import training
+
+    head = world.users["head_a" if commune == "a" else "head_b"]
+    return _made(world, "courses", commune, lambda: training.create_course(
+        world.commune_a if commune == "a" else world.commune_b, title="Tập huấn công tác dân số",
+        organiser="Trạm Y tế", starts_on=date(2025, 10, 1), ends_on=date(2025, 10, 2), hours=8,
+        is_population_work=True, actor=head))
+
+
+def _attendance(world, commune: str) -> int:
+    from danso_network.collaborators import training
+
+    head = world.users["head_a" if commune == "a" else "head_b"]
+    return _made(world, "attendances", commune, lambda: training.record_attendance(
+        _course(world, commune), candidate=_collaborator(world, commune).candidate, completed=False,
+        actor=head, on=date(2025, 9, 1)).id)
 
 
 def _application(world, commune: str) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from danso_network.auth.models import RoleGrant, User
 from danso_network.collaborators.models import Assignment, Collaborator
+from danso_network.collaborators.training import completed_population_training
 from danso_network.config import DATA_DIR
 from danso_network.demo import pipeline
 from danso_network.demo.loader import load_demo
@@ -23,6 +24,7 @@ from danso_network.recruitment.models import (
     ApplicationEvent,
     Candidate,
     CriteriaSet,
+    Education,
     RecognitionDecision,
     Sex,
 )
@@ -176,3 +178,15 @@ def test_same_seed_same_candidates(app):
     assert _count(Application) == 0
     load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD)
     assert _snapshot() == first and first
+
+
+def test_exception_collaborators_completed_population_training_first(demo):
+    """TT 02/2021/TT-BYT Art. 2.1: every primary-school exception that became active did so
+    after a completed population-work course that had ended, recorded as attendance."""
+    exceptions = [a for a in _apps(Application.state == State.ACTIVE)
+                  if Education(a.candidate.education) == Education.PRIMARY]
+    assert exceptions
+    for app in exceptions:
+        done = completed_population_training(app.candidate, app.activated_on)
+        assert done is not None and done.course.is_population_work and done.course.ends_on <= app.activated_on
+        assert app.training_completed_on is None  # the old free date is no longer written

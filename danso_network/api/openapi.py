@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from ..collaborators.models import EndReason
+from ..collaborators.services import ROSTER_STATUSES, SORTS, TENURES
 from ..recruitment import rules
 from ..recruitment.models import DOSSIER_ITEMS
-from . import schemas
+from ..supervision.models import ChecklistItem
+from . import network_schemas, schemas
 from .auth import TOKEN_LIFETIME
 
 _JSON = "application/json"
+VISIT_ITEMS = tuple(i.value for i in ChecklistItem)
+END_REASONS = [r.value for r in EndReason]
 
 _KINDS = {
     "str": {"type": "string"},
@@ -35,6 +40,15 @@ def _field_schema(field: schemas.Field) -> dict:
     elif field.kind == "checks":
         check = {"type": "object", "properties": {"ok": {"type": "boolean"}, "note": {"type": "string"}}}
         schema = {"type": "object", "properties": {k: check for k in field.choices}, "additionalProperties": check}
+    elif field.kind == "answers":
+        answer = {"type": ["boolean", "null"]}
+        schema = {"type": "object", "properties": {k: answer for k in field.choices}, "additionalProperties": answer}
+    elif field.kind == "attendance":
+        schema = {"type": "array", "minItems": 1, "maxItems": schemas.ATTENDANCE_MAX, "items": {
+            "type": "object", "required": ["collaborator_id", "attended", "p0_submitted"],
+            "properties": {"collaborator_id": deepcopy(_KINDS["id"]), "attended": {"type": "boolean"},
+                           "p0_submitted": {"type": "boolean", "description": "Đã nộp phiếu P0/CTV"},
+                           "note": {"type": ["string", "null"], "maxLength": schemas.ATTENDANCE_NOTE_MAX}}}}
     elif field.kind == "ids":
         schema = {"type": "array", "items": deepcopy(_KINDS["id"]), "minItems": 1, "maxItems": 500}
     else:
@@ -305,22 +319,335 @@ def _paths() -> dict:
     }
 
 
+# --- the collaborator network (issue #4 item 9) ------------------------------------------------
+
+
+def _path_id(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "integer", "minimum": 1}}
+
+
+_COLLABORATOR_ID = _path_id("collaborator_id", "Mã cộng tác viên")
+_UNIT_ID = _path_id("unit_id", "Mã đơn vị hành chính (tỉnh, xã hoặc thôn); kết quả giới hạn trong phạm vi của bạn")
+_COMMUNE_ID = _path_id("commune_id", "Mã xã/phường/đặc khu (mã số trong hệ thống, không phải mã 5 chữ số)")
+_VISIT_ID = _path_id("visit_id", "Mã lần giám sát")
+_ASSIGNMENT_ID = _path_id("assignment_id", "Mã phân công")
+_MONTH = {"name": "month", "in": "path", "required": True, "description": "Tháng giao ban, dạng YYYY-MM",
+          "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}
+_AS_OF = {"name": "as_of", "in": "query", "required": False,
+          "description": "Xem theo ngày (YYYY-MM-DD), mặc định hôm nay", "schema": {"type": "string", "format": "date"}}
+_PAGE = [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+         {"name": "per_page", "in": "query", "required": False,
+          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}]
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_DATE = {"type": "string", "format": "date"}
+_BOOL = {"type": "boolean"}
+
+
+def _obj(required: list[str] | None = None, **properties) -> dict:
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _list_of(item: str, **extra) -> dict:
+    return _obj(["items", "total"], items={"type": "array", "items": _ref(item)}, total=_INT, **extra)
+
+
+def _area_list(item: str, **extra) -> dict:
+    return _list_of(item, unit=_ref("Unit"), as_of=_DATE, page=_INT, per_page=_INT, pages=_INT, **extra)
+
+
+_ASSIGNMENT = _obj(
+    ["id", "hamlet", "kind", "started_on"],
+    id=_INT, hamlet=_ref("Unit"), commune={"anyOf": [{"type": "null"}, _ref("Unit")]},
+    kind={"type": "string", "enum": ["primary", "additional"]}, kind_label=_STR, started_on=_DATE,
+    ended_on={"type": ["string", "null"], "format": "date", "description": "Ngày đầu tiên không còn phụ trách; "
+              "null: đang phụ trách"},
+    end_reason={"type": ["string", "null"], "enum": [*END_REASONS, None]}, end_reason_label=_NULLABLE_STR,
+    end_note=_NULLABLE_STR, decision_ref=_NULLABLE_STR, allowance_tier=_NULLABLE_STR)
+
+_PERSONAL = "null khi người gọi chỉ có quyền xem (không có vai trò nghiệp vụ tại địa bàn)"
+
+_NETWORK_RESPONSES = {
+    "RosterRow": _obj(
+        ["collaborator", "hamlet", "commune", "assignment", "status"],
+        collaborator=_ref("CollaboratorRef"),
+        national_id={"type": ["string", "null"], "description": "Số CCCD; " + _PERSONAL},
+        phone={"type": ["string", "null"], "description": "Số điện thoại; " + _PERSONAL},
+        date_of_birth=_DATE, sex=_STR, is_village_health_worker=_BOOL,
+        hamlet=_obj(["id", "name"], id=_INT, name=_STR, type=_STR), commune=_ref("Place"),
+        assignment=_obj(["kind", "started_on"], kind=_STR, kind_label=_STR, started_on=_DATE,
+                        ended_on=_NULLABLE_DATE, end_reason=_NULLABLE_STR, end_reason_label=_NULLABLE_STR),
+        activated_on=_DATE, status={"type": "string", "enum": ["active", "suspended", "ended"]}, status_label=_STR),
+    "Roster": _area_list("RosterRow"),
+    "Assignment": _ASSIGNMENT,
+    "Suspension": _obj(["id", "started_on", "reason"], id=_INT, started_on=_DATE, ended_on=_NULLABLE_DATE,
+                       reason=_STR, end_note=_NULLABLE_STR),
+    "Handover": _obj(
+        ["id", "hamlet", "requested_on"], id=_INT, hamlet=_ref("Unit"), assignment_id=_INT,
+        from_collaborator_id=_INT, requested_on=_DATE,
+        handed_on={"type": ["string", "null"], "format": "date", "description": "null: chưa bàn giao Sổ A0"},
+        received_by=_NULLABLE_STR, to_collaborator_id={"type": ["integer", "null"]}, note=_NULLABLE_STR),
+    "Collaborator": _obj(
+        ["id", "full_name", "person", "status", "assignments"],
+        id=_INT, full_name=_STR,
+        person=_obj(["full_name"], full_name=_STR, date_of_birth=_DATE, sex=_STR, sex_label=_STR, ethnicity=_STR,
+                    national_id={"type": ["string", "null"], "description": _PERSONAL},
+                    phone={"type": ["string", "null"], "description": _PERSONAL}, education=_STR,
+                    education_label=_STR, is_village_health_worker=_BOOL, languages=_NULLABLE_STR,
+                    residence_hamlet_id=_INT),
+        application_id=_INT, activated_on=_DATE, as_of=_DATE,
+        status={"type": "string", "enum": ["active", "suspended", "ended", "not_started"]}, status_label=_STR,
+        current_assignment_ids={"type": "array", "items": _INT, "description": "Phân công có hiệu lực ngày as_of"},
+        assignments={"type": "array", "items": _ref("Assignment"), "description": "Mọi phân công, cũ nhất trước"},
+        suspensions={"type": "array", "items": _ref("Suspension")},
+        handovers={"type": "array", "items": _ref("Handover"), "description": "Yêu cầu bàn giao Sổ A0 khi CTV rời thôn"},
+        can=_obj(["change_assignments", "record_visits"], change_assignments=_BOOL, record_visits=_BOOL)),
+    "CollaboratorChange": _obj(
+        ["collaborator"], collaborator=_ref("Collaborator"),
+        assignment={"allOf": [_ref("Assignment")], "description": "Phân công vừa mở hoặc vừa kết thúc"},
+        suspension={"allOf": [_ref("Suspension")], "description": "Lần tạm đình chỉ vừa mở hoặc vừa kết thúc"},
+        handovers={"type": "array", "items": _ref("Handover"),
+                   "description": "Yêu cầu bàn giao Sổ A0 vừa phát sinh (thôn không còn CTV)"}),
+    "QuotaRow": _obj(
+        ["hamlet", "households", "quota", "active", "flag"],
+        hamlet={"allOf": [_ref("Unit")], "properties": {"type": _STR, "is_difficult": _BOOL,
+                                                       "is_ethnic_minority": _BOOL}},
+        commune=_ref("Unit"), households=_INT, quota={"type": "integer", "description": "Định mức theo bảng của tỉnh"},
+        active={"type": "integer", "description": "CTV đang hoạt động (không tính người bị tạm đình chỉ)"},
+        suspended=_INT, households_per_collaborator={"type": ["number", "null"]},
+        flag={"type": "string", "enum": ["under", "over", "ok"]}, flag_label=_STR),
+    "QuotaStatus": _area_list("QuotaRow", totals=_obj(
+        None, hamlets=_INT, households=_INT, quota=_INT, active=_INT, suspended=_INT, under=_INT, over=_INT,
+        empty={"type": "integer", "description": "Thôn không có CTV nào đang hoạt động"},
+        households_per_collaborator={"type": ["number", "null"]})),
+    "CollaboratorRef": _obj(["id", "full_name"], id=_INT, full_name=_STR),
+    "Place": _obj(["id", "name"], id=_INT, name=_STR),
+    "UserRef": _obj(["username", "full_name"], username=_STR, full_name=_STR),
+    "ChecklistItem": _obj(["item", "label"], item=_STR, label=_STR,
+                          duty={"type": "string", "description": "Nhiệm vụ của CTV mà nội dung này kiểm tra, có căn cứ"}),
+    "Visit": _obj(
+        ["id", "collaborator", "visited_on", "checklist", "score"],
+        id=_INT, collaborator=_ref("CollaboratorRef"), hamlet=_ref("Unit"), supervisor=_ref("UserRef"),
+        visited_on=_DATE,
+        checklist={"type": "object", "additionalProperties": {"type": ["boolean", "null"]},
+                   "description": "true: Đạt, false: Chưa đạt, null: không kiểm tra"},
+        checklist_labels={"type": "object", "additionalProperties": _STR},
+        score={"type": "integer", "minimum": 0, "maximum": 100,
+               "description": "Tỷ lệ % nội dung đạt trên số nội dung được kiểm tra"},
+        findings=_NULLABLE_STR, follow_up=_NULLABLE_STR, follow_up_due=_NULLABLE_DATE,
+        follow_up_closed_on=_NULLABLE_DATE, follow_up_result=_NULLABLE_STR,
+        created_at={"type": "string", "format": "date-time"}),
+    "VisitList": _list_of("Visit", collaborator=_ref("CollaboratorRef"),
+                          checklist_items={"type": "array", "items": _ref("ChecklistItem")},
+                          page=_INT, per_page=_INT, pages=_INT),
+    "OverdueVisit": _obj(
+        ["collaborator", "due_on", "days_overdue"],
+        collaborator=_ref("CollaboratorRef"), hamlet=_ref("Place"), commune=_ref("Place"),
+        last_visit={"type": ["string", "null"], "format": "date", "description": "null: chưa được giám sát lần nào"},
+        since={"type": "string", "format": "date", "description": "Lần giám sát gần nhất, hoặc ngày bắt đầu hoạt động"},
+        interval_days={"type": "integer", "description": "Khoảng cách tối đa giữa hai lần giám sát (cấu hình của tỉnh)"},
+        due_on=_DATE, days_overdue=_INT),
+    "OverdueList": _area_list("OverdueVisit"),
+    "FollowUp": _obj(
+        ["visit_id", "collaborator", "follow_up"],
+        visit_id=_INT, collaborator=_ref("CollaboratorRef"), hamlet=_ref("Unit"),
+        commune={"anyOf": [{"type": "null"}, _ref("Unit")]}, visited_on=_DATE, supervisor=_ref("UserRef"),
+        follow_up=_STR, follow_up_due=_NULLABLE_DATE, overdue=_BOOL, days_late=_INT),
+    "FollowUpList": _area_list("FollowUp", overdue={"type": "integer", "description": "Số việc đã quá hạn"}),
+    "UnderReview": _obj(
+        ["collaborator", "missed"],
+        collaborator=_ref("CollaboratorRef"), hamlet=_ref("Place"), commune=_ref("Place"),
+        missed={"type": "array", "items": _obj(
+            ["month", "reason"], month={"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, held_on=_DATE,
+            reason={"type": "string", "enum": ["absent", "no_p0", "no_record"]}, reason_label=_STR)}),
+    "UnderReviewList": _area_list("UnderReview"),
+    "Meeting": _obj(["id", "month", "held_on"], id=_INT, month=_STR, held_on=_DATE, note=_NULLABLE_STR,
+                    created_at={"type": "string", "format": "date-time"}),
+    "MeetingSummary": {"allOf": [_ref("Meeting")], "properties": {
+        "rows": {"type": "integer", "description": "Số dòng điểm danh"}, "attended": _INT,
+        "p0_submitted": {"type": "integer", "description": "Số CTV đã nộp phiếu P0"}}},
+    "MeetingList": _list_of("MeetingSummary", commune=_ref("Unit")),
+    "MeetingSheet": _obj(
+        ["commune", "month", "rows"], commune=_ref("Unit"), month=_STR,
+        meeting={"anyOf": [{"type": "null"}, _ref("Meeting")], "description": "null: tháng này chưa ghi giao ban"},
+        rows={"type": "array", "description": "CTV phải dự họp trong tháng (có phân công tại xã, không bị tạm "
+              "đình chỉ cả tháng)", "items": _obj(
+                  ["collaborator", "hamlets"], collaborator=_ref("CollaboratorRef"),
+                  hamlets={"type": "array", "items": _ref("Place")},
+                  attendance={"anyOf": [{"type": "null"}, _obj(
+                      ["attended", "p0_submitted"], attended=_BOOL, p0_submitted=_BOOL, note=_NULLABLE_STR)]})}),
+}
+
+_NETWORK_REQUESTS = {
+    "TransferRequest": network_schemas.TRANSFER,
+    "AddHamletRequest": network_schemas.ADD_HAMLET,
+    "EndCoverRequest": network_schemas.END_COVER,
+    "SuspendRequest": network_schemas.SUSPEND,
+    "ReinstateRequest": network_schemas.REINSTATE,
+    "TerminateRequest": network_schemas.TERMINATE,
+    "VisitCreate": network_schemas.VISIT_CREATE,
+    "FollowUpClose": network_schemas.FOLLOW_UP_CLOSE,
+    "MeetingPut": network_schemas.MEETING_PUT,
+}
+
+_WRITE_ERRORS = ("400", "401", "403", "404", "409", "422")
+
+
+def _get(op: str, summary: str, ok: tuple[str, str], params: list, description: str | None = None,
+         errors=("401", "403", "404", "422")) -> dict:
+    operation = {"operationId": op, "summary": summary, "security": _SECURED, "parameters": params,
+                 "responses": {"200": _ok(*ok), **_errors(*errors)}}
+    if description:
+        operation["description"] = description
+    return operation
+
+
+def _write(op: str, summary: str, body: str, ok: tuple[str, str], params: list, description: str | None = None,
+           status: str = "200", extra_ok: dict | None = None) -> dict:
+    operation = {"operationId": op, "summary": summary, "security": _SECURED, "parameters": params,
+                 "requestBody": _body(body), "responses": {status: _ok(*ok), **(extra_ok or {}),
+                                                           **_errors(*_WRITE_ERRORS)}}
+    if description:
+        operation["description"] = description
+    return operation
+
+
+def _roster_params() -> list:
+    def query(name: str, description: str, schema: dict) -> dict:
+        return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+    return [
+        _UNIT_ID, _AS_OF,
+        query("status", "Mặc định: đang phụ trách (hoạt động và tạm đình chỉ); `ended`: đã nghỉ trước ngày as_of",
+              {"type": "string", "enum": list(ROSTER_STATUSES)}),
+        query("hamlet_type", "Loại thôn/tổ dân phố", {"type": "string", "enum": list(network_schemas.HAMLET_TYPES)}),
+        query("difficult", "Thôn đặc biệt khó khăn hoặc vùng đồng bào dân tộc thiểu số", {"type": "boolean"}),
+        query("vhw", "Kiêm nhân viên y tế thôn bản", {"type": "boolean"}),
+        query("tenure", "Thâm niên tính đến ngày as_of: dưới 1 năm, 1–3, 3–5, từ 5 năm",
+              {"type": "string", "enum": list(TENURES)}),
+        query("q", "Họ tên (không dấu cũng được, mọi từ) hoặc phần đầu số CCCD",
+              {"type": "string", "maxLength": network_schemas.Q_MAX}),
+        query("sort", "Sắp xếp", {"type": "string", "enum": list(SORTS), "default": "name"}),
+        *_PAGE,
+    ]
+
+
+_CHANGE_OK = ("Hồ sơ CTV sau thay đổi (tình trạng hôm nay)", "CollaboratorChange")
+
+
+def _change(op: str, summary: str, body: str, description: str, params=None) -> dict:
+    return _write(op, summary, body, _CHANGE_OK, params or [_COLLABORATOR_ID], description=description)
+
+
+def _network_paths() -> dict:
+    v = "/api/v1"
+    return {
+        f"{v}/units/{{unit_id}}/collaborators": {"get": _get(
+            "listRoster", "Danh sách CTV của một đơn vị theo ngày", ("Một trang danh sách CTV", "Roster"),
+            _roster_params(),
+            description="Mỗi dòng là một phân công (CTV kiêm nhiệm có một dòng cho mỗi thôn). Đơn vị chỉ nằm một "
+                        "phần trong phạm vi của bạn (vd. tỉnh, với cán bộ TTYT khu vực) thì chỉ trả về phần đó.")},
+        f"{v}/units/{{unit_id}}/quota": {"get": _get(
+            "getQuotaStatus", "Định mức CTV theo thôn: số hộ, định mức, số CTV, hộ/CTV, thiếu/vượt",
+            ("Một trang các thôn, và tổng của cả đơn vị", "QuotaStatus"), [_UNIT_ID, _AS_OF, *_PAGE])},
+        f"{v}/collaborators/{{collaborator_id}}": {"get": _get(
+            "getCollaborator", "Hồ sơ CTV: cá nhân, lịch sử phân công, tạm đình chỉ, bàn giao sổ",
+            ("Hồ sơ CTV", "Collaborator"), [_COLLABORATOR_ID, _AS_OF],
+            description="Ai có một thôn CTV đã hoặc đang phụ trách trong phạm vi thì xem được cả hồ sơ. Số CCCD và số "
+                        "điện thoại chỉ trả về cho vai trò nghiệp vụ (trạm, TTYT, Sở); người chỉ xem nhận null.")},
+        f"{v}/collaborators/{{collaborator_id}}/transfer": {"post": _change(
+            "transferCollaborator", "Điều chuyển CTV sang thôn khác", "TransferRequest",
+            "Phân công chính hiện tại kết thúc (lý do `transferred`) và phân công mới bắt đầu cùng ngày. Thôn đến "
+            "phải trong phạm vi của bạn (403). Thôn cũ không còn ai thì phát sinh yêu cầu bàn giao Sổ A0 và thôn "
+            "trở thành chỗ trống. 409 khi CTV đã nghỉ hoặc đang bị tạm đình chỉ.")},
+        f"{v}/collaborators/{{collaborator_id}}/add-hamlet": {"post": _change(
+            "addHamlet", "Phân công CTV kiêm nhiệm thêm một thôn", "AddHamletRequest",
+            "Chỉ khi thiết lập của tỉnh cho phép vào ngày đó (409 nếu không).")},
+        f"{v}/assignments/{{assignment_id}}/end-cover": {"post": _change(
+            "endCover", "Kết thúc kiêm nhiệm thêm thôn", "EndCoverRequest",
+            "Chỉ với phân công kiêm nhiệm (`additional`); thôn chính dùng điều chuyển hoặc nghỉ việc.",
+            params=[_ASSIGNMENT_ID])},
+        f"{v}/collaborators/{{collaborator_id}}/suspend": {"post": _change(
+            "suspendCollaborator", "Tạm đình chỉ CTV", "SuspendRequest",
+            "CTV giữ thôn nhưng không hoạt động, không hưởng thù lao cho đến khi hoạt động trở lại. 409 khi đã nghỉ "
+            "việc hoặc đang bị tạm đình chỉ.")},
+        f"{v}/collaborators/{{collaborator_id}}/reinstate": {"post": _change(
+            "reinstateCollaborator", "Cho CTV hoạt động trở lại", "ReinstateRequest",
+            "409 khi CTV không bị tạm đình chỉ.")},
+        f"{v}/collaborators/{{collaborator_id}}/terminate": {"post": _change(
+            "terminateCollaborator", "CTV nghỉ việc", "TerminateRequest",
+            "Mọi phân công đang có kết thúc ngày `on` với lý do đã chọn. Thôn không còn CTV trở thành chỗ trống và "
+            "phát sinh yêu cầu bàn giao Sổ A0 (trả về trong `handovers`). 409 khi CTV đã nghỉ việc.")},
+        f"{v}/collaborators/{{collaborator_id}}/visits": {
+            "get": _get("listVisits", "Các lần giám sát một CTV, mới nhất trước", ("Một trang lần giám sát", "VisitList"),
+                        [_COLLABORATOR_ID, *_PAGE]),
+            "post": _write(
+                "recordVisit", "Ghi phiếu giám sát CTV (người gọi là người giám sát)", "VisitCreate",
+                ("Lần giám sát vừa ghi", "Visit"), [_COLLABORATOR_ID], status="201",
+                description="Nội dung bảng kiểm: " + ", ".join(f"`{i}`" for i in VISIT_ITEMS) + ". Ngày giám sát "
+                "không ở tương lai và CTV phải đang hoạt động ngày đó. Cần vai trò ghi chép (không phải chỉ xem) "
+                "tại nơi CTV đang làm việc."),
+        },
+        f"{v}/visits/{{visit_id}}": {"get": _get("getVisit", "Một lần giám sát", ("Lần giám sát", "Visit"),
+                                                  [_VISIT_ID], errors=("401", "403", "404"))},
+        f"{v}/visits/{{visit_id}}/close-follow-up": {"post": _write(
+            "closeFollowUp", "Xác nhận đã khắc phục việc cần khắc phục sau giám sát", "FollowUpClose",
+            ("Lần giám sát sau khi đóng việc khắc phục", "Visit"), [_VISIT_ID],
+            description="409 khi lần giám sát không có việc cần khắc phục hoặc đã được xác nhận trước đó.")},
+        f"{v}/units/{{unit_id}}/overdue-visits": {"get": _get(
+            "listOverdueVisits", "CTV quá hạn giám sát", ("CTV quá hạn, quá hạn lâu nhất trước", "OverdueList"),
+            [_UNIT_ID, _AS_OF, *_PAGE],
+            description="CTV đang hoạt động vào ngày `as_of` mà lần giám sát gần nhất (hoặc ngày bắt đầu) đã cách "
+                        "quá số ngày tỉnh quy định (mặc định 92 ngày, tức ít nhất mỗi quý một lần).")},
+        f"{v}/units/{{unit_id}}/follow-ups": {"get": _get(
+            "listOpenFollowUps", "Việc cần khắc phục chưa xong", ("Việc quá hạn trước", "FollowUpList"),
+            [_UNIT_ID, _AS_OF, *_PAGE])},
+        f"{v}/communes/{{commune_id}}/meetings": {"get": _get(
+            "listMeetings", "Các buổi giao ban CTV đã ghi của xã", ("Mới nhất trước", "MeetingList"), [_COMMUNE_ID],
+            errors=("401", "403", "404"))},
+        f"{v}/communes/{{commune_id}}/meetings/{{month}}": {
+            "get": _get("getMeeting", "Bảng điểm danh giao ban một tháng (kể cả khi chưa ghi)",
+                        ("Danh sách CTV phải dự họp và điểm danh đã ghi", "MeetingSheet"), [_COMMUNE_ID, _MONTH]),
+            "put": _write(
+                "recordMeeting", "Ghi (hoặc sửa) giao ban tháng và điểm danh", "MeetingPut",
+                ("Đã sửa giao ban đã có", "MeetingSheet"), [_COMMUNE_ID, _MONTH],
+                extra_ok={"201": _ok("Đã ghi giao ban mới", "MeetingSheet")},
+                description="Mỗi CTV có dự họp không và đã nộp phiếu P0/CTV chưa (Thông tư 01/2022/TT-BYT). Chỉ "
+                "được điểm danh CTV thuộc danh sách của xã trong tháng; ngày họp trong tháng đó hoặc sau, không ở "
+                "tương lai. Ghi lại cùng tháng thì cập nhật (có nhật ký trước/sau)."),
+        },
+        f"{v}/units/{{unit_id}}/under-review": {"get": _get(
+            "listUnderReview", "CTV cần xem xét (vắng giao ban hoặc không nộp P0 nhiều tháng liền)",
+            ("CTV cần xem xét", "UnderReviewList"), [_UNIT_ID, _AS_OF, *_PAGE],
+            description="Bỏ lỡ (vắng họp, hoặc dự nhưng không nộp phiếu P0, hoặc không có tên trong bảng điểm danh) "
+                        "các buổi giao ban của N tháng liền gần nhất; N do tỉnh cấu hình, mặc định 2.")},
+    }
+
+
 def document() -> dict:
     """The OpenAPI 3.1 document (a fresh dict each time)."""
     components = {name: request_schema(fields) for name, fields in _REQUESTS.items()}
+    components.update({name: request_schema(fields) for name, fields in _NETWORK_REQUESTS.items()})
     components.update(deepcopy(_RESPONSES))
+    components.update(deepcopy(_NETWORK_RESPONSES))
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "danso_network API",
             "version": "1.0.0",
-            "summary": "Tuyển chọn cộng tác viên dân số: chỗ trống, hồ sơ, quy trình, quyết định công nhận.",
+            "summary": "Tuyển chọn cộng tác viên dân số: chỗ trống, hồ sơ, quy trình, quyết định công nhận; "
+                       "mạng lưới CTV: danh sách, phân công, định mức, giám sát, giao ban.",
             "description": "Mọi thông báo lỗi bằng tiếng Việt, dạng `{\"error\": \"…\", \"status\": N}`. "
                            "Phạm vi và vai trò giống hệt giao diện web. Xem docs/api.md.",
         },
         "servers": [{"url": "/"}],
         "security": _SECURED,
-        "paths": _paths(),
+        "paths": {**_paths(), **_network_paths()},
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "Mã lấy từ POST /api/v1/auth/token"}},

@@ -36,7 +36,9 @@ class MalformedRequest(DomainError):
 @dataclass(frozen=True)
 class Field:
     """One field of a request body. ``kind``: str, text, int, id, bool, date, enum, flags (an
-    object of booleans), checks (manual criteria: code → {ok, note}), ids (a list of ids)."""
+    object of booleans), checks (manual criteria: code → {ok, note}), ids (a list of ids),
+    answers (an object of true/false/null: a visit's checklist), attendance (a list of
+    {collaborator_id, attended, p0_submitted, note?}, parsed to {id: (attended, p0, note)})."""
 
     name: str
     kind: str
@@ -95,12 +97,46 @@ def _check(field: Field, value, problems: list[tuple[str, str]]):
         if not ok:
             return bad(_l("Trường %(f)s phải có dạng {\"MÃ_TIÊU_CHÍ\": {\"ok\": true, \"note\": \"…\"}}.", f=name))
         return value
+    if field.kind == "answers":
+        if not isinstance(value, dict) or not all(v is None or isinstance(v, bool) for v in value.values()):
+            return bad(_l("Trường %(f)s phải là đối tượng JSON với giá trị true (Đạt), false (Chưa đạt) hoặc "
+                          "null (không kiểm tra) cho từng nội dung.", f=name))
+        return value
+    if field.kind == "attendance":
+        return _attendance(field, value, bad)
     if field.kind == "ids":
         if (not isinstance(value, list) or not value or len(value) > 500
                 or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_ID for v in value)):
             return bad(_l("Trường %(f)s phải là danh sách mã hồ sơ (1–500 số nguyên dương).", f=name))
         return list(dict.fromkeys(value))
     raise AssertionError(field.kind)
+
+
+ATTENDANCE_MAX = 1000  # more rows than any commune has collaborators
+ATTENDANCE_NOTE_MAX = 300
+
+
+def _attendance(field: Field, value, bad):
+    """A list of ``{collaborator_id, attended, p0_submitted, note?}``; one row per collaborator."""
+    name = _named(field.name)
+    if not isinstance(value, list) or not value or len(value) > ATTENDANCE_MAX:
+        return bad(_l("Trường %(f)s phải là danh sách (1–%(n)d dòng) dạng "
+                      "{\"collaborator_id\": 12, \"attended\": true, \"p0_submitted\": true}.",
+                      f=name, n=ATTENDANCE_MAX))
+    rows: dict[int, tuple] = {}
+    for i, row in enumerate(value, start=1):
+        cid = row.get("collaborator_id") if isinstance(row, dict) else None
+        note = row.get("note") if isinstance(row, dict) else None
+        if (not isinstance(cid, int) or isinstance(cid, bool) or not 1 <= cid <= MAX_ID
+                or not isinstance(row.get("attended"), bool) or not isinstance(row.get("p0_submitted"), bool)
+                or not (note is None or (isinstance(note, str) and len(note) <= ATTENDANCE_NOTE_MAX))):
+            return bad(_l("Dòng %(i)d của %(f)s phải có collaborator_id (số nguyên dương), attended và p0_submitted "
+                          "(true/false), note (chuỗi, tối đa %(n)d ký tự) nếu có.", i=i, f=name,
+                          n=ATTENDANCE_NOTE_MAX))
+        if cid in rows:
+            return bad(_l("Cộng tác viên mã %(c)d có hai dòng trong %(f)s.", c=cid, f=name))
+        rows[cid] = (row["attended"], row["p0_submitted"], note)
+    return rows
 
 
 def json_body() -> dict:
@@ -149,6 +185,49 @@ def query_int(name: str, default: int, *, low: int = 1, high: int = MAX_ID) -> i
         raise ValidationFailed(_l("Tham số %(f)s phải là số nguyên từ %(a)d đến %(b)d.", f=_named(name), a=low, b=high),
                                field=name)
     return int(raw)
+
+
+QUERY_YEARS = (1900, 2100)  # a date outside is a typo, and date arithmetic near year 1 or 9999 overflows
+
+
+def query_date(name: str, default: date | None = None) -> date | None:
+    """A ``YYYY-MM-DD`` query parameter (``as_of`` and the like)."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(_l("Tham số %(f)s phải là ngày dạng YYYY-MM-DD (ví dụ 2025-09-30).", f=_named(name)),
+                               field=name) from None
+    if not QUERY_YEARS[0] <= value.year <= QUERY_YEARS[1]:
+        raise ValidationFailed(_l("Tham số %(f)s phải là ngày trong các năm %(a)d–%(b)d.", f=_named(name),
+                                  a=QUERY_YEARS[0], b=QUERY_YEARS[1]), field=name)
+    return value
+
+
+def query_bool(name: str) -> bool | None:
+    """``true``/``false`` (also ``1``/``0``); absent or empty: no filter."""
+    raw = request.args.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise ValidationFailed(_l("Tham số %(f)s phải là true hoặc false.", f=_named(name)), field=name)
+
+
+def query_choice(name: str, choices) -> str | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if raw not in choices:
+        raise ValidationFailed(_l("Tham số %(f)s phải là một trong các giá trị: %(c)s.", f=_named(name),
+                                  c=", ".join(choices)), field=name)
+    return raw
 
 
 # --- request bodies ---------------------------------------------------------------------------

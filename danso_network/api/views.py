@@ -13,7 +13,7 @@ from datetime import date
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import services as auth_services
@@ -61,6 +61,14 @@ def busy(e):
     if "locked" not in str(e.orig if e.orig is not None else e).lower():
         raise e
     return domain_error(Conflict(CONCURRENT))
+
+
+@bp.errorhandler(IntegrityError)
+def clash(e):
+    """A database constraint refused a write the services let through (two people recording the
+    same thing at the same moment): a 409, never a 500; nothing was saved."""
+    return domain_error(Conflict(_l("Dữ liệu vừa được người khác ghi cùng lúc; thao tác của bạn chưa được lưu. "
+                                    "Vui lòng tải lại dữ liệu và thử lại.")))
 
 
 @bp.after_request
@@ -246,3 +254,6 @@ def create_decision():
                                        issuer_name=issuer_name, issuer_facility=facility, actor=actor())
     db.session.commit()
     return jsonify(schemas.decision(decision)), 201
+
+
+from . import network_views  # noqa: E402,F401  (registers the collaborator-network endpoints on ``bp``)

@@ -14,6 +14,8 @@ from flask_login import current_user, login_required
 
 from ..auth.labels import role_label
 from ..auth.permissions import can_view_audit, require, scope_of
+from ..collaborators import allowance_forms
+from ..collaborators import labels as collaborator_labels
 from ..extensions import db
 from ..units.labels import level_label, type_label
 from . import queries
@@ -61,6 +63,19 @@ ACTION_LABELS = {
     "user.set_password": _l("Đổi mật khẩu"),
     "roster.import": _l("Nhập danh sách cộng tác viên"),
     "import": _l("Nhập dữ liệu"),
+    "visit.record": _l("Ghi phiếu giám sát CTV"),
+    "visit.close_follow_up": _l("Đóng việc cần khắc phục sau giám sát"),
+    "professional_link.set": _l("Ghi người chỉ đạo chuyên môn ở xã"),
+    "professional_link.end": _l("Kết thúc chỉ đạo chuyên môn ở xã"),
+    "meeting.record": _l("Ghi giao ban tháng"),
+    "meeting.update": _l("Sửa giao ban tháng"),
+    "training_course.create": _l("Tạo lớp tập huấn"),
+    "training_course.update": _l("Sửa lớp tập huấn"),
+    "training_attendance.add": _l("Thêm học viên tập huấn"),
+    "training_attendance.update": _l("Cập nhật kết quả tập huấn"),
+    "training_attendance.remove": _l("Bỏ học viên khỏi lớp tập huấn"),
+    **collaborator_labels.AUDIT_ACTION_LABELS,
+    **allowance_forms.AUDIT_ACTION_LABELS,
 }
 
 OBJECT_TYPE_LABELS = {
@@ -74,6 +89,16 @@ OBJECT_TYPE_LABELS = {
     "Collaborator": _l("Cộng tác viên"),
     "RecognitionDecision": _l("Quyết định công nhận"),
     "Attachment": _l("Tệp hồ sơ"),
+    "RegisterHandover": _l("Bàn giao Sổ A0"),
+    "Suspension": _l("Tạm đình chỉ CTV"),
+    "BaseSalary": _l("Lương cơ sở"),
+    "AllowanceRule": _l("Mức bồi dưỡng CTV"),
+    "NetworkPolicy": _l("Quy định mạng lưới CTV"),
+    "TrainingCourse": _l("Lớp tập huấn"),
+    "TrainingAttendance": _l("Học viên tập huấn"),
+    "SupervisionVisit": _l("Phiếu giám sát"),
+    "ProfessionalLink": _l("Chỉ đạo chuyên môn ở xã"),
+    "MonthlyMeeting": _l("Giao ban tháng"),
 }
 
 FIELD_LABELS = {

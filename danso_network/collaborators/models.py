@@ -39,6 +39,12 @@ def _sql_in(enum_cls) -> str:
     return ", ".join(f"'{m.value}'" for m in enum_cls)
 
 
+def path_index(table: str, column: str) -> Index:
+    """An index for ``column LIKE 'prefix%'`` (scope filters); text_pattern_ops makes PostgreSQL
+    use it under any collation."""
+    return Index(f"ix_{table}_{column}", column, postgresql_ops={column: "text_pattern_ops"})
+
+
 def _open_index(name: str, *columns: str, where: str = "ended_on IS NULL") -> Index:
     return Index(name, *columns, unique=True, sqlite_where=text(where), postgresql_where=text(where))
 
@@ -96,7 +102,9 @@ class Assignment(db.Model):
         CheckConstraint(f"kind IN ({_sql_in(AssignmentKind)})", name="kind_known"),
         _open_index("uq_assignment_open", "collaborator_id", "hamlet_id"),
         Index("ix_assignment_hamlet_dates", "hamlet_id", "started_on", "ended_on"),
-        Index("ix_assignment_path_dates", "hamlet_path", "started_on", "ended_on"),
+        # text_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any collation.
+        Index("ix_assignment_path_dates", "hamlet_path", "started_on", "ended_on",
+              postgresql_ops={"hamlet_path": "text_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,11 +164,12 @@ class RegisterHandover(db.Model):
     __tablename__ = "register_handover"
     __table_args__ = (
         CheckConstraint("handed_on IS NULL OR handed_on >= requested_on", name="handed_after_request"),
+        path_index("register_handover", "hamlet_path"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hamlet_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"), index=True)
-    hamlet_path: Mapped[str] = mapped_column(String(200), index=True)
+    hamlet_path: Mapped[str] = mapped_column(String(200))
     from_collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborator.id", ondelete="RESTRICT"))
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="RESTRICT"), unique=True)
     requested_on: Mapped[date] = mapped_column(Date)
@@ -288,11 +297,12 @@ class TrainingCourse(db.Model):
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
         CheckConstraint("hours > 0", name="hours_positive"),
+        path_index("training_course", "unit_path"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"), index=True)
-    unit_path: Mapped[str] = mapped_column(String(200), index=True)
+    unit_path: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
     organiser: Mapped[str] = mapped_column(String(300))
     starts_on: Mapped[date] = mapped_column(Date)

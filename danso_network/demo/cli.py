@@ -49,6 +49,12 @@ def load_command(password: str, seed: int, if_empty: bool):
         p = report.pipeline
         click.echo(f"Tuyển chọn CTV: {p.applications_created} hồ sơ, {p.decisions_created} quyết định công nhận, "
                    f"{p.collaborators_activated} CTV đang hoạt động (thôn/ấp và ứng viên là dữ liệu minh hoạ).")
+    if report.network is not None and not report.network.skipped:
+        n = report.network
+        click.echo(f"Mạng lưới CTV 23/11/2023 – 23/11/2026: {n.collaborators_created} CTV, "
+                   f"{n.endings_on_paper + sum(n.terminations.values())} lượt nghỉ việc, {n.transfers} điều chuyển, "
+                   f"{n.suspensions} tạm đình chỉ; khu vực Bù Đăng: {n.meetings} buổi giao ban, {n.visits} lượt giám sát, "
+                   f"{n.courses} lớp tập huấn (dữ liệu minh hoạ).")
     _print_logins(DEMO_USERS, password if report.users_created else None)
 
 

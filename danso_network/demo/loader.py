@@ -27,6 +27,7 @@ from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel, UnitTyp
 from ..units.spatial import from_wkb, geometry_columns
 from .cli import DEFAULT_PASSWORD, DEFAULT_SEED
 from .hamlets import generate_hamlets
+from .network import NetworkReport, load_network
 from .pipeline import PipelineReport, load_pipeline
 
 PROVINCE_CODE = "75"
@@ -73,6 +74,7 @@ class DemoReport:
     facilities_created: int = 0
     users_created: list[str] = field(default_factory=list)
     pipeline: PipelineReport | None = None  # the recruitment pipeline (demo/pipeline.py)
+    network: NetworkReport | None = None  # the network's three years (demo/network.py)
 
 
 def _district_name_type(name: str) -> tuple[str, UnitType]:
@@ -215,6 +217,7 @@ def load_demo(data_dir: Path, *, seed: int = DEFAULT_SEED, password: str = DEFAU
     _facilities(province, communes, lineage, report)
     _users(password, report)
     load_pipeline(seed=seed, password=password, report=report)
+    load_network(seed=seed, password=password, report=report)
     db.session.flush()
     return report
 

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 
 from ..auth import services as auth_services
 from ..auth.models import Role, User
-from ..collaborators.models import Collaborator
+from ..collaborators import training
+from ..collaborators.models import Collaborator, TrainingCourse
 from ..extensions import db
 from ..recruitment import rules
 from ..recruitment import services as rs
@@ -572,12 +573,22 @@ class Simulation:
         self._backdate(app, step, known)
 
     def _training(self, step: Step) -> None:
+        """The population-work course a primary-school exception must complete before activation
+        (TT 02/2021 Art. 2.1): one two-day course per commune and end day, recorded completed."""
         app = self.apps[step.story]
-        known = len(app.events)
-        rs.update_dossier(app, items=dict(app.dossier), application_signed_on=app.application_signed_on,
-                          exception_justification=app.exception_justification,
-                          training_completed_on=step.data["on"], actor=self.station(app))
-        self._backdate(app, step, known)
+        commune, ends, actor = app.hamlet.parent, step.data["on"], self.station(app)
+        at = _stamp(self.rng, step)
+        course = db.session.scalar(select(TrainingCourse).where(
+            TrainingCourse.unit_id == commune.id, TrainingCourse.ends_on == ends,
+            TrainingCourse.is_population_work.is_(True)))
+        if course is None:
+            course = training.create_course(
+                commune, title="Tập huấn kiến thức, kỹ năng công tác dân số cho CTV mới", organiser=self.centre.name,
+                starts_on=ends - timedelta(days=1), ends_on=ends, hours=16, is_population_work=True,
+                location=f"Trạm Y tế {commune.full_name}", actor=actor)
+            course.created_at = at
+        attendance = training.record_attendance(course, candidate=app.candidate, completed=True, actor=actor, on=ends)
+        attendance.recorded_at = at
 
     def _complete(self, step: Step) -> None:
         app = self.apps[step.story]

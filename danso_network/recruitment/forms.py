@@ -95,14 +95,11 @@ def _dossier_form_class():
 
 
 class DossierForm(_dossier_form_class()):
-    ALIASES = {"training": "training_completed_on"}
-
     version = HiddenField()
     application_signed_on = _date(_l("Ngày ký đơn tình nguyện"))
     exception_justification = TextAreaField(
         _l("Giải trình ngoại lệ trình độ (thôn khó khăn/DTTS không có người đạt THCS)"), filters=[_clean_text],
         validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
-    training_completed_on = _date(_l("Ngày hoàn thành tập huấn công tác dân số"))
     submit = SubmitField(_l("Lưu hồ sơ"))
 
     def item_fields(self):
@@ -117,7 +114,6 @@ class DossierForm(_dossier_form_class()):
             getattr(self, f"item_{k}").data = bool((application.dossier or {}).get(k))
         self.application_signed_on.data = application.application_signed_on
         self.exception_justification.data = application.exception_justification
-        self.training_completed_on.data = application.training_completed_on
         self.version.data = application.version
 
 

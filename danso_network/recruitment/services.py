@@ -19,6 +19,7 @@ from ..audit.services import record, snapshot
 from ..auth.models import Role, User
 from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, Collaborator
+from ..collaborators.training import completed_population_training
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..textnorm import fold
@@ -524,14 +525,20 @@ def _contract(application: Application, *, contract_date: date | None = None, co
 def _activate(application: Application, *, on: date, actor=None, **_) -> dict:
     """Activation creates the collaborator and the first dated assignment to the hamlet. A
     collaborator chosen under the primary-school exception must first complete population-work
-    training (TT 02/2021 Art. 2.1)."""
+    training (TT 02/2021 Art. 2.1): a completed attendance on a population-work course that ended
+    on or before the activation day (collaborators.training; ``training_completed_on`` is no
+    longer read)."""
     candidate = application.candidate
     if on < application.contract_date:
         raise ValidationFailed(_l("Ngày bắt đầu hoạt động không được trước ngày ký hợp đồng."), field="on")
     if rules.needs_training_before_activation(Education(candidate.education)) and (
-            application.training_completed_on is None or application.training_completed_on > on):
-        raise ValidationFailed(_l("CTV được tuyển theo ngoại lệ trình độ tiểu học phải hoàn thành tập huấn công tác "
-                                  "dân số trước khi hoạt động; hãy ghi ngày hoàn thành tập huấn."))
+            completed_population_training(candidate, on) is None):
+        raise ValidationFailed(_l("%(n)s được tuyển theo ngoại lệ trình độ tiểu học nên phải hoàn thành lớp tập huấn "
+                                  "công tác dân số trước khi hoạt động (Thông tư 02/2021/TT-BYT, Điều 2 khoản 1). "
+                                  "Chưa có kết quả “Hoàn thành” ở lớp tập huấn công tác dân số nào kết thúc trước hoặc "
+                                  "trong ngày %(d)s. Hãy ghi kết quả ở mục Tập huấn (/training): mở lớp, thêm học viên "
+                                  "và đánh dấu “Đã hoàn thành”, rồi thực hiện lại.",
+                                  n=candidate.full_name, d=on.strftime("%d/%m/%Y")))
     criteria = application.criteria_set
     if criteria is not None and "QUOTA" in criteria.enabled_rules:
         # Screening checked the quota when it ran; others may have been activated since.

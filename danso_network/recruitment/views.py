@@ -48,9 +48,6 @@ bp = Blueprint("recruitment", __name__, url_prefix="/recruitment")
 PER_PAGE = 50
 APPROVER_ROLES = frozenset().union(*(approver_roles(a) for a in Approver))
 DECIDING_ROLES = APPROVER_ROLES | {Role.COMMUNE_COMMITTEE}
-# States in which the training date may still be recorded (the dossier itself is closed).
-TRAINING_ONLY_STATES = frozenset({State.STATION_REVIEWED, State.SUBMITTED, State.DIRECTOR_APPROVED,
-                                  State.APPROVED, State.CONTRACTED})
 
 
 @bp.context_processor
@@ -212,13 +209,11 @@ def _action_form(application: Application, action: Action, *, bound: bool = Fals
 
 
 def _dossier_mode(application: Application) -> str | None:
-    """``full`` while the dossier is open, ``training`` when only the training date may change."""
+    """``full`` while the dossier is open. The population-work training of the primary-school
+    exception is recorded as an attendance on the training pages, not here."""
     if not can_edit_dossier(current_user, application):
         return None
-    state = State(application.state)
-    if state in services.DOSSIER_EDITABLE:
-        return "full"
-    return "training" if state in TRAINING_ONLY_STATES else None
+    return "full" if State(application.state) in services.DOSSIER_EDITABLE else None
 
 
 def _render_show(application: Application, *, failed=None, dossier_form=None):
@@ -296,14 +291,16 @@ def update_dossier(application_id: int):
     if form.version.data != str(application.version):
         flash(str(services.CONCURRENT_CHANGE), "warning")
         return redirect(url_for(".show", application_id=application.id))
-    full = _dossier_mode(application) == "full"
+    if _dossier_mode(application) != "full":
+        flash(_("Hồ sơ ở trạng thái này không còn sửa được."), "warning")
+        return redirect(url_for(".show", application_id=application.id))
     try:
+        # training_completed_on is no longer edited (training is an attendance record); the
+        # old value, if any, is passed back unchanged.
         services.update_dossier(
-            application, items=form.items() if full else dict(application.dossier or {}),
-            application_signed_on=form.application_signed_on.data if full else application.application_signed_on,
-            exception_justification=(form.exception_justification.data if full
-                                     else application.exception_justification),
-            training_completed_on=form.training_completed_on.data, actor=_actor())
+            application, items=form.items(), application_signed_on=form.application_signed_on.data,
+            exception_justification=form.exception_justification.data,
+            training_completed_on=application.training_completed_on, actor=_actor())
     except ValidationFailed as e:
         db.session.rollback()
         form.show_domain_error(e)

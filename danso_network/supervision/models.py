@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
-from ..collaborators.models import Collaborator
+from ..collaborators.models import Collaborator, path_index
 from ..extensions import db
 from ..units.models import AdminUnit
 
@@ -56,12 +56,13 @@ class SupervisionVisit(db.Model):
         CheckConstraint("follow_up_closed_on IS NULL OR follow_up_closed_on >= visited_on",
                         name="closed_after_visit"),
         Index("ix_supervision_visit_collaborator_date", "collaborator_id", "visited_on"),
+        path_index("supervision_visit", "hamlet_path"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborator.id", ondelete="RESTRICT"))
     hamlet_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"))
-    hamlet_path: Mapped[str] = mapped_column(String(200), index=True)
+    hamlet_path: Mapped[str] = mapped_column(String(200))
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
     visited_on: Mapped[date] = mapped_column(Date)
     # {item: true | false | null (not checked)}, items from ChecklistItem.
@@ -115,11 +116,12 @@ class MonthlyMeeting(db.Model):
     __table_args__ = (
         UniqueConstraint("commune_id", "month", name="uq_monthly_meeting_commune_month"),
         CheckConstraint("held_on >= month", name="held_in_or_after_month"),
+        path_index("monthly_meeting", "commune_path"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id", ondelete="RESTRICT"), index=True)
-    commune_path: Mapped[str] = mapped_column(String(200), index=True)
+    commune_path: Mapped[str] = mapped_column(String(200))
     month: Mapped[date] = mapped_column(Date)
     held_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)

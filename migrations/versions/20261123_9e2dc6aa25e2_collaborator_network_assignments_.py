@@ -76,7 +76,8 @@ def upgrade():
     )
     with op.batch_alter_table('monthly_meeting', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_monthly_meeting_commune_id'), ['commune_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_monthly_meeting_commune_path'), ['commune_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_monthly_meeting_commune_path'), ['commune_path'], unique=False,
+                              postgresql_ops={'commune_path': 'text_pattern_ops'})
 
     op.create_table('network_policy',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -143,7 +144,8 @@ def upgrade():
     )
     with op.batch_alter_table('training_course', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_training_course_unit_id'), ['unit_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_training_course_unit_path'), ['unit_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_training_course_unit_path'), ['unit_path'], unique=False,
+                              postgresql_ops={'unit_path': 'text_pattern_ops'})
 
     op.create_table('training_attendance',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -204,7 +206,8 @@ def upgrade():
     )
     with op.batch_alter_table('supervision_visit', schema=None) as batch_op:
         batch_op.create_index('ix_supervision_visit_collaborator_date', ['collaborator_id', 'visited_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_supervision_visit_hamlet_path'), ['hamlet_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_supervision_visit_hamlet_path'), ['hamlet_path'], unique=False,
+                              postgresql_ops={'hamlet_path': 'text_pattern_ops'})
 
     op.create_table('suspension',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -247,7 +250,8 @@ def upgrade():
     )
     with op.batch_alter_table('register_handover', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_register_handover_hamlet_id'), ['hamlet_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_register_handover_hamlet_path'), ['hamlet_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_register_handover_hamlet_path'), ['hamlet_path'], unique=False,
+                              postgresql_ops={'hamlet_path': 'text_pattern_ops'})
 
     # Existing assignments (made by activation) get their hamlet's path and the primary kind
     # before the columns become required.
@@ -264,7 +268,8 @@ def upgrade():
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.alter_column('hamlet_path', existing_type=sa.String(length=200), nullable=False)
         batch_op.alter_column('kind', existing_type=sa.String(length=20), nullable=False)
-        batch_op.create_index('ix_assignment_path_dates', ['hamlet_path', 'started_on', 'ended_on'], unique=False)
+        batch_op.create_index('ix_assignment_path_dates', ['hamlet_path', 'started_on', 'ended_on'], unique=False,
+                              postgresql_ops={'hamlet_path': 'text_pattern_ops'})
         batch_op.create_foreign_key(batch_op.f('fk_assignment_created_by_id_user_account'), 'user_account', ['created_by_id'], ['id'], ondelete='SET NULL')
         batch_op.create_check_constraint(op.f('ck_assignment_end_has_reason'), '(ended_on IS NULL) = (end_reason IS NULL)')
         batch_op.create_check_constraint(

@@ -1,0 +1,378 @@
+"""The collaborator-network part of the JSON API (issue #4 item 9): roster reads, profiles,
+assignment changes, quota status, supervision visits, overdue visits and follow-ups, monthly
+meetings (giao ban) and the under-review list.
+
+Registered on the same blueprint as :mod:`.views` (so the bearer tokens, the CSRF exemption and
+the JSON error handlers apply) and imported from it. Same flow as every API view: authenticate →
+load the object (404 unknown) and check scope with the predicate the HTML views use (403) →
+parse the body's shape → ONE service call → commit once → serialise. Lists are read as of a date
+(``as_of``, default today), since the network's history is dated.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..auth.permissions import scope_of
+from ..collaborators import services as network
+from ..collaborators.models import Assignment, AssignmentKind, Collaborator, RegisterHandover
+from ..collaborators.permissions import (
+    can_change_assignments,
+    can_change_collaborator,
+    can_record_at,
+    can_record_for_collaborator,
+    can_view_collaborator,
+)
+from ..errors import NotFound, PermissionDenied
+from ..extensions import db
+from ..supervision import services as supervision
+from ..supervision.models import SupervisionVisit
+from ..supervision.permissions import can_close_follow_up, can_view_visit
+from ..units.models import AdminUnit, UnitLevel
+from ..units.services import units_at_paths
+from . import auth, network_schemas, schemas
+from .permissions import can_see_personal_data
+from .views import DEFAULT_PER_PAGE, MAX_PER_PAGE, actor, bp, hamlet_or_404
+
+# --- loading and scope --------------------------------------------------------------------------
+
+
+def _get(model, object_id: int):
+    return db.session.get(model, object_id) if object_id <= schemas.MAX_ID else None
+
+
+def unit_or_404(unit_id: int) -> AdminUnit:
+    unit = _get(AdminUnit, unit_id)
+    if unit is None:
+        raise NotFound(_l("Không tìm thấy đơn vị hành chính."))
+    return unit
+
+
+def commune_or_404(commune_id: int) -> AdminUnit:
+    commune = _get(AdminUnit, commune_id)
+    if commune is None or commune.level != UnitLevel.COMMUNE:
+        raise NotFound(_l("Không tìm thấy xã/phường/đặc khu."))
+    return commune
+
+
+def area_of(unit: AdminUnit) -> list[str]:
+    """The part of ``unit`` the caller reaches: the whole unit when their scope covers it, else
+    the parts of their scope inside it (a centre officer asking for the province gets the
+    communes the centre serves). Nothing in common: 403."""
+    scope = scope_of(actor())
+    if scope.roles_at(unit.path):
+        return [unit.path]
+    inside = [p for p in scope.prefixes if p.startswith(unit.path)]
+    if not inside:
+        raise PermissionDenied(_l("%(u)s nằm ngoài phạm vi của bạn.", u=unit.full_name))
+    return inside
+
+
+def area(unit_id: int) -> tuple[AdminUnit, list[str]]:
+    unit = unit_or_404(unit_id)
+    return unit, area_of(unit)
+
+
+def collaborator_or_404(collaborator_id: int, need=can_view_collaborator) -> Collaborator:
+    collaborator = _get(Collaborator, collaborator_id)
+    if collaborator is None:
+        raise NotFound(_l("Không tìm thấy cộng tác viên."))
+    if not need(actor(), collaborator):
+        raise PermissionDenied(_l("Bạn không có quyền xem hoặc thay đổi hồ sơ cộng tác viên này."))
+    return collaborator
+
+
+def assignment_or_404(assignment_id: int) -> Assignment:
+    found = _get(Assignment, assignment_id)
+    if found is None:
+        raise NotFound(_l("Không tìm thấy phân công."))
+    if not can_change_assignments(actor(), found.hamlet):
+        raise PermissionDenied(_l("Bạn không có quyền thay đổi phân công tại %(h)s.", h=found.hamlet.full_name))
+    return found
+
+
+def visit_or_404(visit_id: int, need=can_view_visit) -> SupervisionVisit:
+    visit = _get(SupervisionVisit, visit_id)
+    if visit is None:
+        raise NotFound(_l("Không tìm thấy lần giám sát."))
+    if not need(actor(), visit):
+        raise PermissionDenied(_l("Bạn không có quyền xem hoặc thay đổi lần giám sát này."))
+    return visit
+
+
+def as_of() -> date:
+    return schemas.query_date("as_of", date.today())
+
+
+def page_args() -> tuple[int, int]:
+    return (schemas.query_int("page", 1),
+            schemas.query_int("per_page", DEFAULT_PER_PAGE, high=MAX_PER_PAGE))
+
+
+def listed(rows: list, serialise, unit: AdminUnit, on: date, **extra):
+    """One page of a list the services compute whole (overdue visits, follow-ups, under review,
+    quota): the page is cut here, the counts are over the whole list."""
+    page, per_page = page_args()
+    pages = max(1, -(-len(rows) // per_page))
+    chosen = rows[(page - 1) * per_page:page * per_page]
+    return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(), items=[serialise(r) for r in chosen],
+                   total=len(rows), page=page, per_page=per_page, pages=pages, **extra)
+
+
+# --- roster, profile, quota ---------------------------------------------------------------------
+
+
+def roster_filters(on: date) -> network.RosterFilters:
+    q = request.args.get("q", "").strip()[:network_schemas.Q_MAX] or None
+    return network.RosterFilters(
+        as_of=on, status=schemas.query_choice("status", network.ROSTER_STATUSES),
+        hamlet_type=schemas.query_choice("hamlet_type", network_schemas.HAMLET_TYPES),
+        difficult=schemas.query_bool("difficult"), vhw=schemas.query_bool("vhw"),
+        tenure=schemas.query_choice("tenure", network.TENURES), q=q,
+        sort=schemas.query_choice("sort", network.SORTS) or "name")
+
+
+@bp.get("/units/<int:unit_id>/collaborators")
+@auth.token_required
+def roster(unit_id: int):
+    unit, prefixes = area(unit_id)
+    on = as_of()
+    filters = roster_filters(on)
+    page, per_page = page_args()
+    found = network.roster_page(prefixes, filters, page, per_page)
+    personal = can_see_personal_data(actor(), prefixes)
+    return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(),
+                   items=[network_schemas.roster_row(r, personal) for r in found.rows], total=found.total,
+                   page=found.page, per_page=found.per_page, pages=found.pages)
+
+
+def profile(collaborator: Collaborator, on: date | None = None) -> dict:
+    on = on or date.today()
+    user = actor()
+    handovers = db.session.scalars(select(RegisterHandover).where(
+        RegisterHandover.from_collaborator_id == collaborator.id).order_by(RegisterHandover.requested_on,
+                                                                           RegisterHandover.id))
+    can = {"change_assignments": can_change_collaborator(user, collaborator),
+           "record_visits": can_record_for_collaborator(user, collaborator)}
+    return network_schemas.profile(
+        collaborator, on=on, status=network.status_on(collaborator, on),
+        current=network.current_assignments(collaborator, on), handovers=list(handovers),
+        personal=can_see_personal_data(user, {a.hamlet_path for a in collaborator.assignments}), can=can)
+
+
+@bp.get("/collaborators/<int:collaborator_id>")
+@auth.token_required
+def collaborator(collaborator_id: int):
+    found = collaborator_or_404(collaborator_id)
+    return jsonify(profile(found, as_of()))
+
+
+@bp.get("/units/<int:unit_id>/quota")
+@auth.token_required
+def quota(unit_id: int):
+    unit, prefixes = area(unit_id)
+    on = as_of()
+    parts = [unit] if prefixes == [unit.path] else units_at_paths(prefixes)
+    rows = [row for part in parts for row in network.quota_status(part, as_of=on)]
+    return listed(rows, network_schemas.quota_row, unit, on,
+                  totals=network_schemas.quota_totals(network.quota_totals(rows)))
+
+
+# --- assignment changes -------------------------------------------------------------------------
+
+
+def changed(collaborator: Collaborator, **extra):
+    """After an action: the profile as of today, plus what the action made."""
+    return jsonify(collaborator=profile(collaborator), **extra)
+
+
+def handovers_of(*assignments: Assignment) -> list[dict]:
+    ids = [a.id for a in assignments if a is not None]
+    if not ids:
+        return []
+    return [network_schemas.handover(h) for h in db.session.scalars(
+        select(RegisterHandover).where(RegisterHandover.assignment_id.in_(ids)).order_by(RegisterHandover.id))]
+
+
+def _primary(collaborator: Collaborator) -> Assignment | None:
+    return next((a for a in network.open_assignments(collaborator) if a.kind == AssignmentKind.PRIMARY), None)
+
+
+@bp.post("/collaborators/<int:collaborator_id>/transfer")
+@auth.token_required
+def transfer(collaborator_id: int):
+    found = collaborator_or_404(collaborator_id, need=can_change_collaborator)
+    data = schemas.parse(network_schemas.TRANSFER)
+    hamlet = hamlet_or_404(data["hamlet_id"])
+    left = _primary(found)
+    new = network.transfer_collaborator(found, hamlet, on=data["on"], actor=actor(),
+                                        decision_ref=data.get("decision_ref"), note=data.get("note"))
+    db.session.commit()
+    return changed(found, assignment=network_schemas.assignment(new), handovers=handovers_of(left))
+
+
+@bp.post("/collaborators/<int:collaborator_id>/add-hamlet")
+@auth.token_required
+def add_hamlet(collaborator_id: int):
+    found = collaborator_or_404(collaborator_id, need=can_change_collaborator)
+    data = schemas.parse(network_schemas.ADD_HAMLET)
+    hamlet = hamlet_or_404(data["hamlet_id"])
+    new = network.add_hamlet(found, hamlet, on=data["on"], actor=actor(), decision_ref=data.get("decision_ref"))
+    db.session.commit()
+    return changed(found, assignment=network_schemas.assignment(new))
+
+
+@bp.post("/assignments/<int:assignment_id>/end-cover")
+@auth.token_required
+def end_cover(assignment_id: int):
+    found = assignment_or_404(assignment_id)
+    data = schemas.parse(network_schemas.END_COVER)
+    network.end_additional_hamlet(found, on=data["on"], actor=actor(), note=data.get("note"))
+    db.session.commit()
+    return changed(found.collaborator, assignment=network_schemas.assignment(found), handovers=handovers_of(found))
+
+
+@bp.post("/collaborators/<int:collaborator_id>/suspend")
+@auth.token_required
+def suspend(collaborator_id: int):
+    found = collaborator_or_404(collaborator_id, need=can_change_collaborator)
+    data = schemas.parse(network_schemas.SUSPEND)
+    made = network.suspend_collaborator(found, on=data["on"], reason=data["reason"], actor=actor())
+    db.session.commit()
+    return changed(found, suspension=network_schemas.suspension(made))
+
+
+@bp.post("/collaborators/<int:collaborator_id>/reinstate")
+@auth.token_required
+def reinstate(collaborator_id: int):
+    found = collaborator_or_404(collaborator_id, need=can_change_collaborator)
+    data = schemas.parse(network_schemas.REINSTATE)
+    ended = network.reinstate_collaborator(found, on=data["on"], actor=actor(), note=data.get("note"))
+    db.session.commit()
+    return changed(found, suspension=network_schemas.suspension(ended))
+
+
+@bp.post("/collaborators/<int:collaborator_id>/terminate")
+@auth.token_required
+def terminate(collaborator_id: int):
+    found = collaborator_or_404(collaborator_id, need=can_change_collaborator)
+    data = schemas.parse(network_schemas.TERMINATE)
+    handovers = network.terminate_collaborator(found, on=data["on"], reason=data["reason"], actor=actor(),
+                                               note=data.get("note"))
+    db.session.commit()
+    return changed(found, handovers=[network_schemas.handover(h) for h in handovers])
+
+
+# --- supervision visits -------------------------------------------------------------------------
+
+
+@bp.get("/collaborators/<int:collaborator_id>/visits")
+@auth.token_required
+def collaborator_visits(collaborator_id: int):
+    """Every visit to the collaborator, newest first: whoever sees the profile sees its visits."""
+    collaborator = collaborator_or_404(collaborator_id)
+    page, per_page = page_args()
+    stmt = (select(SupervisionVisit).where(SupervisionVisit.collaborator_id == collaborator.id)
+            .options(selectinload(SupervisionVisit.hamlet), selectinload(SupervisionVisit.supervisor))
+            .order_by(SupervisionVisit.visited_on.desc(), SupervisionVisit.id.desc()))
+    found = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return jsonify(collaborator=network_schemas.person_ref(collaborator.id, collaborator.full_name),
+                   checklist_items=network_schemas.checklist_items(),
+                   items=[network_schemas.visit(v) for v in found.items], total=found.total, page=found.page,
+                   per_page=found.per_page, pages=found.pages)
+
+
+@bp.post("/collaborators/<int:collaborator_id>/visits")
+@auth.token_required
+def record_visit(collaborator_id: int):
+    collaborator = collaborator_or_404(collaborator_id, need=can_record_for_collaborator)
+    data = schemas.parse(network_schemas.VISIT_CREATE)
+    visit = supervision.record_visit(collaborator, supervisor=actor(), actor=actor(), **data)
+    db.session.commit()
+    return jsonify(network_schemas.visit(visit)), 201, {"Location": url_for(".visit", visit_id=visit.id)}
+
+
+@bp.get("/visits/<int:visit_id>")
+@auth.token_required
+def visit(visit_id: int):
+    return jsonify(network_schemas.visit(visit_or_404(visit_id)))
+
+
+@bp.post("/visits/<int:visit_id>/close-follow-up")
+@auth.token_required
+def close_follow_up(visit_id: int):
+    found = visit_or_404(visit_id, need=can_close_follow_up)
+    data = schemas.parse(network_schemas.FOLLOW_UP_CLOSE)
+    supervision.close_follow_up(found, closed_on=data["closed_on"], result=data["result"], actor=actor())
+    db.session.commit()
+    return jsonify(network_schemas.visit(found))
+
+
+@bp.get("/units/<int:unit_id>/overdue-visits")
+@auth.token_required
+def overdue_visits(unit_id: int):
+    unit, prefixes = area(unit_id)
+    on = as_of()
+    return listed(supervision.overdue_visits(prefixes, on), network_schemas.overdue, unit, on)
+
+
+@bp.get("/units/<int:unit_id>/follow-ups")
+@auth.token_required
+def open_follow_ups(unit_id: int):
+    unit, prefixes = area(unit_id)
+    on = as_of()
+    rows = supervision.open_follow_ups(prefixes, on)
+    return listed(rows, network_schemas.follow_up, unit, on, overdue=sum(r.overdue for r in rows))
+
+
+# --- monthly meetings and the under-review list -------------------------------------------------
+
+
+@bp.get("/communes/<int:commune_id>/meetings")
+@auth.token_required
+def meetings(commune_id: int):
+    commune = commune_or_404(commune_id)
+    area_of(commune)
+    summaries = supervision.meeting_summaries(commune)
+    return jsonify(commune=schemas.unit(commune), items=[network_schemas.meeting_summary(s) for s in summaries],
+                   total=len(summaries))
+
+
+@bp.get("/communes/<int:commune_id>/meetings/<month>")
+@auth.token_required
+def meeting(commune_id: int, month: str):
+    commune = commune_or_404(commune_id)
+    area_of(commune)
+    first = network_schemas.parse_month(month)
+    return jsonify(network_schemas.meeting_sheet(commune, first, supervision.get_meeting(commune, first),
+                                                 supervision.meeting_roster(commune, first)))
+
+
+@bp.put("/communes/<int:commune_id>/meetings/<month>")
+@auth.token_required
+def record_meeting(commune_id: int, month: str):
+    commune = commune_or_404(commune_id)
+    if not can_record_at(actor(), commune):
+        raise PermissionDenied(_l("Bạn không được ghi giao ban của %(c)s.", c=commune.full_name))
+    first = network_schemas.parse_month(month)
+    data = schemas.parse(network_schemas.MEETING_PUT)
+    created = supervision.get_meeting(commune, first) is None
+    found = supervision.record_meeting(commune, month=first, held_on=data["held_on"], attendance=data["attendance"],
+                                       note=data.get("note"), actor=actor())
+    db.session.commit()
+    body = network_schemas.meeting_sheet(commune, first, found, supervision.meeting_roster(commune, first))
+    return jsonify(body), 201 if created else 200
+
+
+@bp.get("/units/<int:unit_id>/under-review")
+@auth.token_required
+def under_review(unit_id: int):
+    unit, prefixes = area(unit_id)
+    on = as_of()
+    return listed(supervision.under_review(prefixes, on), network_schemas.review, unit, on)
+

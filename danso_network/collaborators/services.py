@@ -1,0 +1,835 @@
+"""The collaborator network over time: transfers, extra hamlets, suspensions, terminations and the
+hand-over of the household register; status and quota as of any date; the roster.
+
+Every action is one function: guard → change → audit record → flush; never commits (DESIGN.md §4).
+History is appended, never edited: an assignment is closed (``ended_on`` + reason) and a new one
+opened (DESIGN.md §4 rule 5). Dates are half-open: a record is in force on ``d`` when
+``started_on <= d < ended_on``. Every date is an explicit argument (``on``, ``as_of``) so the
+past can be recorded and asked about; only "not in the future" looks at today.
+
+``actor`` is the user acting; ``None`` means the system (CLI, demo seed), which is not
+scope-checked — the web views and the API always pass the logged-in user.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import wraps
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, defer, selectinload
+
+from ..audit.services import record
+from ..errors import Conflict, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..recruitment import rules as recruitment_rules
+from ..recruitment.models import Candidate
+from ..recruitment.services import criteria_for
+from ..textnorm import fold
+from ..units.models import AdminUnit, UnitLevel
+from ..units.services import path_filter, valid_on
+from .models import (
+    TERMINATION_REASONS,
+    Assignment,
+    AssignmentKind,
+    Collaborator,
+    EndReason,
+    RegisterHandover,
+    Suspension,
+)
+from .permissions import can_change_assignments, can_change_collaborator, can_record_at
+from .policy import policy_for, province_id_of
+
+CONCURRENT_CHANGE = _l("Hồ sơ cộng tác viên vừa được người khác thay đổi. Vui lòng tải lại trang để xem tình trạng mới.")
+
+
+class Status(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ENDED = "ended"
+    NOT_STARTED = "not_started"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _d(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _guard_race(service):
+    """The database's own guards (one open assignment per person and hamlet, one open
+    suspension per person) catching what another user wrote between our checks and our write:
+    the same refusal, seen later — a Conflict, not a 500."""
+
+    @wraps(service)
+    def guarded(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except IntegrityError:
+            raise Conflict(CONCURRENT_CHANGE) from None
+
+    return guarded
+
+
+def _is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def open_on(model, day: date):
+    """SQL condition: a dated record (assignment, suspension) is in force on ``day``."""
+    return and_(model.started_on <= day, or_(model.ended_on.is_(None), model.ended_on > day))
+
+
+def in_areas(prefixes: Sequence[str], column=Assignment.hamlet_path):
+    """``units.services.path_filter`` (the column lies under one of the paths; none → nothing),
+    made indexable on SQLite: a LIKE with ESCAPE never uses an index there, so the same prefixes
+    are also given as ranges (``'/1/' <= path < '/10'``: ``0`` follows ``/``), which the path
+    indexes answer; SQLite compares text bytewise, so each range is exactly its prefix.
+    PostgreSQL keeps the LIKE alone (its locale collations do not compare bytewise)."""
+    cond = path_filter(prefixes, column)
+    if prefixes and not _is_postgresql():
+        ranges = [and_(column >= p, column < p[:-1] + chr(ord(p[-1]) + 1)) for p in prefixes]
+        cond = and_(or_(*ranges), cond)
+    return cond
+
+
+def _bytewise(column):
+    """Sort text identically on SQLite (BINARY) and PostgreSQL (whose locale collations ignore
+    spaces): the folded names are ASCII, so byte order is alphabetical order."""
+    return column.collate("C") if _is_postgresql() else column
+
+
+# --- reading one collaborator ---------------------------------------------------------------------
+
+
+def current_assignments(collaborator: Collaborator, day: date) -> list[Assignment]:
+    """The assignments in force on ``day``, the primary one first."""
+    rows = [a for a in collaborator.assignments if a.open_on(day)]
+    return sorted(rows, key=lambda a: (a.kind != AssignmentKind.PRIMARY, a.started_on, a.id))
+
+
+def status_on(collaborator: Collaborator, day: date) -> str:
+    """``not_started`` before the first assignment; ``ended`` when none is in force (and one
+    began before); ``suspended`` when a suspension is in force; else ``active``."""
+    started = [a for a in collaborator.assignments if a.started_on <= day]
+    if not started:
+        return Status.NOT_STARTED
+    if not any(a.open_on(day) for a in started):
+        return Status.ENDED
+    if any(s.open_on(day) for s in collaborator.suspensions):
+        return Status.SUSPENDED
+    return Status.ACTIVE
+
+
+def open_assignments(collaborator: Collaborator) -> list[Assignment]:
+    """Assignments not closed yet (``ended_on`` NULL), the primary one first."""
+    rows = [a for a in collaborator.assignments if a.ended_on is None]
+    return sorted(rows, key=lambda a: (a.kind != AssignmentKind.PRIMARY, a.started_on, a.id))
+
+
+def open_suspension(collaborator: Collaborator) -> Suspension | None:
+    return next((s for s in collaborator.suspensions if s.ended_on is None), None)
+
+
+def is_terminated(collaborator: Collaborator) -> bool:
+    return bool(collaborator.assignments) and not open_assignments(collaborator)
+
+
+def last_end(collaborator: Collaborator) -> date | None:
+    ends = [a.ended_on for a in collaborator.assignments if a.ended_on is not None]
+    return max(ends) if ends else None
+
+
+def tenure_years(since: date | None, as_of: date) -> int | None:
+    """Whole years served from ``since`` to ``as_of``: ``n`` once ``since`` is on or before the
+    date ``n`` years before ``as_of`` (so a start on 29 February completes its year on 1 March
+    in common years). The roster's tenure filter uses the same cut-off."""
+    if since is None or since > as_of:
+        return None
+    years = as_of.year - since.year
+    return years - 1 if years and _years_before(as_of, years) < since else years
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a common year
+        return day.replace(year=day.year - years, day=28)
+
+
+# --- guards ---------------------------------------------------------------------------------------
+
+
+def _not_future(on: date | None, field: str = "on") -> None:
+    if on is None:
+        raise ValidationFailed(_l("Vui lòng nhập ngày."), field=field)
+    if on > date.today():
+        raise ValidationFailed(_l("Ngày %(d)s chưa đến: chỉ ghi nhận việc đã xảy ra, không chọn ngày trong tương lai.",
+                                  d=_d(on)), field=field)
+
+
+def _require_change(actor, collaborator: Collaborator) -> None:
+    if actor is not None and not can_change_collaborator(actor, collaborator):
+        raise PermissionDenied(_l("Bạn không có quyền thay đổi phân công của cộng tác viên %(n)s (ngoài địa bàn "
+                                  "bạn quản lý, hoặc vai trò của bạn chỉ được xem).", n=collaborator.full_name))
+
+
+def _require_hamlet(hamlet: AdminUnit | None, on: date) -> AdminUnit:
+    if hamlet is None:
+        raise ValidationFailed(_l("Vui lòng chọn thôn/tổ dân phố."), field="hamlet")
+    if hamlet.level != UnitLevel.HAMLET:
+        raise ValidationFailed(_l("%(u)s không phải là thôn/tổ dân phố.", u=hamlet.full_name), field="hamlet")
+    if not hamlet.valid_on(on):
+        raise ValidationFailed(_l("%(h)s không có hiệu lực vào ngày %(d)s.", h=hamlet.full_name, d=_d(on)),
+                               field="hamlet")
+    return hamlet
+
+
+def _require_in_scope(actor, hamlet: AdminUnit) -> None:
+    if actor is not None and not can_change_assignments(actor, hamlet):
+        raise PermissionDenied(_l("%(h)s (%(c)s) nằm ngoài địa bàn bạn được phân quyền phân công cộng tác viên; "
+                                  "không có gì được thay đổi.", h=hamlet.name,
+                                  c=hamlet.parent.full_name if hamlet.parent else ""), field="hamlet")
+
+
+def _require_serving(collaborator: Collaborator, *, allow_suspended: bool = False) -> list[Assignment]:
+    """The open assignments; refuses someone who has left, or (unless allowed) is suspended."""
+    current = open_assignments(collaborator)
+    if not current:
+        ended = last_end(collaborator)
+        raise Conflict(_l("%(n)s đã nghỉ việc từ ngày %(d)s.", n=collaborator.full_name, d=_d(ended) if ended else "—"))
+    suspension = open_suspension(collaborator)
+    if suspension is not None and not allow_suspended:
+        raise Conflict(_l("%(n)s đang bị tạm đình chỉ từ ngày %(d)s; hãy cho hoạt động trở lại trước.",
+                          n=collaborator.full_name, d=_d(suspension.started_on)))
+    return current
+
+
+# --- hand-over of the household register (Sổ A0) ------------------------------------------------
+
+
+def _request_handovers(closed: Sequence[Assignment], on: date, actor) -> list[RegisterHandover]:
+    """For each closed assignment whose hamlet is left with nobody on ``on``: an open request to
+    hand over the hamlet's Sổ A0 (TT 01/2022/TT-BYT: the collaborator keeps the register;
+    DOMAIN.md §7.2 proposes the hand-over to the station or the successor)."""
+    db.session.flush()
+    made = []
+    for assignment in closed:
+        left = db.session.scalar(select(func.count()).select_from(Assignment).where(
+            Assignment.hamlet_id == assignment.hamlet_id, open_on(Assignment, on))) or 0
+        if left:
+            continue
+        handover = RegisterHandover(hamlet_id=assignment.hamlet_id, hamlet_path=assignment.hamlet_path,
+                                    from_collaborator_id=assignment.collaborator_id, assignment_id=assignment.id,
+                                    requested_on=on)
+        db.session.add(handover)
+        made.append((handover, assignment))
+    if made:
+        db.session.flush()
+    for handover, assignment in made:
+        record("handover.open", handover, label=assignment.hamlet.name, unit_path=assignment.hamlet_path,
+               after={"hamlet_id": assignment.hamlet_id, "from_collaborator_id": assignment.collaborator_id,
+                      "assignment_id": assignment.id, "requested_on": on}, actor=actor)
+    return [h for h, _ in made]
+
+
+def pending_handovers_query(prefixes: Sequence[str]):
+    """A select of the hand-overs not yet recorded in the given areas, oldest request first."""
+    return (select(RegisterHandover)
+            .where(RegisterHandover.handed_on.is_(None), in_areas(prefixes, RegisterHandover.hamlet_path))
+            .options(selectinload(RegisterHandover.hamlet).selectinload(AdminUnit.parent),
+                     selectinload(RegisterHandover.from_collaborator).selectinload(Collaborator.candidate))
+            .order_by(RegisterHandover.requested_on, RegisterHandover.id))
+
+
+def pending_handovers(prefixes: Sequence[str]) -> list[RegisterHandover]:
+    return list(db.session.scalars(pending_handovers_query(prefixes)))
+
+
+def record_handover(handover: RegisterHandover, *, handed_on: date, received_by: str | None,
+                    to_collaborator: Collaborator | None = None, note: str | None = None,
+                    actor) -> RegisterHandover:
+    """Record that the hamlet's Sổ A0 was handed over (to the station or to the successor): on or
+    after the request, not in the future, once (TT 01/2022/TT-BYT; DOMAIN.md §7.2, a proposal).
+    A successor named must be serving in that hamlet on the day."""
+    if handover.handed_on is not None:
+        raise Conflict(_l("Việc bàn giao Sổ A0 của %(h)s đã được ghi nhận ngày %(d)s.", h=handover.hamlet.name,
+                          d=_d(handover.handed_on)))
+    if actor is not None and not can_record_at(actor, handover.hamlet):
+        raise PermissionDenied(_l("Bạn không có quyền ghi nhận bàn giao sổ tại %(h)s.", h=handover.hamlet.full_name))
+    _not_future(handed_on, "handed_on")
+    if handed_on < handover.requested_on:
+        raise ValidationFailed(_l("Ngày bàn giao (%(d)s) không được trước ngày phát sinh yêu cầu (%(r)s).",
+                                  d=_d(handed_on), r=_d(handover.requested_on)), field="handed_on")
+    received_by = " ".join((received_by or "").split())
+    if to_collaborator is not None:
+        serving = any(a.hamlet_id == handover.hamlet_id and a.open_on(handed_on) for a in to_collaborator.assignments)
+        if not serving:
+            raise ValidationFailed(_l("%(n)s không phụ trách %(h)s vào ngày %(d)s.", n=to_collaborator.full_name,
+                                      h=handover.hamlet.name, d=_d(handed_on)), field="to_collaborator")
+        received_by = received_by or to_collaborator.full_name
+    if not received_by:
+        raise ValidationFailed(_l("Vui lòng ghi họ tên, chức vụ người nhận sổ."), field="received_by")
+    handover.handed_on = handed_on
+    handover.received_by = received_by[:200]
+    handover.to_collaborator = to_collaborator
+    handover.note = (note or "").strip() or None
+    handover.recorded_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    record("handover.record", handover, label=handover.hamlet.name, unit_path=handover.hamlet_path,
+           after={"handed_on": handed_on, "received_by": handover.received_by,
+                  "to_collaborator_id": getattr(to_collaborator, "id", None), "note": handover.note}, actor=actor)
+    db.session.flush()
+    return handover
+
+
+# --- assignments ----------------------------------------------------------------------------------
+
+
+def _new_assignment(collaborator: Collaborator, hamlet: AdminUnit, kind: AssignmentKind, on: date, actor, *,
+                    decision_ref: str | None, allowance_tier: str | None = None) -> Assignment:
+    assignment = Assignment(collaborator=collaborator, hamlet_id=hamlet.id, hamlet=hamlet, hamlet_path=hamlet.path,
+                            kind=kind.value, started_on=on, decision_ref=(decision_ref or "").strip() or None,
+                            allowance_tier=allowance_tier, created_at=now(), created_by_id=getattr(actor, "id", None))
+    db.session.add(assignment)
+    return assignment
+
+
+def _close(assignment: Assignment, on: date, reason: EndReason, note: str | None) -> None:
+    assignment.ended_on = on
+    assignment.end_reason = reason.value
+    assignment.end_note = (note or "").strip() or None
+
+
+def _already_there(collaborator: Collaborator, hamlet: AdminUnit) -> Assignment | None:
+    return next((a for a in collaborator.assignments if a.hamlet_id == hamlet.id and a.ended_on is None), None)
+
+
+@_guard_race
+def transfer_collaborator(collaborator: Collaborator, to_hamlet: AdminUnit, *, on: date, actor,
+                          decision_ref: str | None = None, note: str | None = None) -> Assignment:
+    """Move a collaborator to another hamlet: the open primary assignment closes on ``on``
+    ("transferred") and a primary one opens in ``to_hamlet`` the same day (half-open dates, no
+    gap, no overlap). Refused: a hamlet outside the actor's assignment scope, not a hamlet or not
+    in force on the day, the same hamlet, someone who has left or is suspended, a date before the
+    current assignment began or in the future. The collaborator must live in the hamlet served
+    (TT 02/2021/TT-BYT Art. 2.2): recording that is the station's check, noted in ``note``.
+    A hamlet left without a collaborator gets a Sổ A0 hand-over request."""
+    _not_future(on)
+    _require_hamlet(to_hamlet, on)
+    _require_in_scope(actor, to_hamlet)
+    _require_change(actor, collaborator)
+    _require_serving(collaborator)
+    current = next((a for a in open_assignments(collaborator) if a.kind == AssignmentKind.PRIMARY), None)
+    if current is None:
+        raise Conflict(_l("%(n)s không có thôn chính đang phụ trách để điều chuyển.", n=collaborator.full_name))
+    if to_hamlet.id == current.hamlet_id:
+        raise ValidationFailed(_l("%(n)s đang phụ trách chính %(h)s; hãy chọn một thôn khác.",
+                                  n=collaborator.full_name, h=to_hamlet.name), field="hamlet")
+    if on < current.started_on:
+        raise ValidationFailed(_l("Ngày điều chuyển (%(d)s) không được trước ngày bắt đầu phụ trách %(h)s (%(s)s).",
+                                  d=_d(on), h=current.hamlet.name, s=_d(current.started_on)), field="on")
+    if _already_there(collaborator, to_hamlet) is not None:
+        raise Conflict(_l("%(n)s đang kiêm nhiệm %(h)s; hãy kết thúc kiêm nhiệm trước khi điều chuyển về thôn này.",
+                          n=collaborator.full_name, h=to_hamlet.name), field="hamlet")
+    _close(current, on, EndReason.TRANSFERRED, note)
+    new = _new_assignment(collaborator, to_hamlet, AssignmentKind.PRIMARY, on, actor, decision_ref=decision_ref,
+                          allowance_tier=current.allowance_tier)
+    handovers = _request_handovers([current], on, actor)
+    record("collaborator.transfer", collaborator, label=collaborator.full_name, unit_path=to_hamlet.path,
+           before={"hamlet_id": current.hamlet_id, "hamlet": current.hamlet.name, "assignment_id": current.id},
+           after={"hamlet_id": to_hamlet.id, "hamlet": to_hamlet.name, "assignment_id": new.id, "on": on,
+                  "decision_ref": new.decision_ref, "note": current.end_note,
+                  "handovers": [h.id for h in handovers]}, actor=actor)
+    db.session.flush()
+    return new
+
+
+@_guard_race
+def add_hamlet(collaborator: Collaborator, hamlet: AdminUnit, *, on: date, actor,
+               decision_ref: str | None = None) -> Assignment:
+    """Have a collaborator cover an additional hamlet (kiêm nhiệm) from ``on``, only where the
+    province's network policy in force that day allows it (province setting; TT 02/2021/TT-BYT
+    places one collaborator per hamlet and leaves the rest to the province). Refused outside the
+    actor's scope, for someone who has left or is suspended, for a hamlet already covered by
+    them, before they began, or in the future."""
+    _not_future(on)
+    _require_hamlet(hamlet, on)
+    _require_in_scope(actor, hamlet)
+    _require_change(actor, collaborator)
+    policy = policy_for(province_id_of(hamlet.path), on)
+    if not policy.allow_additional_hamlet:
+        raise Conflict(_l("Tỉnh chưa cho phép cộng tác viên kiêm nhiệm thêm thôn vào ngày %(d)s (thiết lập "
+                          "của tỉnh).", d=_d(on)))
+    _require_serving(collaborator)
+    if _already_there(collaborator, hamlet) is not None:
+        raise Conflict(_l("%(n)s đang phụ trách %(h)s.", n=collaborator.full_name, h=hamlet.name), field="hamlet")
+    first = min(a.started_on for a in collaborator.assignments)
+    if on < first:
+        raise ValidationFailed(_l("Ngày bắt đầu kiêm nhiệm (%(d)s) không được trước ngày cộng tác viên bắt đầu "
+                                  "hoạt động (%(s)s).", d=_d(on), s=_d(first)), field="on")
+    assignment = _new_assignment(collaborator, hamlet, AssignmentKind.ADDITIONAL, on, actor,
+                                 decision_ref=decision_ref)
+    db.session.flush()
+    record("collaborator.add_hamlet", collaborator, label=collaborator.full_name, unit_path=hamlet.path,
+           after={"assignment_id": assignment.id, "hamlet_id": hamlet.id, "hamlet": hamlet.name, "on": on,
+                  "decision_ref": assignment.decision_ref}, actor=actor)
+    db.session.flush()
+    return assignment
+
+
+@_guard_race
+def end_additional_hamlet(assignment: Assignment, *, on: date, actor, note: str | None = None) -> Assignment:
+    """Stop covering an additional hamlet on ``on`` ("cover_ended"); the collaborator keeps the
+    primary hamlet. Not before the cover began, not in the future, once. A hamlet left with
+    nobody gets a Sổ A0 hand-over request."""
+    collaborator = assignment.collaborator
+    if assignment.kind != AssignmentKind.ADDITIONAL:
+        raise ValidationFailed(_l("Đây là thôn chính của cộng tác viên; hãy dùng điều chuyển hoặc nghỉ việc."))
+    if assignment.ended_on is not None:
+        raise Conflict(_l("Việc kiêm nhiệm %(h)s đã kết thúc ngày %(d)s.", h=assignment.hamlet.name,
+                          d=_d(assignment.ended_on)))
+    _not_future(on)
+    _require_in_scope(actor, assignment.hamlet)
+    if on < assignment.started_on:
+        raise ValidationFailed(_l("Ngày kết thúc kiêm nhiệm (%(d)s) không được trước ngày bắt đầu (%(s)s).",
+                                  d=_d(on), s=_d(assignment.started_on)), field="on")
+    _close(assignment, on, EndReason.COVER_ENDED, note)
+    handovers = _request_handovers([assignment], on, actor)
+    record("collaborator.end_cover", collaborator, label=collaborator.full_name, unit_path=assignment.hamlet_path,
+           after={"assignment_id": assignment.id, "hamlet": assignment.hamlet.name, "ended_on": on,
+                  "handovers": [h.id for h in handovers]}, actor=actor)
+    db.session.flush()
+    return assignment
+
+
+# --- suspension, termination ----------------------------------------------------------------------
+
+
+@_guard_race
+def suspend_collaborator(collaborator: Collaborator, *, on: date, reason: str, actor) -> Suspension:
+    """Suspend (tạm đình chỉ) from ``on`` with a written reason: the collaborator keeps the
+    hamlet but is not active nor paid until reinstated (DOMAIN.md §7.2: station head, a
+    proposal). Refused for someone who has left or is already suspended, before they began,
+    overlapping an earlier suspension, or in the future."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationFailed(_l("Vui lòng ghi lý do tạm đình chỉ."), field="reason")
+    _not_future(on)
+    _require_change(actor, collaborator)
+    _require_serving(collaborator)
+    first = min(a.started_on for a in collaborator.assignments)
+    if on < first:
+        raise ValidationFailed(_l("Ngày tạm đình chỉ (%(d)s) không được trước ngày cộng tác viên bắt đầu hoạt động "
+                                  "(%(s)s).", d=_d(on), s=_d(first)), field="on")
+    previous = [s.ended_on for s in collaborator.suspensions if s.ended_on is not None and s.ended_on > on]
+    if previous:
+        raise ValidationFailed(_l("Ngày tạm đình chỉ (%(d)s) trùng với lần tạm đình chỉ trước (kết thúc %(e)s).",
+                                  d=_d(on), e=_d(max(previous))), field="on")
+    suspension = Suspension(collaborator=collaborator, started_on=on, reason=reason, created_at=now(),
+                            created_by_id=getattr(actor, "id", None))
+    db.session.add(suspension)
+    db.session.flush()
+    record("collaborator.suspend", collaborator, label=collaborator.full_name,
+           unit_path=open_assignments(collaborator)[0].hamlet_path,
+           after={"suspension_id": suspension.id, "started_on": on, "reason": reason}, actor=actor)
+    db.session.flush()
+    return suspension
+
+
+@_guard_race
+def reinstate_collaborator(collaborator: Collaborator, *, on: date, actor, note: str | None = None) -> Suspension:
+    """End the open suspension on ``on`` (active again from that day). Refused when the
+    collaborator is not suspended, before the suspension began, or in the future."""
+    suspension = open_suspension(collaborator)
+    if suspension is None:
+        raise Conflict(_l("%(n)s không bị tạm đình chỉ.", n=collaborator.full_name))
+    _not_future(on)
+    _require_change(actor, collaborator)
+    if on < suspension.started_on:
+        raise ValidationFailed(_l("Ngày hoạt động trở lại (%(d)s) không được trước ngày bắt đầu tạm đình chỉ (%(s)s).",
+                                  d=_d(on), s=_d(suspension.started_on)), field="on")
+    suspension.ended_on = on
+    suspension.end_note = (note or "").strip() or None
+    db.session.flush()
+    home = open_assignments(collaborator) or collaborator.assignments
+    record("collaborator.reinstate", collaborator, label=collaborator.full_name, unit_path=home[0].hamlet_path,
+           before={"suspension_id": suspension.id, "started_on": suspension.started_on},
+           after={"ended_on": on, "note": suspension.end_note}, actor=actor)
+    db.session.flush()
+    return suspension
+
+
+@_guard_race
+def terminate_collaborator(collaborator: Collaborator, *, on: date, reason: EndReason | str, actor,
+                           note: str | None = None) -> list[RegisterHandover]:
+    """End the collaborator's service on ``on`` for one of the reasons of DOMAIN.md §7.2
+    (proposal; losing a criterion of TT 02/2021/TT-BYT Art. 2 is a reason): every open
+    assignment closes that day with the reason, and an open suspension closes too. Refused for
+    an unknown reason, someone who has already left, a date before an open assignment or the
+    suspension began or before a recorded suspension ended, or in the future.
+    Returns the Sổ A0 hand-over requests for the hamlets left with nobody — those hamlets are
+    vacant from that day (recruitment.services.vacancies)."""
+    try:
+        reason = EndReason(reason)
+    except ValueError:
+        reason = None
+    if reason not in TERMINATION_REASONS:
+        raise ValidationFailed(_l("Vui lòng chọn lý do nghỉ việc trong danh sách."), field="reason")
+    _not_future(on)
+    _require_change(actor, collaborator)
+    current = _require_serving(collaborator, allow_suspended=True)
+    for assignment in current:
+        if on < assignment.started_on:
+            raise ValidationFailed(_l("Ngày nghỉ việc (%(d)s) không được trước ngày bắt đầu phụ trách %(h)s (%(s)s).",
+                                      d=_d(on), h=assignment.hamlet.name, s=_d(assignment.started_on)), field="on")
+    suspension = open_suspension(collaborator)
+    if suspension is not None and on < suspension.started_on:
+        raise ValidationFailed(_l("Ngày nghỉ việc (%(d)s) không được trước ngày bắt đầu tạm đình chỉ (%(s)s).",
+                                  d=_d(on), s=_d(suspension.started_on)), field="on")
+    later = [s.ended_on for s in collaborator.suspensions if s.ended_on is not None and s.ended_on > on]
+    if later:
+        raise ValidationFailed(_l("Ngày nghỉ việc (%(d)s) không được trước ngày kết thúc lần tạm đình chỉ đã ghi "
+                                  "(%(e)s).", d=_d(on), e=_d(max(later))), field="on")
+    before = {"assignments": [{"id": a.id, "hamlet": a.hamlet.name, "kind": a.kind} for a in current],
+              "suspension_id": getattr(suspension, "id", None)}
+    for assignment in current:
+        _close(assignment, on, reason, note)
+    if suspension is not None:
+        suspension.ended_on = on
+        suspension.end_note = (note or "").strip() or None
+    handovers = _request_handovers(current, on, actor)
+    record("collaborator.terminate", collaborator, label=collaborator.full_name, unit_path=current[0].hamlet_path,
+           before=before, after={"ended_on": on, "reason": reason.value, "note": (note or "").strip() or None,
+                                 "handovers": [h.id for h in handovers]}, actor=actor)
+    db.session.flush()
+    return handovers
+
+
+# --- quota status -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    hamlet: AdminUnit
+    commune: AdminUnit
+    households: int
+    quota: int
+    active: int  # assignments in force on the date, collaborator not suspended
+    suspended: int  # assignments in force on the date, collaborator suspended
+    households_per_collaborator: float | None  # households / active (None when nobody is active)
+    flag: str  # "under" | "over" | "ok"
+
+
+@dataclass(frozen=True)
+class QuotaTotals:
+    hamlets: int
+    households: int
+    quota: int
+    active: int
+    suspended: int
+    under: int
+    over: int
+    empty: int  # hamlets with nobody active
+
+    @property
+    def households_per_collaborator(self) -> float | None:
+        return self.households / self.active if self.active else None
+
+
+def quota_flag(active: int, quota: int) -> str:
+    return "under" if active < quota else "over" if active > quota else "ok"
+
+
+_GEOMETRY = ("geom_wkb", "geom_simplified_wkb")  # not needed for a table; large
+
+
+def quota_status(unit: AdminUnit, *, as_of: date) -> list[QuotaRow]:
+    """Per hamlet in force on ``as_of`` under ``unit`` (or the hamlet itself): households, the
+    quota from the province's criteria bands in force that day (falling back to Gia Lai's
+    bands, QĐ 34/2023/QĐ-UBND, as recruitment.services.vacancies does), collaborators active and
+    suspended, households per active collaborator and the flag (under/over/ok). At least one
+    collaborator per hamlet (TT 02/2021/TT-BYT). Three queries whatever the area's size."""
+    commune = aliased(AdminUnit)
+    hamlets = db.session.execute(
+        select(AdminUnit, commune).join(commune, commune.id == AdminUnit.parent_id)
+        .where(AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, as_of),
+               in_areas([unit.path], AdminUnit.path))
+        .options(*(defer(getattr(model, c)) for model in (AdminUnit, commune) for c in _GEOMETRY))
+        .order_by(_bytewise(commune.search_text), commune.id, _bytewise(AdminUnit.local_id),
+                  _bytewise(AdminUnit.search_text), AdminUnit.id)).all()
+    if not hamlets:
+        return []
+    suspended = exists().where(Suspension.collaborator_id == Assignment.collaborator_id, open_on(Suspension, as_of))
+    counts = {row[0]: (int(row[1]), int(row[2] or 0)) for row in db.session.execute(
+        select(Assignment.hamlet_id, func.count(), func.sum(case((suspended, 1), else_=0)))
+        .where(in_areas([unit.path]), open_on(Assignment, as_of))
+        .group_by(Assignment.hamlet_id))}
+    criteria = criteria_for(db.session.get(AdminUnit, province_id_of(unit.path)), as_of)
+    bands = criteria.quota_bands if criteria else recruitment_rules.QUOTA_PRESETS["gia_lai"]
+    rows = []
+    for hamlet, parent in hamlets:
+        households = hamlet.households or 0
+        quota = recruitment_rules.quota_for(households, bands)
+        serving, n_suspended = counts.get(hamlet.id, (0, 0))
+        active = serving - n_suspended
+        rows.append(QuotaRow(hamlet, parent, households, quota, active, n_suspended,
+                             households / active if active else None, quota_flag(active, quota)))
+    return rows
+
+
+def quota_totals(rows: Sequence[QuotaRow]) -> QuotaTotals:
+    return QuotaTotals(
+        hamlets=len(rows), households=sum(r.households for r in rows), quota=sum(r.quota for r in rows),
+        active=sum(r.active for r in rows), suspended=sum(r.suspended for r in rows),
+        under=sum(r.flag == "under" for r in rows), over=sum(r.flag == "over" for r in rows),
+        empty=sum(r.active == 0 for r in rows))
+
+
+# --- roster -------------------------------------------------------------------------------------------
+
+ROSTER_STATUSES = ("active", "suspended", "ended")
+TENURES = ("lt1", "1to3", "3to5", "ge5")
+SORTS = ("name", "hamlet", "started", "tenure")
+_TENURE_BOUNDS = {"lt1": (0, 1), "1to3": (1, 3), "3to5": (3, 5), "ge5": (5, None)}
+
+
+@dataclass(frozen=True)
+class RosterFilters:
+    as_of: date
+    status: str | None = None  # None = serving on as_of (active + suspended); "active"; "suspended"; "ended"
+    hamlet_type: str | None = None
+    difficult: bool | None = None  # hamlet is_difficult or is_ethnic_minority
+    vhw: bool | None = None  # candidate.is_village_health_worker
+    tenure: str | None = None  # "lt1" | "1to3" | "3to5" | "ge5": whole years from activated_on to as_of
+    q: str | None = None  # name (diacritics-insensitive, every word) or CCCD digits (prefix)
+    sort: str = "name"  # "name" | "hamlet" | "started" | "tenure"
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    collaborator_id: int
+    full_name: str
+    national_id: str
+    date_of_birth: date
+    sex: str
+    phone: str | None
+    is_vhw: bool
+    hamlet_id: int
+    hamlet_name: str
+    hamlet_type: str
+    commune_id: int
+    commune_name: str
+    assignment_kind: str
+    started_on: date
+    ended_on: date | None
+    end_reason: str | None
+    activated_on: date
+    status: str
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    rows: list[RosterRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+    # The pagination macro (templates/_macros/ui.html) reads the Flask-SQLAlchemy names.
+    @property
+    def items(self) -> list[RosterRow]:
+        return self.rows
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    @property
+    def first(self) -> int:
+        """The 1-based number of the first row on this page (0 when empty)."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
+                   right_edge: int = 2) -> Iterator[int | None]:
+        """Page numbers to link, ``None`` for a gap (as Flask-SQLAlchemy's Pagination)."""
+        pages_end = self.pages + 1
+        left_end = min(1 + left_edge, pages_end)
+        yield from range(1, left_end)
+        if left_end == pages_end:
+            return
+        mid_start = max(left_end, self.page - left_current)
+        mid_end = min(self.page + right_current + 1, pages_end)
+        if mid_start - left_end > 0:
+            yield None
+        yield from range(mid_start, mid_end)
+        if mid_end == pages_end:
+            return
+        right_start = max(mid_end, pages_end - right_edge)
+        if right_start - mid_end > 0:
+            yield None
+        yield from range(right_start, pages_end)
+
+
+_hamlet = aliased(AdminUnit, name="roster_hamlet")
+_commune = aliased(AdminUnit, name="roster_commune")
+_other = aliased(Assignment, name="later_assignment")
+
+_ROSTER_COLUMNS = (
+    Collaborator.id, Candidate.full_name, Candidate.national_id, Candidate.date_of_birth, Candidate.sex,
+    Candidate.phone, Candidate.is_village_health_worker, _hamlet.id, _hamlet.name, _hamlet.type, _commune.id,
+    _commune.name, Assignment.kind, Assignment.started_on, Assignment.ended_on, Assignment.end_reason,
+    Collaborator.activated_on,
+)
+
+
+def _roster_conditions(prefixes: Sequence[str], f: RosterFilters) -> tuple[list, object]:
+    """The WHERE conditions and the "suspended on as_of" expression."""
+    day = f.as_of
+    suspended = exists().where(Suspension.collaborator_id == Assignment.collaborator_id, open_on(Suspension, day))
+    conds = [in_areas(prefixes)]
+    if f.status == "ended":
+        # The collaborator's last assignment(s) ended on or before the date, nothing after it
+        # (a transfer's closed assignment is followed by the next one, so it is not "ended").
+        conds += [Assignment.ended_on <= day, not_(exists().where(
+            _other.collaborator_id == Assignment.collaborator_id, _other.id != Assignment.id,
+            _other.started_on <= day, or_(_other.ended_on.is_(None), _other.ended_on > Assignment.ended_on)))]
+    else:
+        conds.append(open_on(Assignment, day))
+        if f.status == "active":
+            conds.append(not_(suspended))
+        elif f.status == "suspended":
+            conds.append(suspended)
+    if f.hamlet_type:
+        conds.append(_hamlet.type == f.hamlet_type)
+    if f.difficult is True:
+        conds.append(or_(_hamlet.is_difficult.is_(True), _hamlet.is_ethnic_minority.is_(True)))
+    elif f.difficult is False:
+        conds.append(and_(_hamlet.is_difficult.is_(False), _hamlet.is_ethnic_minority.is_(False)))
+    if f.vhw is not None:
+        conds.append(Candidate.is_village_health_worker.is_(f.vhw))
+    if f.tenure in _TENURE_BOUNDS:
+        low, high = _TENURE_BOUNDS[f.tenure]
+        if low:
+            conds.append(Collaborator.activated_on <= _years_before(day, low))
+        if high:
+            conds.append(Collaborator.activated_on > _years_before(day, high))
+    people = _people_matching(f.q)
+    if people is not None:
+        conds.append(Assignment.collaborator_id.in_(people))
+    return conds, suspended
+
+
+def _people_matching(q: str | None):
+    """The collaborators a search names, as a subquery (None: no search): CCCD digits match as a
+    prefix, words match the folded name, each word anywhere ("nguyen thi", "lan nguyen" and
+    "NGUYỄN" all find "Nguyễn Thị Lan"). Given as ``collaborator_id IN (…)`` so the database
+    can start from the few people found rather than from every assignment of the area (a
+    national search scans the candidates' name index once)."""
+    q = (q or "").strip()
+    if not q:
+        return None
+    digits = q.replace(" ", "")
+    if digits.isdigit():
+        conds = [Candidate.national_id.startswith(digits, autoescape=True)]
+        if not _is_postgresql():  # the unique index answers a range on SQLite (see in_areas)
+            conds.append(and_(Candidate.national_id >= digits,
+                              Candidate.national_id < digits[:-1] + chr(ord(digits[-1]) + 1)))
+    else:
+        conds = [Candidate.search_text.contains(word, autoescape=True) for word in fold(q).split(" ") if word]
+    return select(Collaborator.id).join(Candidate, Candidate.id == Collaborator.candidate_id).where(*conds)
+
+
+def _roster_order(f: RosterFilters) -> list:
+    name_key = _bytewise(Candidate.search_text)
+    order = {
+        "hamlet": [_bytewise(_commune.search_text), _commune.id, _bytewise(_hamlet.local_id),
+                   _bytewise(_hamlet.search_text), _hamlet.id, name_key],
+        "started": [Assignment.started_on.desc(), name_key],
+        "tenure": [Collaborator.activated_on, name_key],
+    }.get(f.sort, [name_key])
+    return [*order, Collaborator.id, Assignment.id]
+
+
+def _roster_from(stmt, f: RosterFilters, *, full: bool):
+    """Join what the columns, filters and order need (all of it for ``full`` rows; for the
+    ordering pass the hamlet and commune only when filtered or sorted on)."""
+    stmt = (stmt.select_from(Assignment).join(Collaborator, Collaborator.id == Assignment.collaborator_id)
+            .join(Candidate, Candidate.id == Collaborator.candidate_id))
+    if full or f.sort == "hamlet" or f.hamlet_type or f.difficult is not None:
+        stmt = stmt.join(_hamlet, _hamlet.id == Assignment.hamlet_id)
+    if full or f.sort == "hamlet":
+        stmt = stmt.join(_commune, _commune.id == _hamlet.parent_id)
+    return stmt
+
+
+def _roster_select(prefixes: Sequence[str], f: RosterFilters):
+    conds, suspended = _roster_conditions(prefixes, f)
+    return (_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended")), f, full=True)
+            .where(*conds).order_by(*_roster_order(f)))
+
+
+def _row(values, f: RosterFilters) -> RosterRow:
+    status = "ended" if f.status == "ended" else ("suspended" if values[17] else "active")
+    return RosterRow(*values[:17], status=status)
+
+
+def roster_page(prefixes: Sequence[str], filters: RosterFilters, page: int = 1, per_page: int = 50) -> RosterPage:
+    """One page of the roster of the given areas (unit paths; none → nothing): one row per
+    (collaborator, assignment) in force on ``filters.as_of`` — or, for ``status="ended"``, the
+    last assignment(s) of those who had left by then. Columns only, no ORM objects.
+
+    Two queries: the first orders the matching assignments with only what the filters and the
+    order need and returns the page's ids with the total (a window count); the second reads
+    the page's 50 rows in full (names, hamlet, commune, suspension).
+
+    Name order is the folded full name (``Candidate.search_text``: family name first, accents
+    ignored, "Đ" with "D"), then the collaborator's id — deterministic and the same on SQLite
+    and PostgreSQL. Ordering by given name (tên) needs a stored sort key; not done."""
+    per_page = max(1, min(int(per_page), 500))
+    page = max(1, int(page))
+    conds, suspended = _roster_conditions(prefixes, filters)
+    ordered = (_roster_from(select(Assignment.id, func.count().over()), filters, full=False)
+               .where(*conds).order_by(*_roster_order(filters)))
+    found = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
+    if not found:
+        total = db.session.scalar(_roster_from(select(func.count()), filters, full=False).where(*conds)) or 0
+        last = max(1, math.ceil(total / per_page))
+        if total and page > last:  # past the end (a stale link): show the last page
+            return roster_page(prefixes, filters, last, per_page)
+        return RosterPage([], total, page, per_page)
+    ids = [r[0] for r in found]
+    full = db.session.execute(_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended"), Assignment.id),
+                                           filters, full=True).where(Assignment.id.in_(ids))).all()
+    by_id = {r[-1]: r for r in full}
+    return RosterPage([_row(by_id[i], filters) for i in ids], int(found[0][1]), page, per_page)
+
+
+def roster_rows(prefixes: Sequence[str], filters: RosterFilters) -> Iterator[RosterRow]:
+    """Every roster row for the filters, in order, streamed (for exports)."""
+    result = db.session.execute(_roster_select(prefixes, filters).execution_options(yield_per=1000))
+    for values in result:
+        yield _row(values, filters)
