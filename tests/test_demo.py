@@ -29,7 +29,7 @@ def _count(model, *where):
 
 @pytest.fixture
 def demo(app):
-    report = load_demo(Path(DATA_DIR), seed=7, password=PASSWORD)
+    report = load_demo(Path(DATA_DIR), seed=7, password=PASSWORD, network=False)
     db.session.commit()
     return report
 
@@ -90,7 +90,7 @@ def test_one_demo_user_per_role(demo):
 
 def test_loading_twice_creates_no_duplicates(demo):
     counts = [_count(m) for m in (AdminUnit, Facility, User, RoleGrant)]
-    again = load_demo(Path(DATA_DIR), seed=7, password=PASSWORD)
+    again = load_demo(Path(DATA_DIR), seed=7, password=PASSWORD, network=False)
     db.session.commit()
     assert [_count(m) for m in (AdminUnit, Facility, User, RoleGrant)] == counts
     assert again.hamlets_created == 0 and again.facilities_created == 0 and again.users_created == []

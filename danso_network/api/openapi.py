@@ -187,8 +187,7 @@ _RESPONSES = {
             "dossier": {"type": "object", "properties": {
                 "items": {"type": "object", "properties": {k: {"type": "boolean"} for k in DOSSIER_ITEMS}},
                 "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-                "application_signed_on": _NULLABLE_DATE, "exception_justification": _NULLABLE_STR,
-                "training_completed_on": _NULLABLE_DATE}},
+                "application_signed_on": _NULLABLE_DATE, "exception_justification": _NULLABLE_STR}},
             "screening": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
                 "criteria_version": {"type": ["integer", "null"]}, "passed": {"type": ["boolean", "null"]},
                 "screened_on": _NULLABLE_DATE, "results": {"type": "array", "items": _ref("ScreeningResult")}}}]},

@@ -262,7 +262,6 @@ DOSSIER_UPDATE = [
     Field("application_signed_on", "date", description="Ngày ký đơn tình nguyện"),
     Field("exception_justification", "text", False, 2000,
           description="Giải trình ngoại lệ trình độ tiểu học (thôn khó khăn/DTTS)"),
-    Field("training_completed_on", "date", description="Ngày hoàn thành tập huấn công tác dân số"),
 ]
 
 TRANSITION = [
@@ -289,7 +288,7 @@ DECISION_CREATE = [
 ]
 
 # Service field names that differ from the API's.
-_API_FIELDS = {"hamlet": "hamlet_id", "residence_hamlet": "residence_hamlet_id", "training": "training_completed_on"}
+_API_FIELDS = {"hamlet": "hamlet_id", "residence_hamlet": "residence_hamlet_id"}
 
 
 def api_field(field: str | None) -> str | None:
@@ -373,7 +372,6 @@ def application_detail(a, actions: list) -> dict:
             "labels": {k: dossier_label(k) for k in DOSSIER_ITEMS},
             "application_signed_on": day(a.application_signed_on),
             "exception_justification": a.exception_justification,
-            "training_completed_on": day(a.training_completed_on),
         },
         "screening": None if a.screening is None else {
             "criteria_version": a.criteria_set.version if a.criteria_set else None, "passed": a.screening_passed,

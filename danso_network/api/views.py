@@ -203,8 +203,7 @@ def update_dossier(application_id: int):
     data = schemas.parse(schemas.DOSSIER_UPDATE)
     services.update_dossier(application, items=data["items"], actor=actor(),
                             application_signed_on=data.get("application_signed_on"),
-                            exception_justification=data.get("exception_justification"),
-                            training_completed_on=data.get("training_completed_on"))
+                            exception_justification=data.get("exception_justification"))
     db.session.commit()
     return jsonify(detail(application))
 

@@ -8,8 +8,8 @@ The rules, with their sources:
   (TT 02/2021/TT-BYT Art. 2.1) before starting work (DOMAIN.md §7.2, "ACTIVE after the mandatory
   initial training"). The evidence is a *completed* attendance on a course marked
   ``is_population_work`` that ended on or before the activation day:
-  :func:`completed_population_training`, called by ``recruitment.services._activate``. The old
-  free date ``Application.training_completed_on`` is no longer read.
+  :func:`completed_population_training`, called by ``recruitment.services._activate``. (Issue #3
+  kept a free date on the application; it was dropped for this record.)
 - A course belongs to the area that organises it (``unit``). It is visible to users whose scope
   covers that unit and to users whose area lies under it: a province course is open to every
   station of the province. Only users with an editing role covering the unit change the course.

@@ -201,8 +201,11 @@ def _users(password: str, report: DemoReport) -> None:
         report.users_created.append(spec.username)
 
 
-def load_demo(data_dir: Path, *, seed: int = DEFAULT_SEED, password: str = DEFAULT_PASSWORD) -> DemoReport:
-    """Load (or complete) the Đồng Nai demo. Flushes; the caller commits."""
+def load_demo(data_dir: Path, *, seed: int = DEFAULT_SEED, password: str = DEFAULT_PASSWORD,
+              network: bool = True) -> DemoReport:
+    """Load (or complete) the Đồng Nai demo. Flushes; the caller commits. ``network=False`` stops
+    after the recruitment pipeline, without the three years of network history (tests of the
+    units and the pipeline use it: the history takes most of the loading time)."""
     auth_services.check_password_strength(password)
     report = DemoReport()
     lineage = read_lineage(data_dir / "dong_nai_wards_2026.csv")
@@ -217,7 +220,8 @@ def load_demo(data_dir: Path, *, seed: int = DEFAULT_SEED, password: str = DEFAU
     _facilities(province, communes, lineage, report)
     _users(password, report)
     load_pipeline(seed=seed, password=password, report=report)
-    load_network(seed=seed, password=password, report=report)
+    if network:
+        load_network(seed=seed, password=password, report=report)
     db.session.flush()
     return report
 

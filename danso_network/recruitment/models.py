@@ -140,7 +140,6 @@ class Application(db.Model):
     dossier: Mapped[dict] = mapped_column(JSON, default=dict)
     application_signed_on: Mapped[date | None] = mapped_column(Date)
     exception_justification: Mapped[str | None] = mapped_column(Text)
-    training_completed_on: Mapped[date | None] = mapped_column(Date)
     # Screening (stored with the criteria version used, never recomputed).
     criteria_set_id: Mapped[int | None] = mapped_column(ForeignKey("criteria_set.id", ondelete="RESTRICT"))
     screening: Mapped[list | None] = mapped_column(JSON)

@@ -321,29 +321,21 @@ DOSSIER_EDITABLE = frozenset({State.NOMINATED, State.RETURNED, State.DOSSIER_COM
 
 @guard_concurrent_change
 def update_dossier(application: Application, *, items: dict[str, bool], application_signed_on: date | None,
-                   exception_justification: str | None = None, training_completed_on: date | None = None,
-                   actor=None) -> Application:
-    """Record which dossier documents are on file. Editable until the station review; the
-    training date may be recorded up to activation (the primary-school exception needs it)."""
+                   exception_justification: str | None = None, actor=None) -> Application:
+    """Record which dossier documents are on file. Editable until the station review. (Training
+    is not part of the dossier: it is an attendance record, see collaborators.training.)"""
     state = State(application.state)
-    today = date.today()
-    for value, field in ((application_signed_on, "application_signed_on"), (training_completed_on, "training")):
-        if value is not None and value > today:
-            raise ValidationFailed(_l("Ngày không được ở tương lai."), field=field)
-    before = {"dossier": dict(application.dossier or {}), "application_signed_on": application.application_signed_on,
-              "exception_justification": application.exception_justification,
-              "training_completed_on": application.training_completed_on}
-    if state in DOSSIER_EDITABLE:
-        application.dossier = {k: bool(items.get(k)) for k in DOSSIER_ITEMS}
-        application.application_signed_on = application_signed_on
-        application.exception_justification = (exception_justification or "").strip() or None
-    elif state not in (State.STATION_REVIEWED, State.SUBMITTED, State.DIRECTOR_APPROVED, State.APPROVED,
-                       State.CONTRACTED):
+    if application_signed_on is not None and application_signed_on > date.today():
+        raise ValidationFailed(_l("Ngày không được ở tương lai."), field="application_signed_on")
+    if state not in DOSSIER_EDITABLE:
         raise Conflict(_l("Hồ sơ ở trạng thái này không còn sửa được."))
-    application.training_completed_on = training_completed_on
+    before = {"dossier": dict(application.dossier or {}), "application_signed_on": application.application_signed_on,
+              "exception_justification": application.exception_justification}
+    application.dossier = {k: bool(items.get(k)) for k in DOSSIER_ITEMS}
+    application.application_signed_on = application_signed_on
+    application.exception_justification = (exception_justification or "").strip() or None
     after = {"dossier": dict(application.dossier or {}), "application_signed_on": application.application_signed_on,
-             "exception_justification": application.exception_justification,
-             "training_completed_on": application.training_completed_on}
+             "exception_justification": application.exception_justification}
     if before != after:
         application.updated_at = now()
         _event(application, "update_dossier", state, state, actor)
@@ -526,8 +518,7 @@ def _activate(application: Application, *, on: date, actor=None, **_) -> dict:
     """Activation creates the collaborator and the first dated assignment to the hamlet. A
     collaborator chosen under the primary-school exception must first complete population-work
     training (TT 02/2021 Art. 2.1): a completed attendance on a population-work course that ended
-    on or before the activation day (collaborators.training; ``training_completed_on`` is no
-    longer read)."""
+    on or before the activation day (collaborators.training)."""
     candidate = application.candidate
     if on < application.contract_date:
         raise ValidationFailed(_l("Ngày bắt đầu hoạt động không được trước ngày ký hợp đồng."), field="on")

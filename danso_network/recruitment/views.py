@@ -295,12 +295,9 @@ def update_dossier(application_id: int):
         flash(_("Hồ sơ ở trạng thái này không còn sửa được."), "warning")
         return redirect(url_for(".show", application_id=application.id))
     try:
-        # training_completed_on is no longer edited (training is an attendance record); the
-        # old value, if any, is passed back unchanged.
         services.update_dossier(
             application, items=form.items(), application_signed_on=form.application_signed_on.data,
-            exception_justification=form.exception_justification.data,
-            training_completed_on=application.training_completed_on, actor=_actor())
+            exception_justification=form.exception_justification.data, actor=_actor())
     except ValidationFailed as e:
         db.session.rollback()
         form.show_domain_error(e)

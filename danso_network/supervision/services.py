@@ -789,10 +789,8 @@ def under_review(prefixes: Sequence[str], on: date) -> list[ReviewRow]:
     consecutive calendar months (a month without a recorded meeting breaks the run: nothing can
     be concluded over it), and the collaborator missed every one. Missing a meeting means being
     marked absent, or attending without handing in the P0 slip, or having no row on the sheet of
-    a meeting for a month in which they were on the roster (:func:`meeting_roster`: an
-    assignment in that commune during the month and not suspended all month). A meeting of a
-    month before they joined the commune is not a miss, so a newcomer is never under review for
-    it. One attended meeting with the slip in the run clears the collaborator."""
+    a meeting held on a day they served in the commune (not suspended that day). A meeting held
+    before they joined the commune is not a miss, so a newcomer is never under review for it. One attended meeting with the slip in the run clears the collaborator."""
     serving = serving_collaborators(prefixes, on)
     if not serving:
         return []
@@ -833,12 +831,11 @@ def under_review(prefixes: Sequence[str], on: date) -> list[ReviewRow]:
             .where(Suspension.collaborator_id.in_(serving_ids))):
         suspensions[cid].append((started, ended))
 
-    def expected(cid: int, commune_path: str, month: date) -> bool:
-        end = next_month(month)
-        if any(started <= month and (ended is None or ended >= end) for started, ended in suspensions[cid]):
+    def expected(cid: int, commune_path: str, held_on: date) -> bool:
+        """Serving in the commune, not suspended, on the day the meeting was held."""
+        if any(started <= held_on and (ended is None or ended > held_on) for started, ended in suspensions[cid]):
             return False
-        return any(path.startswith(commune_path) and started < end
-                   and (ended is None or (ended > month and ended > started))
+        return any(path.startswith(commune_path) and started <= held_on and (ended is None or ended > held_on)
                    for path, started, ended in history[cid])
 
     rows = []
@@ -851,7 +848,7 @@ def under_review(prefixes: Sequence[str], on: date) -> list[ReviewRow]:
         for m in run:
             att = sheet.get((m.id, row.collaborator_id))
             if att is None:
-                reason = Miss.NO_RECORD if expected(row.collaborator_id, m.commune_path, m.month) else None
+                reason = Miss.NO_RECORD if expected(row.collaborator_id, m.commune_path, m.held_on) else None
             elif not att[0]:
                 reason = Miss.ABSENT
             elif not att[1]:

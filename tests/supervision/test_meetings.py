@@ -262,3 +262,14 @@ def test_transfers_count_only_the_months_spent_in_the_commune(world):
     meet(world.commune_a, MARCH, a=(anchor, "ok"), b=(from_b, "absent"))
     # from_b was in commune B in February: that meeting is not theirs. within_a was expected both months.
     assert review(world, date(2026, 3, 31)) == {within_a.id: ["no_record", "no_record"]}
+
+
+def test_joining_after_the_month_s_meeting_is_not_a_miss(world):
+    """Someone who starts on 28/02, after the February meeting (held 20/02), could not be on its
+    sheet: that meeting is not counted against them, even though they served in February."""
+    c = world.commune_a
+    old_hand = appoint(world.hamlets_a[0], 1, started_on=date(2025, 9, 1))
+    late = appoint(world.hamlets_a[0], 2, started_on=date(2026, 2, 28))
+    meet(c, date(2026, 2, 1), held_on=date(2026, 2, 20), a=(old_hand, "ok"))
+    meet(c, MARCH, held_on=date(2026, 3, 25), a=(old_hand, "ok"), b=(late, "absent"))
+    assert review(world, date(2026, 3, 31)) == {}

@@ -79,8 +79,6 @@ def test_accepted_after_a_completed_population_course_even_one_of_the_province(w
     assert app.state == State.ACTIVE
     collaborator = db.session.scalar(select(Collaborator).where(Collaborator.application_id == app.id))
     assert collaborator.assignments[0].hamlet_id == world.hamlets_b[0].id
-    # The old free date is not the source of truth any more.
-    assert app.training_completed_on is None
 
 
 def test_a_lower_secondary_candidate_needs_no_training(world):
