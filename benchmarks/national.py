@@ -549,8 +549,22 @@ def _ensure(url: str, seed: int, scale: float, replace: bool, log):
     if existing:
         log("Dropping the previous benchmark dataset (other seed/scale/schema, or incomplete).")
         db.session.remove()
-        db.drop_all()
-        meta_table.drop(db.engine, checkfirst=True)
+        reflected = MetaData()
+        reflected.reflect(db.engine)  # the tables as they are, which an older schema may differ from
+        if db.engine.dialect.name == "sqlite":
+            # SQLite checks foreign keys row by row while dropping: empty the tables without the check.
+            # The raw DBAPI connection: no transaction is open, so the PRAGMA takes effect.
+            raw = db.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA foreign_keys=OFF")
+                for table in reversed(reflected.sorted_tables):
+                    cursor.execute(f'DROP TABLE "{table.name}"')
+                raw.commit()
+            finally:
+                raw.close()
+        else:
+            reflected.drop_all(db.engine)
     db.create_all()
     meta_table.create(db.engine)
     log(f"Generating (seed {seed}, scale {scale}) into {db.engine.url.render_as_string(hide_password=True)}…")
