@@ -13,6 +13,7 @@ from datetime import date
 
 from flask import abort, g, has_request_context
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..units.models import AdminUnit, ServiceArea
@@ -64,7 +65,8 @@ def compute_scope(user: User, day: date | None = None) -> Scope:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
     paths: dict[str, set[Role]] = {}
-    grants = db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id, valid_on(RoleGrant, day)))
+    grants = db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id, valid_on(RoleGrant, day))
+                                .options(selectinload(RoleGrant.unit)))
     for grant in grants:
         role = Role(grant.role)
         if grant.unit_id is not None:
