@@ -22,8 +22,10 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config.from_object(config)
     finalise(app)
 
+    from .errors import DatabaseIdConverter
     from .web import register_blueprints, register_extensions, register_template_helpers
 
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)

@@ -11,7 +11,11 @@ from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
+
+from .extensions import db
 
 
 class DomainError(Exception):
@@ -69,6 +73,19 @@ _TITLES = {
 }
 
 
+# Database ids are 32-bit integers on PostgreSQL (and at most 64-bit on SQLite).
+MAX_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in routes: a number no row can have does not match the route (404), instead of
+    reaching the database and failing there."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_error_handlers(app) -> None:
     def render(code: int, message: str):
         if _wants_json():
@@ -95,6 +112,14 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError):
         return render(e.status, str(e))
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(e):
+        """A number typed in an address beyond what the database holds (a page, a filter id)."""
+        db.session.rollback()
+        return render(400, _("Có giá trị quá lớn hoặc không hợp lệ (ví dụ một số trong địa chỉ trang). "
+                             "Dữ liệu chưa bị thay đổi; vui lòng kiểm tra lại."))
 
     @app.errorhandler(500)
     def server_error(e):

@@ -85,6 +85,8 @@ def index():
     prefixes = scope_of(current_user).prefixes
     q = request.args.get("q", "").strip()[:100]
     year = request.args.get("year", type=int)
+    if year is not None and not 1900 <= year <= 2100:
+        year = None  # a year typed by hand outside the calendar the courses can have
     kind = request.args.get("kind", "")
     population_work = {"population": True, "other": False}.get(kind)
     courses = training.courses_visible(prefixes, q=q, year=year, population_work=population_work)

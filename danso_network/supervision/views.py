@@ -148,6 +148,8 @@ def _month_arg() -> date:
     if raw:
         try:
             year, month = (int(x) for x in raw.split("-")[:2])
+            if not 1900 <= year <= 2100:  # the months around it must exist too
+                raise ValueError(raw)
             return date(year, month, 1)
         except ValueError:
             flash(_("Tháng “%(v)s” không hợp lệ; đang dùng tháng hiện tại.", v=raw[:30]), "warning")
