@@ -74,17 +74,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .allowances.views import bp as allowances_bp
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
-    from .collaborators.allowance_views import bp as allowances_bp
-    from .collaborators.training_views import bp as training_bp
     from .collaborators.views import bp as collaborators_bp
     from .main.views import bp as main_bp
     from .recruitment.attachment_views import bp as attachments_bp
     from .recruitment.criteria_views import bp as criteria_bp
     from .recruitment.views import bp as recruitment_bp
     from .supervision.views import bp as supervision_bp
+    from .training.views import bp as training_bp
     from .units.views import bp as units_bp
 
     app.register_blueprint(main_bp)

@@ -88,7 +88,7 @@ def _visit(world, commune: str) -> int:
 
 
 def _course(world, commune: str):
-    from danso_network.collaborators import training
+    from danso_network.training import services as training
 
     head = world.users["head_a" if commune == "a" else "head_b"]
     return _made(world, "courses", commune, lambda: training.create_course(
@@ -98,7 +98,7 @@ def _course(world, commune: str):
 
 
 def _attendance(world, commune: str) -> int:
-    from danso_network.collaborators import training
+    from danso_network.training import services as training
 
     head = world.users["head_a" if commune == "a" else "head_b"]
     return _made(world, "attendances", commune, lambda: training.record_attendance(

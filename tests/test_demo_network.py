@@ -14,20 +14,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from danso_network.allowances import services as allowances
+from danso_network.allowances.models import AllowanceRule, BaseSalary
 from danso_network.audit.models import AuditEvent
 from danso_network.auth.models import RoleGrant, User
-from danso_network.collaborators import allowances
 from danso_network.collaborators import services as cs
 from danso_network.collaborators.models import (
-    AllowanceRule,
     Assignment,
-    BaseSalary,
     Collaborator,
     NetworkPolicy,
     RegisterHandover,
     Suspension,
-    TrainingAttendance,
-    TrainingCourse,
 )
 from danso_network.collaborators.policy import policy_for
 from danso_network.config import DATA_DIR
@@ -49,6 +46,7 @@ from danso_network.supervision.models import (
     ProfessionalLink,
     SupervisionVisit,
 )
+from danso_network.training.models import TrainingAttendance, TrainingCourse
 from danso_network.units import services as units
 from danso_network.units.models import AdminUnit, Facility, UnitLevel
 

@@ -13,7 +13,6 @@ from sqlalchemy import func, or_, select
 
 from danso_network.auth.models import RoleGrant, User
 from danso_network.collaborators.models import Assignment, Collaborator
-from danso_network.collaborators.training import completed_population_training
 from danso_network.config import DATA_DIR
 from danso_network.demo import pipeline
 from danso_network.demo.loader import load_demo
@@ -29,6 +28,7 @@ from danso_network.recruitment.models import (
     Sex,
 )
 from danso_network.recruitment.workflow import Action, Approver, State
+from danso_network.training.services import completed_population_training
 from danso_network.units import services as units
 
 from .conftest import login

@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..allowances import forms as allowance_forms
 from ..auth.labels import role_label
 from ..auth.permissions import can_view_audit, require, scope_of
-from ..collaborators import allowance_forms
 from ..collaborators import labels as collaborator_labels
 from ..extensions import db
 from ..units.labels import level_label, type_label

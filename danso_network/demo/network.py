@@ -70,22 +70,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 
+from ..allowances.models import BaseSalary
 from ..auth import services as auth_services
 from ..auth.models import Role, User
-from ..collaborators.models import (
-    Assignment,
-    BaseSalary,
-    Collaborator,
-    RegisterHandover,
-    Suspension,
-    TrainingAttendance,
-    TrainingCourse,
-)
+from ..collaborators.models import Assignment, Collaborator, RegisterHandover, Suspension
 from ..extensions import db
 from ..recruitment import rules
 from ..recruitment import services as rs
 from ..recruitment.models import DOSSIER_ITEMS, Application, ApplicationEvent, Candidate, RecognitionDecision
 from ..textnorm import fold
+from ..training.models import TrainingAttendance, TrainingCourse
 from ..units import services as unit_services
 from ..units.models import AdminUnit, Facility, FacilityKind, ServiceArea, UnitLevel
 from .pipeline import BOM_BO, NEIGHBOURS, national_id
@@ -882,9 +876,10 @@ class Replay:
 
     def __init__(self, province: AdminUnit, communes: list[Commune], planner: Planner, users: dict[str, User],
                  entries: list[Member], rng: random.Random, report: NetworkReport):
-        from ..collaborators import allowances, training
+        from ..allowances import services as allowances
         from ..collaborators import services as cs
         from ..supervision import services as sv
+        from ..training import services as training
 
         self.cs, self.sv, self.training, self.allowances = cs, sv, training, allowances
         self.province, self.planner, self.users, self.rng, self.report = province, planner, users, rng, report
@@ -1379,7 +1374,7 @@ def _pipeline_members(communes: list[Commune]) -> list[Member]:
 
 def _ensure_base_salaries(actor: User) -> None:
     """The migration seeds these two rows; a schema built by ``create_all`` (tests) has none."""
-    from ..collaborators import allowances
+    from ..allowances import services as allowances
 
     for valid_from, amount, basis in BASE_SALARIES:
         if db.session.scalar(select(func.count()).select_from(BaseSalary).where(BaseSalary.valid_from == valid_from)):

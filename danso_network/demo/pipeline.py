@@ -28,13 +28,14 @@ from sqlalchemy import func, select
 
 from ..auth import services as auth_services
 from ..auth.models import Role, User
-from ..collaborators import training
-from ..collaborators.models import Collaborator, TrainingCourse
+from ..collaborators.models import Collaborator
 from ..extensions import db
 from ..recruitment import rules
 from ..recruitment import services as rs
 from ..recruitment.models import DOSSIER_ITEMS, Application, CriteriaSet
 from ..recruitment.workflow import Action, Approver, State
+from ..training import services as training
+from ..training.models import TrainingCourse
 from ..units import services as unit_services
 from ..units.models import AdminUnit, Facility, UnitLevel
 

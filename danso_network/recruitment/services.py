@@ -19,10 +19,10 @@ from ..audit.services import record, snapshot
 from ..auth.models import Role, User
 from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, Collaborator
-from ..collaborators.training import completed_population_training
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..textnorm import fold
+from ..training.services import completed_population_training
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import path_filter, valid_on
 from . import rules

@@ -9,15 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from danso_network.allowances import services as allowances
+from danso_network.allowances.models import AllowanceRule, BaseSalary
 from danso_network.audit.models import AuditEvent
-from danso_network.collaborators import allowances
-from danso_network.collaborators.models import (
-    AllowanceRule,
-    Assignment,
-    BaseSalary,
-    NetworkPolicy,
-    Suspension,
-)
+from danso_network.collaborators.models import Assignment, NetworkPolicy, Suspension
 from danso_network.extensions import db
 
 from ..conftest import csrf_token, login

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from danso_network.collaborators import allowances
-from danso_network.collaborators.models import AllowanceRule, CommuneCategory, Zone
+from danso_network.allowances import services as allowances
+from danso_network.allowances.models import AllowanceRule, CommuneCategory, Zone
 from danso_network.collaborators.policy import policy_for
 from danso_network.errors import ValidationFailed
 from danso_network.extensions import db

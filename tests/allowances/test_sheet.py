@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 
-from danso_network.collaborators import allowances
-from danso_network.collaborators.models import AllowanceRule
+from danso_network.allowances import services as allowances
+from danso_network.allowances.models import AllowanceRule
 from danso_network.extensions import db
 from tests.factories import appoint
 

@@ -10,8 +10,8 @@ import pytest
 from flask import render_template
 from flask_login import login_user
 
-from danso_network.collaborators import allowances
-from danso_network.collaborators.models import AllowanceRule
+from danso_network.allowances import services as allowances
+from danso_network.allowances.models import AllowanceRule
 from danso_network.collaborators.policy import policy_for
 from danso_network.extensions import db
 from tests.factories import appoint

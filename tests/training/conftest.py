@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
-from danso_network.collaborators import training
 from danso_network.extensions import db
 from danso_network.recruitment import services as rs
 from danso_network.recruitment.models import DOSSIER_ITEMS
 from danso_network.recruitment.rules import MANUAL_CODES
 from danso_network.recruitment.workflow import Action
+from danso_network.training import services as training
 
 from .. import factories
 

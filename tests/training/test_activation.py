@@ -9,12 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from danso_network.collaborators import training
 from danso_network.collaborators.models import Assignment, Collaborator
 from danso_network.errors import ValidationFailed
 from danso_network.extensions import db
 from danso_network.recruitment import services as rs
 from danso_network.recruitment.workflow import Action, State
+from danso_network.training import services as training
 
 from .conftest import contracted_primary, make_course
 

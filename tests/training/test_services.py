@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from danso_network.audit.models import AuditEvent
-from danso_network.collaborators import training
-from danso_network.collaborators.models import TrainingAttendance, TrainingCourse
 from danso_network.errors import Conflict, PermissionDenied, ValidationFailed
 from danso_network.extensions import db
+from danso_network.training import services as training
+from danso_network.training.models import TrainingAttendance, TrainingCourse
 
 from ..factories import appoint
 from .conftest import make_course

@@ -12,9 +12,9 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
-from danso_network.collaborators import training
-from danso_network.collaborators.models import TrainingAttendance, TrainingCourse
 from danso_network.extensions import db
+from danso_network.training import services as training
+from danso_network.training.models import TrainingAttendance, TrainingCourse
 
 from ..conftest import csrf_token, login
 from ..factories import appoint

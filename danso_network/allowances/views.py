@@ -21,14 +21,17 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
+from ..allowances.models import AllowanceRule
 from ..auth.models import User
 from ..auth.permissions import require, scope_of
+from ..collaborators.permissions import can_manage_base_salary, can_manage_network_settings
+from ..collaborators.policy import policy_for
 from ..errors import DomainError
 from ..extensions import db
 from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from ..units.services import facilities_serving, served_units, units_at_paths
-from . import allowances
-from .allowance_forms import (
+from . import services as allowances
+from .forms import (
     ASSIGNMENT_KIND_LABELS,
     BASIS_LABELS,
     COMMUNE_CATEGORY_LABELS,
@@ -41,9 +44,6 @@ from .allowance_forms import (
     PolicyForm,
     RuleForm,
 )
-from .models import AllowanceRule
-from .permissions import can_manage_base_salary, can_manage_network_settings
-from .policy import policy_for
 
 bp = Blueprint("allowances", __name__, url_prefix="/allowances")
 

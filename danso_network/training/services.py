@@ -39,14 +39,15 @@ from sqlalchemy.orm import selectinload
 from ..audit.services import record
 from ..auth.models import User
 from ..auth.permissions import scope_of
+from ..collaborators.models import Assignment, Collaborator
+from ..collaborators.permissions import RECORDING_ROLES, can_record_at
 from ..errors import Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Application, Candidate
 from ..textnorm import fold
+from ..training.models import TrainingAttendance, TrainingCourse
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import path_filter
-from .models import Assignment, Collaborator, TrainingAttendance, TrainingCourse
-from .permissions import RECORDING_ROLES, can_record_at
 
 MAX_HOURS = Decimal("99999.9")  # Numeric(6, 1)
 COURSE_FIELDS = ["unit_id", "title", "organiser", "starts_on", "ends_on", "hours", "is_population_work", "location",

@@ -19,14 +19,14 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth.models import User
 from ..auth.permissions import require, scope_of
+from ..collaborators.permissions import RECORDING_ROLES
 from ..errors import DomainError, PermissionDenied
 from ..extensions import db
 from ..recruitment.labels import EDUCATION_LABELS
 from ..recruitment.models import Candidate
-from . import training
-from .models import TrainingAttendance, TrainingCourse
-from .permissions import RECORDING_ROLES
-from .training_forms import AttendanceForm, CourseForm, RemoveAttendanceForm
+from ..training.models import TrainingAttendance, TrainingCourse
+from . import services as training
+from .forms import AttendanceForm, CourseForm, RemoveAttendanceForm
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 

@@ -22,9 +22,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import TextInput
 
+from ..allowances.models import AllowanceBasis, CommuneCategory, Zone
+from ..collaborators.models import AssignmentKind
 from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
-from .allowances import MAX_AMOUNT, MAX_BASE_SALARY, MAX_MISSED_MEETINGS, MAX_VISIT_INTERVAL_DAYS
-from .models import AllowanceBasis, AssignmentKind, CommuneCategory, Zone
+from .services import MAX_AMOUNT, MAX_BASE_SALARY, MAX_MISSED_MEETINGS, MAX_VISIT_INTERVAL_DAYS
 
 BAD_DATE = _l("Ngày không hợp lệ (ngày/tháng/năm).")
 

@@ -36,27 +36,17 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from ..allowances.models import AllowanceBasis, AllowanceRule, BaseSalary, CommuneCategory, Zone
 from ..audit.services import record, snapshot
 from ..auth.models import User
 from ..auth.permissions import scope_of
+from ..collaborators.models import Assignment, AssignmentKind, Collaborator, NetworkPolicy, Suspension
+from ..collaborators.policy import policy_for, province_id_of
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Candidate
 from ..units.models import AdminUnit, Facility, UnitLevel, UnitType
 from ..units.services import path_filter, served_units
-from .models import (
-    AllowanceBasis,
-    AllowanceRule,
-    Assignment,
-    AssignmentKind,
-    BaseSalary,
-    Collaborator,
-    CommuneCategory,
-    NetworkPolicy,
-    Suspension,
-    Zone,
-)
-from .policy import policy_for, province_id_of
 
 MAX_AMOUNT = 100_000_000  # đồng per month: far above any resolution, catches a typo of extra zeros
 MAX_BASE_SALARY = 1_000_000_000
