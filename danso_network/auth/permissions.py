@@ -134,3 +134,43 @@ def require(allowed: bool) -> None:
     """Abort with 403 unless ``allowed``: the one way views refuse out-of-scope access."""
     if not allowed:
         abort(403)
+
+
+@dataclass
+class Landing:
+    """Where a list of "my area" lands a user: the units at the tops of their scope and the
+    health centres they work for (a centre's area is the communes it serves on the day)."""
+
+    units: list[AdminUnit]
+    centres: list
+    centre_covers_scope: bool = False  # the one centre's area holds every unit of the scope
+
+    @property
+    def only_unit(self) -> AdminUnit | None:
+        """The one unit to go straight to (no centre grant to choose instead)."""
+        return self.units[0] if len(self.units) == 1 and not self.centres else None
+
+    @property
+    def only_centre(self):
+        """The one centre to go straight to, when its area holds every unit of the scope."""
+        return self.centres[0] if len(self.centres) == 1 and self.centre_covers_scope else None
+
+
+def landing_of(user: User, day: date | None = None) -> Landing:
+    """The areas a user's lists start from (written once for the roster, the allowance sheet,
+    supervision and the home page): the units at the tops of the scope, and the health centres
+    of the user's grants valid on ``day`` (Vietnam's today by default)."""
+    from ..common.clock import today
+    from ..units.models import FacilityKind
+    from ..units.services import served_units, units_at_paths
+
+    day = day or today()
+    units = units_at_paths(scope_of(user).prefixes)
+    centres = sorted({g.facility.id: g.facility for g in user.grants
+                      if g.valid_on(day) and g.facility is not None
+                      and g.facility.kind == FacilityKind.HEALTH_CENTRE.value}.values(), key=lambda f: f.name)
+    covers = False
+    if len(centres) == 1:
+        served = served_units(centres[0], day)
+        covers = all(any(u.path.startswith(s.path) for s in served) for u in units)
+    return Landing(units=units, centres=centres, centre_covers_scope=covers)
