@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
+from ..common.paging import PER_PAGE, Page
+from ..common.params import YEARS
 from ..errors import DomainError, ValidationFailed
 from ..recruitment import rules
 from ..recruitment.labels import EDUCATION_LABELS, EVENT_LABELS, SEX_LABELS
@@ -187,7 +189,7 @@ def query_int(name: str, default: int, *, low: int = 1, high: int = MAX_ID) -> i
     return int(raw)
 
 
-QUERY_YEARS = (1900, 2100)  # a date outside is a typo, and date arithmetic near year 1 or 9999 overflows
+QUERY_YEARS = YEARS  # one bound for pages and API (common/params.py)
 
 
 def query_date(name: str, default: date | None = None) -> date | None:
@@ -398,3 +400,17 @@ def event(e, full_names: dict[int, str] | None = None) -> dict:
 
 
 STATES = tuple(s.value for s in State)
+
+
+API_MAX_PER_PAGE = 500
+
+
+def query_page() -> tuple[int, int]:
+    """``(page, per_page)`` of an API list: ``page`` ≥ 1, ``per_page`` 1–500 (default 50)."""
+    return query_int("page", 1), query_int("per_page", PER_PAGE, high=API_MAX_PER_PAGE)
+
+
+def page_json(page: Page, serialise, **extra) -> dict:
+    """The one shape of an API list: the page's items and the counts of the whole list."""
+    return dict(items=[serialise(item) for item in page.items], total=page.total, page=page.page,
+                per_page=page.per_page, pages=page.pages, **extra)
