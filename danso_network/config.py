@@ -9,11 +9,16 @@ The few names of the public contract (DESIGN.md §6) are mapped onto Flask's own
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong: the message says which and how to set it (one line)."""
 
 
 class Config:
@@ -44,7 +49,8 @@ class Config:
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
 
     BABEL_DEFAULT_LOCALE = "vi"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    # "Today" and the times shown are Vietnam's, whatever the server's zone (common/clock.py).
+    TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 
     BOOTSTRAP_SERVE_LOCAL = True
@@ -75,11 +81,37 @@ def finalise(app) -> None:
     cfg["SQLALCHEMY_DATABASE_URI"] = url
     if not cfg.get("UPLOAD_DIR"):
         cfg["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+    cfg["BABEL_DEFAULT_TIMEZONE"] = cfg.get("TIMEZONE") or "Asia/Ho_Chi_Minh"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(cfg["BABEL_DEFAULT_TIMEZONE"])
+    except (ValueError, KeyError) as error:
+        raise ConfigurationError(f"DANSO_TIMEZONE “{cfg['BABEL_DEFAULT_TIMEZONE']}” không phải múi giờ hợp lệ "
+                                 "(ví dụ Asia/Ho_Chi_Minh).") from error
+    cfg["TIMEZONE"] = cfg["BABEL_DEFAULT_TIMEZONE"]
+    if not cfg.get("SECRET_KEY") and cfg.get("CLI"):
+        cfg["SECRET_KEY"] = _secret_key_file(app.instance_path)
     if not cfg.get("SECRET_KEY"):
         if app.debug or app.testing:
             cfg["SECRET_KEY"] = "dev-only-not-secret"
+        elif cfg.get("CLI"):
+            # A command that serves no request signs no cookie: a throwaway key will do
+            # (``danso run`` refuses it, see cli.py).
+            cfg["SECRET_KEY"] = secrets.token_hex(32)
+            cfg["SECRET_KEY_EPHEMERAL"] = True
         else:
-            raise RuntimeError(
+            raise ConfigurationError(
                 "DANSO_SECRET_KEY chưa được đặt. Đặt biến môi trường DANSO_SECRET_KEY "
                 "(một chuỗi ngẫu nhiên dài) trước khi chạy ứng dụng."
             )
+
+
+def _secret_key_file(instance_path: str) -> str | None:
+    """The key ``make run`` keeps in ``instance/secret_key``, if it is there."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
