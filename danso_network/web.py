@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from .common.clock import today
 from .config import PROJECT_ROOT
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -117,7 +116,7 @@ def register_template_helpers(app: Flask) -> None:
             "facility_kind_label": facility_kind_label,
             "languages": app.config["LANGUAGES"],
             "current_locale": select_locale(),
-            "today": date.today(),
+            "today": today(),
         }
 
     @app.template_filter("vndate")

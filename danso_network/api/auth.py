@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from ..audit.services import record
 from ..auth.models import User
 from ..auth.services import user_area_path
+from ..common.clock import now
 from ..errors import DomainError
 from ..extensions import db
 from .models import ApiToken
@@ -34,10 +35,6 @@ LAST_USED_PRECISION = timedelta(minutes=5)
 
 class Unauthorized(DomainError):
     status = 401
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..common.clock import today
 from ..errors import DomainError
 from ..extensions import db
 from ..units.models import Facility
@@ -40,7 +39,7 @@ def create_user_command(username, full_name, password, role, unit_code, facility
             raise click.ClickException(f"Không có cơ sở y tế mang mã {facility_code}.")
     try:
         user = services.create_user(username=username, full_name=full_name or username, password=password)
-        services.grant_role(user, Role(role), unit=unit, facility=facility, valid_from=date.today())
+        services.grant_role(user, Role(role), unit=unit, facility=facility, valid_from=today())
     except DomainError as e:
         db.session.rollback()
         raise click.ClickException(str(e)) from None

@@ -61,7 +61,9 @@ class Scope:
 
 
 def compute_scope(user: User, day: date | None = None) -> Scope:
-    day = day or date.today()
+    from ..common.clock import today
+
+    day = day or today()
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
     paths: dict[str, set[Role]] = {}

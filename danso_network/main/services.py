@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import select
 
 from ..auth.models import Role, RoleGrant
 from ..auth.permissions import Scope
+from ..common.clock import today
 from ..extensions import db
 from ..units.models import AdminUnit
 from ..units.services import UnitCounts, facilities_serving, unit_stats, valid_on
@@ -33,7 +33,7 @@ class HomeOverview:
 
 
 def home_overview(user, scope: Scope) -> HomeOverview:
-    day = date.today()
+    day = today()
     units = {u.path: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_(scope.prefixes)))}
     stats = unit_stats(list(units.values()), day)
     entries = []

@@ -42,6 +42,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import or_, select
 
 from ..audit.services import record
+from ..common.clock import today
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..textnorm import fold
@@ -376,7 +377,7 @@ def _current_units(codes: set[str]) -> dict[str, AdminUnit]:
     for start in range(0, len(ordered), 500):
         chunk = ordered[start:start + 500]
         for unit in db.session.scalars(select(AdminUnit).where(
-                AdminUnit.code.in_(chunk), services.valid_on(AdminUnit, services.today()))):
+                AdminUnit.code.in_(chunk), services.valid_on(AdminUnit, today()))):
             found[unit.code] = unit
     return found
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..audit.services import record, snapshot
+from ..common.clock import today
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..textnorm import fold
@@ -35,10 +36,6 @@ UNIT_AUDIT_FIELDS = [
     "code", "local_id", "name", "full_name", "level", "type", "parent_id", "valid_from", "valid_to",
     "decision_ref", "households", "population", "is_difficult", "is_ethnic_minority", "is_synthetic", "note",
 ]
-
-
-def today() -> date:
-    return date.today()
 
 
 def valid_on(model, day: date):

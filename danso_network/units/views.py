@@ -7,14 +7,15 @@ nothing is committed (DESIGN.md §4).
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.permissions import can_edit_unit, can_view_unit, require, scope_of
-from ..errors import DomainError
+from ..auth.permissions import can_edit_unit, can_view_unit, scope_of
+from ..common.clock import today
+from ..common.paging import paginate
+from ..common.params import date_arg, page_arg
+from ..common.views import load_or_404, run_service
 from ..extensions import db
 from . import services
 from .forms import CloseHamletForm, HamletForm, NewHamletForm, hamlet_type_choices
@@ -22,38 +23,15 @@ from .models import AdminUnit, UnitLevel
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
-PER_PAGE = 50
 SEARCH_LIMIT = 50
 
 
 def get_unit_or_404(unit_id: int, need=can_view_unit, level: UnitLevel | None = None) -> AdminUnit:
     """The unit, or 404 if unknown (or not of ``level``); 403 unless ``need(user, unit)``."""
-    unit = db.session.get(AdminUnit, unit_id)
-    if unit is None:
-        abort(404)
-    require(need(current_user, unit))
+    unit = load_or_404(AdminUnit, unit_id, need=need)
     if level is not None and unit.level != level:
         abort(404)
     return unit
-
-
-def _as_of() -> date:
-    """The ``as_of`` query parameter (YYYY-MM-DD or dd/mm/yyyy); a bad value falls back to today."""
-    raw = request.args.get("as_of", "").strip()
-    if not raw:
-        return services.today()
-    for parse in (date.fromisoformat, _parse_vn_date):
-        try:
-            return parse(raw)
-        except ValueError:
-            pass
-    flash(_("Ngày xem “%(v)s” không hợp lệ; đang hiển thị dữ liệu của hôm nay.", v=raw[:30]), "warning")
-    return services.today()
-
-
-def _parse_vn_date(raw: str) -> date:
-    day, month, year = (int(x) for x in raw.split("/"))
-    return date(year, month, day)
 
 
 @bp.get("/")
@@ -69,15 +47,15 @@ def index():
 @login_required
 def show(unit_id: int):
     unit = get_unit_or_404(unit_id)
-    as_of = _as_of()
+    as_of = date_arg("as_of")
     sort = request.args.get("sort") if request.args.get("sort") in services.CHILD_SORTS else "code"
     descending = request.args.get("dir") == "desc"
     flag = request.args.get("flag") if request.args.get("flag") in services.CHILD_FLAGS else None
-    page = db.paginate(services.children_query(unit, as_of, sort=sort, descending=descending, flag=flag),
-                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = paginate(services.children_query(unit, as_of, sort=sort, descending=descending, flag=flag),
+                    *page_arg())
     facilities = services.facilities_serving(unit, as_of)
     return render_template(
-        "units/show.html", unit=unit, as_of=as_of, is_today=as_of == services.today(),
+        "units/show.html", unit=unit, as_of=as_of, is_today=as_of == today(),
         ancestors=services.ancestors(unit), counts=services.subtree_counts(unit, as_of),
         page=page, stats=services.child_stats(unit, as_of), sort=sort, descending=descending, flag=flag,
         facilities=facilities, chain=services.supervision_chain(facilities[0]) if facilities else [])
@@ -100,14 +78,11 @@ def new_hamlet(commune_id: int):
     form = NewHamletForm()
     form.type.choices = hamlet_type_choices(commune)
     if form.validate_on_submit():
-        try:
-            hamlet = services.create_hamlet(commune, valid_from=form.valid_from.data, **form.hamlet_fields())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
+        done = run_service(services.create_hamlet, commune, valid_from=form.valid_from.data, form=form,
+                           **form.hamlet_fields())
+        if done.ok:
             db.session.commit()
-            flash(_("Đã thêm %(name)s.", name=hamlet.name), "success")
+            flash(_("Đã thêm %(name)s.", name=done.value.name), "success")
             return redirect(url_for(".show", unit_id=commune.id))
     return render_template("units/hamlet_form.html", form=form, commune=commune, hamlet=None)
 
@@ -118,16 +93,11 @@ def edit_hamlet(unit_id: int):
     hamlet = get_unit_or_404(unit_id, need=can_edit_unit, level=UnitLevel.HAMLET)
     form = HamletForm(obj=hamlet)
     form.type.choices = hamlet_type_choices(hamlet.parent, current=hamlet.type)
-    if form.validate_on_submit():
-        try:
-            services.update_hamlet(hamlet, **form.hamlet_fields())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
-            db.session.commit()
-            flash(_("Đã lưu thay đổi của %(name)s.", name=hamlet.name), "success")
-            return redirect(url_for(".show", unit_id=hamlet.id))
+    if form.validate_on_submit() and run_service(services.update_hamlet, hamlet, form=form,
+                                                 **form.hamlet_fields()).ok:
+        db.session.commit()
+        flash(_("Đã lưu thay đổi của %(name)s.", name=hamlet.name), "success")
+        return redirect(url_for(".show", unit_id=hamlet.id))
     return render_template("units/hamlet_form.html", form=form, commune=hamlet.parent, hamlet=hamlet)
 
 
@@ -136,15 +106,10 @@ def edit_hamlet(unit_id: int):
 def close_hamlet(unit_id: int):
     hamlet = get_unit_or_404(unit_id, need=can_edit_unit, level=UnitLevel.HAMLET)
     form = CloseHamletForm()
-    if form.validate_on_submit():
-        try:
-            services.close_unit(hamlet, on=form.valid_to.data, decision_ref=form.decision_ref.data or None)
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
-            db.session.commit()
-            flash(_("Đã đóng %(name)s từ ngày %(d)s.", name=hamlet.name,
-                    d=form.valid_to.data.strftime("%d/%m/%Y")), "success")
-            return redirect(url_for(".show", unit_id=hamlet.parent_id))
+    if form.validate_on_submit() and run_service(services.close_unit, hamlet, on=form.valid_to.data,
+                                                 decision_ref=form.decision_ref.data or None, form=form).ok:
+        db.session.commit()
+        flash(_("Đã đóng %(name)s từ ngày %(d)s.", name=hamlet.name,
+                d=form.valid_to.data.strftime("%d/%m/%Y")), "success")
+        return redirect(url_for(".show", unit_id=hamlet.parent_id))
     return render_template("units/close_hamlet.html", form=form, hamlet=hamlet, commune=hamlet.parent)
