@@ -108,6 +108,46 @@ def path_filter(prefixes: Iterable[str], column=AdminUnit.path):
     return or_(*conds) if conds else false()
 
 
+# --- materialised paths (``/1/7/42/``: province 1, then 7, then unit 42) ----------------------------
+
+
+def path_ids(path: str) -> list[int]:
+    """The ids along a path, from the province down to the unit itself."""
+    return [int(p) for p in path.strip("/").split("/") if p]
+
+
+def unit_id_of(path: str) -> int:
+    """The unit a path ends at (``/1/7/42/`` → 42)."""
+    return path_ids(path)[-1]
+
+
+def province_id_of(path: str) -> int:
+    """The province of any unit is the root of its path (``/1/7/42/`` → 1)."""
+    return path_ids(path)[0]
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """``/1/7/42/`` → ``/1/``, ``/1/7/``, ``/1/7/42/``: the areas a unit lies under, itself last."""
+    ids = path_ids(path)
+    return ["/" + "/".join(str(i) for i in ids[:n]) + "/" for n in range(1, len(ids) + 1)]
+
+
+def province_of(unit: AdminUnit) -> AdminUnit:
+    """The province a unit belongs to."""
+    root_id = province_id_of(unit.path)
+    return unit if unit.id == root_id else db.session.get(AdminUnit, root_id)
+
+
+def provinces_of(prefixes: Iterable[str]) -> list[AdminUnit]:
+    """The provinces that the given areas (e.g. a user's scope) lie in, by name."""
+    roots = {province_id_of(p) for p in prefixes}
+    if not roots:
+        return []
+    return sorted(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(roots),
+                                                           AdminUnit.level == UnitLevel.PROVINCE.value)),
+                  key=lambda u: u.search_text or u.name)
+
+
 @dataclass(frozen=True)
 class UnitCounts:
     children: int
