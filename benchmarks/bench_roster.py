@@ -1,4 +1,4 @@
-"""Roster benchmarks for issue #4 ("Targets"), on SQLite and PostgreSQL, written to RESULTS.md.
+"""Roster (issue #4) and list (issue #8) benchmarks, on SQLite and PostgreSQL, written to RESULTS.md.
 
 For each database: build (or reuse) the national dataset (:mod:`benchmarks.national`), then time,
 after a warm-up and with the cases interleaved in every round (so a burst of load on this shared
@@ -15,12 +15,17 @@ and report the median and the 90th percentile, each as a ratio to the ``/health`
 name search < 200 ms at the median. A case that misses its target gets its slowest SQL statements
 and their plans (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE) in the results.
 
+Then, as a second group measured the same way with its own ``/health`` baseline, every list page
+and API list of issue #8 for the province admin and the national user (:mod:`benchmarks.bench_lists`).
+
     python -m benchmarks.bench_roster [--seed 1] [--scale 1.0] [--reps 30] [--warmup 5] [--no-pg]
+                                      [--only roster|lists]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -30,7 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy
@@ -40,9 +45,11 @@ from sqlalchemy.engine import make_url
 from danso_network.auth.models import User
 from danso_network.auth.permissions import compute_scope
 from danso_network.collaborators.models import Assignment
+from danso_network.common.clock import today as vn_today
 from danso_network.extensions import db
 from danso_network.units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 
+from .bench_lists import build_list_cases
 from .national import BENCH_PASSWORD, NATIONAL_USERNAME, ensure_dataset, make_bench_app
 
 HERE = Path(__file__).resolve().parent
@@ -67,7 +74,11 @@ class Case:
     target_ms: float | None = None
     url: str | None = None  # HTTP cases: profiled statement by statement when the target is missed
     user: str | None = None
+    headers: dict | None = None  # API cases: the bearer token (else the user's logged-in session)
     samples: list[float] = field(default_factory=list)
+    error: str | None = None  # not measured: the page is missing or answers an error
+    size: str = ""  # what the first answer held (body size, or an API list's total)
+    note: str = ""  # e.g. timed fewer times than the others because it is far too slow
 
     @property
     def median(self) -> float:
@@ -80,7 +91,20 @@ class Case:
 
     @property
     def passed(self) -> bool | None:
+        if self.error:
+            return False if self.target_ms is not None else None
         return None if self.target_ms is None else self.median < self.target_ms
+
+
+@dataclass
+class Group:
+    """Cases measured together (interleaved in the same rounds), with their own /health baseline."""
+
+    key: str
+    title: str
+    cases: list[Case] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    diagnosis: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,9 +114,7 @@ class DbResult:
     version: str = ""
     meta: dict = field(default_factory=dict)
     reused: bool = False
-    cases: list[Case] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    diagnosis: list[str] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
     after_cases: list[Case] = field(default_factory=list)
     proposals: list = field(default_factory=list)
     error: str | None = None
@@ -122,9 +144,9 @@ def _login(app, username: str):
     return client
 
 
-def _http(client, url: str, must_contain: str | None = None):
+def _http(client, url: str, must_contain: str | None = None, *, headers: dict | None = None, api: bool = False):
     def run():
-        response = client.get(url)
+        response = client.get(url, headers=headers)
         body = response.get_data()
         if response.status_code != 200:
             raise BenchError(f"GET {url}: HTTP {response.status_code}")
@@ -132,6 +154,20 @@ def _http(client, url: str, must_contain: str | None = None):
             raise BenchError(f"GET {url}: the page does not show {must_contain!r}")
         return body
     return run
+
+
+def _size(case: Case, answer) -> str:
+    """What a case's answer held: an API list's total, or the size of the page."""
+    if not isinstance(answer, bytes):
+        return ""
+    if case.headers is not None:
+        try:
+            total = json.loads(answer).get("total")
+        except (ValueError, AttributeError):
+            total = None
+        if total is not None:
+            return f"{total:,} rows"
+    return f"{len(answer) / 1024:.0f} KB" if len(answer) >= 1024 else f"{len(answer)} B"
 
 
 def _in_context(app, fn):
@@ -145,7 +181,7 @@ def _pick(app) -> dict:
     """The province with the most collaborators in force (the heaviest province roster), its admin,
     the national user's prefixes, and a name the search must find."""
     with app.app_context():
-        today = date.today()
+        today = vn_today()
         in_force = (Assignment.started_on <= today) & ((Assignment.ended_on.is_(None)) | (Assignment.ended_on > today))
         provinces = list(db.session.scalars(select(AdminUnit).where(AdminUnit.level == UnitLevel.PROVINCE.value)))
         counts = {p.id: db.session.scalar(select(func.count()).select_from(Assignment).where(
@@ -170,7 +206,8 @@ def build_cases(app) -> tuple[list[Case], dict, list[str]]:
     province_url = f"/collaborators/roster/{info['province_id']}"
     centre_url = f"/collaborators/roster/centre/{info['centre_id']}"
     last_page = max(1, -(-info["province_collaborators"] // 50))
-    today = date.today()
+    with app.app_context():
+        today = vn_today()
 
     def province_service():
         page = roster_page([info["province_path"]], RosterFilters(as_of=today))
@@ -226,7 +263,36 @@ def _national_page(app, client, info) -> str | None:
     return None
 
 
-def measure(cases: list[Case], warmup: int, reps: int) -> None:
+def measure(cases: list[Case], warmup: int, reps: int, slow_limit: float | None = None) -> None:
+    """Probe every case once (a case that fails is set aside with its error, not timed), then
+    ``warmup`` rounds untimed and ``reps`` timed rounds, every case once per round, in an order
+    rotated each round. A case whose probe takes longer than ``slow_limit`` seconds (far beyond
+    any target) is timed three times in a row instead and left out of the rounds, so one very slow
+    page does not make the run last hours; the table says so."""
+    slow = []
+    for case in cases:
+        if case.error:
+            continue
+        try:
+            started = time.perf_counter()
+            case.size = _size(case, case.run())
+            took = time.perf_counter() - started
+        except Exception as e:  # noqa: BLE001 - a page under rewrite may fail; the others still count
+            case.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+            print(f"    {case.key}: not measured ({case.error})", file=sys.stderr, flush=True)
+            continue
+        if took > 1:
+            print(f"    {case.key}: first run {took:.1f} s", flush=True)
+        if slow_limit is not None and took > slow_limit:
+            slow.append(case)
+    for case in slow:
+        print(f"    {case.key}: over {slow_limit:.0f} s, timed 3 times only", file=sys.stderr, flush=True)
+        for _ in range(3):
+            started = time.perf_counter()
+            case.run()
+            case.samples.append(time.perf_counter() - started)
+        case.note = f"timed 3 times only (first run over {slow_limit:.0f} s)"
+    cases = [c for c in cases if not c.error and c not in slow]
     for _ in range(warmup):
         for case in cases:
             case.run()
@@ -243,7 +309,7 @@ def measure(cases: list[Case], warmup: int, reps: int) -> None:
 
 def profile_request(app, case: Case) -> list[tuple[float, str, object]]:
     """Every SQL statement one request runs, with its time, slowest first."""
-    client = _login(app, case.user)
+    client = app.test_client() if case.headers is not None else _login(app, case.user)
     statements: list[tuple[float, str, object]] = []
     with app.app_context():
         engine = db.engine
@@ -258,9 +324,9 @@ def profile_request(app, case: Case) -> list[tuple[float, str, object]]:
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
     try:
-        client.get(case.url)
+        client.get(case.url, headers=case.headers)
         statements.clear()
-        client.get(case.url)  # the second, warm request
+        client.get(case.url, headers=case.headers)  # the second, warm request
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
@@ -300,15 +366,16 @@ def _depth(rows, row) -> int:
     return depth
 
 
-def diagnose(app, case: Case) -> list[str]:
+def diagnose(app, case: Case, *, statements_shown: int = 2, plan_lines: int = 45) -> list[str]:
     statements = profile_request(app, case)
     total = sum(s[0] for s in statements) * 1000
     lines = [f"#### {case.label}", "",
-             f"`GET {case.url}` ran {len(statements)} SQL statements, {total:.1f} ms in the database; the slowest:", ""]
-    for elapsed, statement, parameters in statements[:2]:
+             f"`GET {case.url}` ran {len(statements)} SQL statements, {total:.1f} ms in the database (median of the "
+             f"whole request {case.median:.1f} ms); the slowest:", ""]
+    for elapsed, statement, parameters in statements[:statements_shown]:
         plan = explain(app, statement, parameters).splitlines()
-        if len(plan) > 45:
-            plan = plan[:45] + [f"… ({len(plan) - 45} more lines)"]
+        if len(plan) > plan_lines:
+            plan = plan[:plan_lines] + [f"… ({len(plan) - plan_lines} more lines)"]
         lines += [f"**{elapsed * 1000:.1f} ms**", "", "```sql", _shorten(statement, 1500), "```", "",
                   "Parameters: `" + _shorten(repr(parameters), 300) + "`", "", "```", *plan, "```", ""]
     return lines
@@ -316,6 +383,9 @@ def diagnose(app, case: Case) -> list[str]:
 
 def _shorten(s: str, limit: int = 3000) -> str:
     s = re.sub(r"\s+", " ", s).strip()
+    # One range per prefix of the user's scope (34 for the national user): shown once, with a count.
+    s = re.sub(r"((\w+\.\w+) >= \? AND \2 < \?)( OR \2 >= \? AND \2 < \?)+",
+               lambda m: f"{m.group(1)} OR … ({m.group(0).count(' OR ') + 1} ranges)", s)
     return s if len(s) <= limit else s[:limit] + " …"
 
 
@@ -329,18 +399,30 @@ def run_database(result: DbResult, args) -> None:
         result.version = _db_version()
         dialect = db.engine.dialect.name
     try:
-        result.cases, info, result.notes = build_cases(app)
-        print(f"  measuring {len(result.cases)} cases × ({args.warmup} warm-up + {args.reps}) …", flush=True)
-        measure(result.cases, args.warmup, args.reps)
-        result.notes.insert(0, f"Province measured: {info['province_name']} (id {info['province_id']}, "
+        roster_cases, info, roster_notes = build_cases(app)
+        roster_notes.insert(0, f"Province measured: {info['province_name']} (id {info['province_id']}, "
                                f"{info['province_collaborators']:,} assignments in force of "
                                f"{info['national_collaborators']:,} nationally); centre: {info['centre_name']}.")
-        failed = [c for c in result.cases if c.passed is False]
-        for case in failed:
-            if case.url:
-                result.diagnosis += diagnose(app, case)
+        if args.only in (None, "roster"):
+            result.groups.append(Group("roster", "Rosters (issue #4)", roster_cases, roster_notes))
+        if args.only in (None, "lists"):
+            list_cases, list_notes = build_list_cases(app, info, Case=Case, http=_http, login=_login)
+            result.groups.append(Group("lists", "Lists (issue #8)", list_cases, list_notes))
+        for group in result.groups:
+            print(f"  {group.title}: measuring {len(group.cases)} cases × ({args.warmup} warm-up + {args.reps}) …",
+                  flush=True)
+            started = time.perf_counter()
+            measure(group.cases, args.warmup, args.reps, args.slow_limit if group.key == "lists" else None)
+            print(f"  … {time.perf_counter() - started:.0f} s", flush=True)
+        for group in result.groups:
+            for case in group.cases:
+                if case.passed is False and case.url and not case.error:
+                    print(f"  diagnosing {case.key} …", flush=True)
+                    group.diagnosis += (diagnose(app, case) if group.key == "roster"
+                                        else diagnose(app, case, statements_shown=1, plan_lines=25))
+        failed = any(c.passed is False for g in result.groups if g.key == "roster" for c in g.cases)
         proposals = [p for p in PROPOSED_INDEXES.get(dialect, []) if not _already_there(app, p)]
-        if proposals and (failed or args.proposals):
+        if proposals and (failed or args.proposals) and any(g.key == "roster" for g in result.groups):
             print(f"  measuring again with {len(proposals)} proposed index(es) …", flush=True)
             result.after_cases = with_indexes(app, proposals, args)
             result.proposals = proposals
@@ -440,25 +522,51 @@ def _pg_drop(conn, name: str) -> None:
 
 
 def _fmt_counts(meta: dict) -> str:
-    import json
-
     c = json.loads(meta.get("counts", "{}"))
     if not c:
         return ""
-    return (f"{c['provinces']} provinces, {c['communes']:,} communes, {c['hamlets']:,} hamlets "
+    text = (f"{c['provinces']} provinces, {c['communes']:,} communes, {c['hamlets']:,} hamlets "
             f"({c['hamlets_flagged']:,} difficult/ethnic), {c['facilities']:,} facilities, "
             f"{c['collaborators']:,} collaborators with {c['assignments']:,} assignments "
             f"({c['open_assignments']:,} open; {c['ended']:,} ended with a reason and replaced, "
             f"{c['transfers']:,} transfers), {c['suspensions']:,} suspensions ({c['open_suspensions']:,} open), "
-            f"{c['users']} users")
+            f"{c['users']:,} users")
+    if "visits" in c:  # generator version 2 (issue #8)
+        text += (f"; {c['visits']:,} supervision visits ({c['follow_ups']:,} with a follow-up, "
+                 f"{c['open_follow_ups']:,} still open), {c['meetings']:,} monthly meetings with "
+                 f"{c['meeting_rows']:,} attendance rows, {c['pending_applications']:,} applications in progress and "
+                 f"{c['failed_applications']:,} rejected or withdrawn, {c['courses']:,} training courses with "
+                 f"{c['course_rows']:,} attendance rows, {c['handovers']:,} register hand-overs "
+                 f"({c['open_handovers']:,} not yet recorded), {c['allowance_rules']:,} allowance rules, "
+                 f"{c['audit_events']:,} audit events")
+    return text
+
+
+def _verdict(c: Case) -> str:
+    if c.error:
+        return "missing" if c.error.startswith("missing") else "**ERROR**"
+    return {True: "PASS", False: "**MISS**", None: "–"}[c.passed]
 
 
 def write_results(path: Path, results: list[DbResult], args, command: str, load: tuple, elapsed: float) -> None:
     now = datetime.now(UTC).astimezone()
     lines = [
-        "# Benchmark results: collaborator rosters at national scale (issue #4)", "",
+        "# Benchmark results: rosters (issue #4) and lists (issue #8) at national scale", "",
         f"Written by `{command}` on {now:%Y-%m-%d %H:%M %Z}; the whole run took {elapsed:.0f} s.", "",
-        "## Machine", "",
+        "## Summary", "",
+    ]
+    for r in results:
+        if r.error:
+            lines.append(f"- {r.name}: not measured ({r.error})")
+        for g in r.groups:
+            targeted = [c for c in g.cases if c.target_ms is not None]
+            passed = [c for c in targeted if c.passed]
+            missed = [c for c in targeted if not c.passed]
+            lines.append(f"- {r.name}, {g.title}: {len(passed)} of {len(targeted)} cases within target"
+                         + (": every one." if not missed else
+                            "; not within target: " + "; ".join(f"{c.label} ({_short(c)})" for c in missed) + "."))
+    lines += [
+        "", "## Machine", "",
         f"- CPUs (`nproc`): {len(os.sched_getaffinity(0))}; load average {load[0]:.2f} at the start, "
         f"{load[1]:.2f} at the end (shared machine: other jobs run alongside)",
         f"- Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
@@ -467,8 +575,10 @@ def write_results(path: Path, results: list[DbResult], args, command: str, load:
     ]
     meta = next((r.meta for r in results if r.meta), {})
     lines += [
-        f"`python -m benchmarks.national --seed {args.seed} --scale {args.scale}`: {_fmt_counts(meta)}. "
-        "Real communes (codes, names, types; geometry not loaded), synthetic hamlets and people.", "",
+        f"`python -m benchmarks.national --seed {args.seed} --scale {args.scale}` (generator version "
+        f"{meta.get('generator_version', '?')}): {_fmt_counts(meta)}. Real communes (codes, names, types; geometry "
+        "not loaded), synthetic hamlets, people and activity; history ends on 31/10/2026 while the app's \"today\" "
+        "is the real date, so lists computed for today (overdue visits above all) grow as time passes.", "",
     ]
     for r in results:
         if r.meta:
@@ -477,46 +587,61 @@ def write_results(path: Path, results: list[DbResult], args, command: str, load:
                          + (f" (on {r.meta.get('generated_at')})" if r.reused else ""))
     lines += [
         "", "## Method", "",
-        f"{args.warmup} warm-up rounds, then {args.reps} rounds; each round runs every case once, in a rotated "
-        "order. HTTP cases go through the Flask test client with a logged-in session (real views and templates, "
-        "no network); service cases call the function in a fresh app context (empty session). Times are wall "
-        "clock in milliseconds; *× /health* is the median divided by the median of `GET /health` measured in "
-        f"the same rounds. Targets: province roster < {ROSTER_TARGET_MS:.0f} ms, national name search "
-        f"< {SEARCH_TARGET_MS:.0f} ms (median).", "",
+        f"Per group of cases: every case is run once first (a case that fails is reported, not timed), then "
+        f"{args.warmup} warm-up rounds, then {args.reps} rounds; each round runs every case of the group once, in "
+        "a rotated order. HTTP cases go through the Flask test client with a logged-in session, API cases with "
+        "the user's bearer token (real views and templates, no network); service cases call the function in a "
+        "fresh app context (empty session). Times are wall clock in milliseconds; *× /health* is the median "
+        "divided by the median of `GET /health` measured in the same rounds of the same group. Targets: province "
+        f"roster < {ROSTER_TARGET_MS:.0f} ms, national name search < {SEARCH_TARGET_MS:.0f} ms (median); lists: "
+        "see their group.", "",
     ]
     for r in results:
         lines += [f"## {r.name}", ""]
         if r.error:
             lines += [f"Not measured: {r.error}", ""]
             continue
-        lines += _table(r.cases)
-        lines += [f"- {n}" for n in r.notes]
-        lines.append("")
-        if r.after_cases:
-            lines += ["### With the proposed index, created by hand in the benchmark database", "",
-                      "Created, analysed, measured in the same way, then dropped again:", ""]
-            for p in r.proposals:
-                lines += ["```sql", p.ddl + ";", "```", "",
-                          f"In the model (`{p.table}` table args) this is: `{p.model_change}`.", ""]
-            lines += _table(r.after_cases)
-        if r.diagnosis:
-            lines += ["### Why the targets are missed (without the proposed index)", "", *r.diagnosis]
+        for g in r.groups:
+            lines += [f"### {g.title}", ""]
+            lines += _table(g.cases, sizes=g.key != "roster")
+            lines += [f"- {n}" for n in g.notes]
+            lines += [f"- {c.label}: {c.error}" for c in g.cases if c.error]
+            lines += [f"- {c.label}: {c.note}" for c in g.cases if c.note]
+            lines.append("")
+            if g.key == "roster" and r.after_cases:
+                lines += ["#### With the proposed index, created by hand in the benchmark database", "",
+                          "Created, analysed, measured in the same way, then dropped again:", ""]
+                for p in r.proposals:
+                    lines += ["```sql", p.ddl + ";", "```", "",
+                              f"In the model (`{p.table}` table args) this is: `{p.model_change}`.", ""]
+                lines += _table(r.after_cases)
+            if g.diagnosis:
+                lines += [f"#### Why targets are missed ({g.title})", "", *g.diagnosis]
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
-def _table(cases: list[Case]) -> list[str]:
-    health = next((c.median for c in cases if c.key == "health"), None)
-    lines = ["| measurement | median ms | p90 ms | × /health | target | result |", "|---|---:|---:|---:|---:|---|"]
+def _short(c: Case) -> str:
+    return c.error.split(":")[0] if c.error else f"{c.median:.0f} ms"
+
+
+def _table(cases: list[Case], *, sizes: bool = False) -> list[str]:
+    health = next((c.median for c in cases if c.key == "health" and c.samples), None)
+    head = "| measurement | median ms | p90 ms | × /health | target | result |" + (" size |" if sizes else "")
+    lines = [head, "|---|---:|---:|---:|---:|---|" + ("---:|" if sizes else "")]
     for c in cases:
-        ratio = f"{c.median / health:.1f}" if health else "–"
         target = f"< {c.target_ms:.0f} ms" if c.target_ms else "–"
-        verdict = {True: "PASS", False: "**FAIL**", None: "–"}[c.passed]
-        lines.append(f"| {c.label} | {c.median:.1f} | {c.p90:.1f} | {ratio} | {target} | {verdict} |")
+        size = f" {c.size} |" if sizes else ""
+        if not c.samples:
+            lines.append(f"| {c.label} | – | – | – | {target} | {_verdict(c)} |{size}")
+            continue
+        ratio = f"{c.median / health:.1f}" if health else "–"
+        lines.append(f"| {c.label} | {c.median:.1f} | {c.p90:.1f} | {ratio} | {target} | {_verdict(c)} |{size}")
     return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Roster benchmarks (issue #4) on SQLite and PostgreSQL.")
+    parser = argparse.ArgumentParser(description="Roster (issue #4) and list (issue #8) benchmarks on SQLite "
+                                                 "and PostgreSQL.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--reps", type=int, default=30)
@@ -524,12 +649,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", help="SQLite file (default benchmarks/.data/national-s<seed>-x<scale>.db)")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL maintenance database URL")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     parser.add_argument("--pg-url", help="use this PostgreSQL database as it is (neither created nor dropped)")
     parser.add_argument("--keep-pg", action="store_true",
                         help="keep the PostgreSQL database afterwards (and reuse it next time)")
     parser.add_argument("--replace", action="store_true", help="rebuild the datasets even if present")
     parser.add_argument("--proposals", action="store_true",
                         help="also measure with the proposed indexes (done anyway when a target is missed)")
+    parser.add_argument("--only", choices=("roster", "lists"), help="measure one group of cases only")
+    parser.add_argument("--slow-limit", type=float, default=10.0,
+                        help="a list case whose first run takes longer (seconds) is timed 3 times only")
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
     if args.reps < 20:
@@ -540,12 +669,13 @@ def main(argv: list[str] | None = None) -> int:
     tag = f"s{args.seed}_x{args.scale:g}".replace(".", "_")
     results = []
 
-    sqlite_path = Path(args.sqlite) if args.sqlite else DATA_DIR / f"national-{tag}.db"
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    result = DbResult("SQLite", f"sqlite:///{sqlite_path.resolve()}")
-    print(f"SQLite: {sqlite_path}", flush=True)
-    _guarded(result, lambda: run_database(result, args))
-    results.append(result)
+    if not args.no_sqlite:
+        sqlite_path = Path(args.sqlite) if args.sqlite else DATA_DIR / f"national-{tag}.db"
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        result = DbResult("SQLite", f"sqlite:///{sqlite_path.resolve()}")
+        print(f"SQLite: {sqlite_path}", flush=True)
+        _guarded(result, lambda: run_database(result, args))
+        results.append(result)
 
     if not args.no_pg:
         name = f"danso_bench_{tag}"

@@ -19,34 +19,41 @@ Rules and their sources:
 - An additional (kiêm nhiệm) hamlet is paid only when the province's network policy in force on the
   last day of the month says so (``pay_additional_hamlet``).
 
+A sheet page never computes every line: its totals come from one SQL aggregation over what decides
+an amount, its lines from LIMIT/OFFSET (:func:`sheet_page`); files and prints stream every line
+(:func:`iter_sheet`). The predicates on who may read these live in :mod:`.permissions`.
+
 Services follow DESIGN.md §4: guard → mutate → audit record → flush; they never commit.
 """
 
 from __future__ import annotations
 
 import calendar
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, case, distinct, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
-from ..allowances.models import AllowanceBasis, AllowanceRule, BaseSalary, CommuneCategory, Zone
 from ..audit.services import record, snapshot
 from ..auth.models import User
-from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, AssignmentKind, Collaborator, NetworkPolicy, Suspension
 from ..collaborators.policy import policy_for, province_id_of
+from ..common import clock
+from ..common.paging import PER_PAGE, Page, clamp
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Candidate
-from ..units.models import AdminUnit, Facility, UnitLevel, UnitType
-from ..units.services import path_filter, served_units
+from ..units.models import AdminUnit, UnitLevel, UnitType
+from ..units.services import bytewise, in_areas
+from .models import AllowanceBasis, AllowanceRule, BaseSalary, CommuneCategory, Zone
+from .permissions import can_view_sheet
 
 MAX_AMOUNT = 100_000_000  # đồng per month: far above any resolution, catches a typo of extra zeros
 MAX_BASE_SALARY = 1_000_000_000
@@ -68,14 +75,6 @@ COMMUNE_CATEGORY_OF_TYPE = {
     UnitType.PHUONG.value: CommuneCategory.PHUONG,
     UnitType.DAC_KHU.value: CommuneCategory.DAC_KHU,
 }
-
-
-def today() -> date:
-    return date.today()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def month_start(day: date) -> date:
@@ -118,31 +117,6 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
-# --- who may read (the changes use collaborators.permissions) ----------------------------------
-
-
-def can_view_settings(user: User, province: AdminUnit) -> bool:
-    """Everyone working in the province reads its allowance rules and network policy; only its
-    province admins change them (``can_manage_network_settings``)."""
-    return any(p.startswith(province.path) or province.path.startswith(p) for p in scope_of(user).prefixes)
-
-
-def can_view_base_salary(user: User) -> bool:
-    """The base salary is public national law: anyone with a grant reads it."""
-    return not scope_of(user).empty
-
-
-def can_view_sheet(user: User, unit: AdminUnit) -> bool:
-    """A sheet covers a unit's whole area: the user's grant must cover the unit."""
-    return bool(scope_of(user).roles_at(unit.path))
-
-
-def can_view_centre_sheet(user: User, facility: Facility, on: date | None = None) -> bool:
-    """A centre's sheet covers every unit it serves: the user must reach all of them."""
-    units = served_units(facility, on)
-    return bool(units) and all(can_view_sheet(user, u) for u in units)
-
-
 # --- base salary --------------------------------------------------------------------------------
 
 
@@ -172,7 +146,7 @@ def set_base_salary(*, valid_from: date, amount: int, legal_basis: str, actor) -
         raise ValidationFailed(
             _l("Đã có mức lương cơ sở %(a)s áp dụng từ ngày %(d)s (%(b)s). Mỗi ngày chỉ có một mức.",
                a=money(existing.amount), d=_vn(valid_from), b=existing.legal_basis), field="valid_from")
-    row = BaseSalary(valid_from=valid_from, amount=amount, legal_basis=legal_basis, created_at=now(),
+    row = BaseSalary(valid_from=valid_from, amount=amount, legal_basis=legal_basis, created_at=clock.now(),
                      created_by_id=getattr(actor, "id", None))
     db.session.add(row)
     record("base_salary.set", row, label=f"{money(amount)} – {_vn(valid_from)}",
@@ -279,7 +253,7 @@ def create_allowance_rule(province: AdminUnit, *, valid_from: date, valid_to: da
                          commune_category=commune_category, zone=zone, vhw_concurrent=vhw_concurrent, basis=basis,
                          amount=amount if basis == AllowanceBasis.FIXED else None,
                          coefficient=coefficient if basis == AllowanceBasis.COEFFICIENT else None,
-                         legal_basis=legal_basis, note=note, created_at=now(), created_by_id=getattr(actor, "id", None))
+                         legal_basis=legal_basis, note=note, created_at=clock.now(), created_by_id=getattr(actor, "id", None))
     db.session.add(rule)
     record("allowance_rule.create", rule, label=f"{province.name}: {legal_basis}", unit_path=province.path,
            after=snapshot(rule, RULE_AUDIT_FIELDS), actor=actor)
@@ -396,7 +370,7 @@ def set_network_policy(province: AdminUnit, *, valid_from: date, allow_additiona
                            allow_additional_hamlet=bool(allow_additional_hamlet),
                            pay_additional_hamlet=bool(pay_additional_hamlet), visit_interval_days=visit_interval_days,
                            missed_meetings_for_review=missed_meetings_for_review, legal_basis=legal_basis,
-                           created_at=now(), created_by_id=getattr(actor, "id", None))
+                           created_at=clock.now(), created_by_id=getattr(actor, "id", None))
     db.session.add(policy)
     record("network_policy.create", policy, label=f"{province.name}: {_vn(valid_from)}", unit_path=province.path,
            after=snapshot(policy, POLICY_AUDIT_FIELDS), actor=actor)
@@ -408,6 +382,12 @@ def set_network_policy(province: AdminUnit, *, valid_from: date, allow_additiona
 
 
 # --- the monthly sheet ---------------------------------------------------------------------------
+#
+# A province's sheet has thousands of lines (≈ 7,000 in Hồ Chí Minh City), so a page never builds
+# them all: the page's lines are chosen by LIMIT/OFFSET over the sheet's order, and the totals come
+# from one GROUP BY over what decides an amount (commune, zone, VHW, kind, first and end day in the
+# month, suspended or not). Each group's amount is computed once by the same function that computes
+# a line (:meth:`SheetContext.pay`), so the totals are exactly the sum of the lines.
 
 
 @dataclass
@@ -442,6 +422,12 @@ class SheetLine:
     amount: int = 0
     notes: list = field(default_factory=list)
     problem: bool = False  # something the person preparing the sheet must look at
+    number: int = 0  # STT: the line's number within its commune (1-based)
+
+    @property
+    def group_id(self) -> int:
+        """The unit the line is listed under: its commune (the hamlet itself if it has none)."""
+        return self.commune.id if self.commune is not None else self.hamlet.id
 
     @property
     def days_active(self) -> int:
@@ -481,6 +467,9 @@ class CommuneGroup:
 
 @dataclass
 class Sheet:
+    """A whole sheet in memory (every line): for the services and tests. Pages use
+    :func:`sheet_page`, files and prints :func:`iter_sheet`."""
+
     month: date
     groups: list[CommuneGroup]
 
@@ -509,6 +498,102 @@ class Sheet:
         return sum(g.problems for g in self.groups)
 
 
+@dataclass
+class CommuneTotal:
+    """A commune's row of the sheet's summary, aggregated in SQL: its lines, active days, amount
+    and lines to check. ``start`` is the position (0-based) of its first line in the sheet."""
+
+    commune: AdminUnit
+    start: int = 0
+    lines: int = 0
+    days: int = 0
+    amount: int = 0
+    problems: int = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + self.lines
+
+
+@dataclass
+class SheetSummary:
+    """The whole sheet's figures without its lines: every commune of the area in the sheet's
+    order (with those without collaborators), the number of distinct collaborators, and the
+    totals of lines, active days, amount and lines to check."""
+
+    month: date
+    communes: list[CommuneTotal]
+    collaborators: int = 0
+
+    @property
+    def first_day(self) -> date:
+        return self.month
+
+    @property
+    def last_day(self) -> date:
+        return month_end(self.month)
+
+    @property
+    def days_in_month(self) -> int:
+        return self.last_day.day
+
+    @property
+    def lines(self) -> int:
+        return sum(c.lines for c in self.communes)
+
+    @property
+    def days(self) -> int:
+        return sum(c.days for c in self.communes)
+
+    @property
+    def total(self) -> int:
+        return sum(c.amount for c in self.communes)
+
+    @property
+    def problems(self) -> int:
+        return sum(c.problems for c in self.communes)
+
+
+@dataclass
+class SheetGroup:
+    """The lines of one commune shown together (on a page, or in the whole printed sheet).
+    ``complete``: the commune's last line is here, so its subtotal is shown after it."""
+
+    commune: AdminUnit
+    summary: CommuneTotal
+    lines: list[SheetLine]
+    complete: bool = True
+
+    @property
+    def continued(self) -> bool:
+        """The commune began on an earlier page."""
+        return bool(self.lines) and self.lines[0].number > 1
+
+
+@dataclass
+class SheetPage:
+    """One page of a sheet: the page's lines (``page.items``) grouped by commune, and the
+    summary of the whole sheet."""
+
+    summary: SheetSummary
+    page: Page
+    groups: list[SheetGroup]
+
+
+@dataclass(frozen=True)
+class _Pay:
+    """What a line is paid for its dates: days in force and suspended, segments, amount."""
+
+    days_in_force: int
+    days_suspended: int
+    segments: tuple[Segment, ...]
+    amount: int
+
+    @property
+    def problem(self) -> bool:
+        return any(s.rule is None or s.full_amount is None for s in self.segments)
+
+
 def _collapse(prefixes: Iterable[str]) -> list[str]:
     kept: list[str] = []
     for p in sorted(set(prefixes), key=len):
@@ -531,6 +616,8 @@ class _Rates:
             self.rules_by_province[r.province_id].append(r)
         self.salaries = sorted(salaries, key=lambda s: s.valid_from)
         self.days = days
+        # No rule of the month distinguishes village health workers: the amount never depends on it.
+        self.depends_on_vhw = any(r.vhw_concurrent is not None for r in rules)
         self.cache: dict[tuple, list[tuple[AllowanceRule | None, BaseSalary | None, int | None]]] = {}
 
     def _salary(self, day: date) -> BaseSalary | None:
@@ -553,126 +640,330 @@ class _Rates:
         return self.cache[key]
 
 
+def _pay(days: list[date], start: date, end: date, suspensions: tuple[tuple[date, date | None], ...],
+         per_day) -> _Pay:
+    """The pay of a line in force ``start`` ≤ d < ``end`` within the month: each active day (not
+    suspended) at the monthly amount in force that day; amount = round_half_up(Σ full × days ÷
+    days in month). A suspension leaves a gap inside a segment: the rate, not the calendar,
+    makes a segment."""
+    segments: list[Segment] = []
+    in_force = suspended = 0
+    for i, d in enumerate(days):
+        if d < start or d >= end:
+            continue
+        in_force += 1
+        if any(s <= d and (e is None or d < e) for s, e in suspensions):
+            suspended += 1
+            continue
+        rule, base, full = per_day[i]
+        seg = segments[-1] if segments else None
+        if seg is not None and seg.rule is rule and seg.base_salary is base:
+            seg.last, seg.days = d, seg.days + 1
+        else:
+            segments.append(Segment(d, d, 1, rule, base, full))
+    total = sum((Decimal(s.full_amount) * s.days for s in segments if s.full_amount is not None), Decimal(0))
+    amount = round_half_up(total / len(days)) if segments else 0
+    return _Pay(in_force, suspended, tuple(segments), amount)
+
+
+_HAMLET = aliased(AdminUnit, name="sheet_hamlet")
+_COMMUNE = aliased(AdminUnit, name="sheet_commune")  # the hamlet's commune (the hamlet itself if it has none)
+
+
+def _unit_order(unit) -> list:
+    """The order of communes on a sheet: by code, then name (the same SQL order for the summary
+    and the lines, so positions agree)."""
+    return [bytewise(func.coalesce(unit.code, "")), bytewise(unit.name), unit.id]
+
+
+def _lines_from(stmt: Select, *, person: bool = True) -> Select:
+    """``stmt`` over the sheet's lines: the assignment with its hamlet, the hamlet's commune, and
+    (``person``) the collaborator and the person."""
+    stmt = (stmt.select_from(Assignment).join(_HAMLET, Assignment.hamlet_id == _HAMLET.id)
+            .join(_COMMUNE, _COMMUNE.id == func.coalesce(_HAMLET.parent_id, _HAMLET.id)))
+    if person:
+        stmt = (stmt.join(Collaborator, Assignment.collaborator_id == Collaborator.id)
+                .join(Candidate, Collaborator.candidate_id == Candidate.id))
+    return stmt
+
+
+def _without_geometry(*units) -> list:
+    """Loader options: a sheet never reads a unit's polygons (large blobs), so they stay unloaded."""
+    return [defer(u.geom_wkb) for u in units] + [defer(u.geom_simplified_wkb) for u in units]
+
+
+def _line_order() -> list:
+    return [*_unit_order(_COMMUNE), bytewise(_HAMLET.local_id), bytewise(_HAMLET.name), bytewise(Candidate.search_text),
+            Assignment.started_on, Assignment.id]
+
+
+class SheetContext:
+    """One sheet (an area and a month) and what each of its lines needs, loaded once: the rules
+    and base salaries in force during the month, the monthly amount per case and day, the network
+    policy per province, and each pay computed once per (case, dates, suspensions)."""
+
+    def __init__(self, units: Sequence[AdminUnit], month: date):
+        self.first = month_start(month)
+        self.last = month_end(self.first)
+        self.end = self.last + timedelta(days=1)
+        self.days = _days(self.first, self.last)
+        self.units = list(units)
+        self.prefixes = _collapse(u.path for u in self.units)
+        self.province_ids = sorted({province_id_of(p) for p in self.prefixes})
+        rules = list(db.session.scalars(select(AllowanceRule).where(
+            AllowanceRule.province_id.in_(self.province_ids), AllowanceRule.valid_from <= self.last,
+            or_(AllowanceRule.valid_to.is_(None), AllowanceRule.valid_to > self.first)))) if self.province_ids else []
+        salaries = list(db.session.scalars(select(BaseSalary).where(BaseSalary.valid_from <= self.last)))
+        self.rates = _Rates(rules, salaries, self.days)
+        self._policies: dict[int, bool] = {}
+        self._memo: dict[tuple, _Pay] = {}
+        # Assignments in force on at least one day of the month (one that ends on the day it
+        # starts is never in force).
+        self.in_month = and_(in_areas(self.prefixes, Assignment.hamlet_path), Assignment.started_on <= self.last,
+                             or_(Assignment.ended_on.is_(None),
+                                 and_(Assignment.ended_on > self.first, Assignment.ended_on > Assignment.started_on)))
+
+    # --- computing ----------------------------------------------------------------------------
+
+    def pays_additional(self, province_id: int) -> bool:
+        """Whether the province pays an additional hamlet: its policy on the month's last day."""
+        if province_id not in self._policies:
+            self._policies[province_id] = bool(policy_for(province_id, self.last).pay_additional_hamlet)
+        return self._policies[province_id]
+
+    def pay(self, province_id: int, category: CommuneCategory | None, zone: Zone, vhw: bool, start: date,
+            end: date, suspensions: tuple = ()) -> _Pay:
+        """The pay for a case in force ``start`` ≤ d < ``end`` (clipped to the month)."""
+        start, end = max(start, self.first), min(end or self.end, self.end)
+        key = (province_id, category.value if category else None, zone.value, bool(vhw), start, end, suspensions)
+        found = self._memo.get(key)
+        if found is None:
+            per_day = self.rates.per_day(province_id, key[1], key[2], key[3])
+            found = self._memo[key] = _pay(self.days, start, end, suspensions, per_day)
+        return found
+
+    def suspensions_of(self, collaborator_ids) -> dict[int, tuple]:
+        """The suspensions overlapping the month, as ``(started_on, ended_on)`` per collaborator."""
+        ids = sorted(set(collaborator_ids))
+        if not ids:
+            return {}
+        found: dict[int, list] = defaultdict(list)
+        for cid, started, ended in db.session.execute(
+                select(Suspension.collaborator_id, Suspension.started_on, Suspension.ended_on).where(
+                    Suspension.collaborator_id.in_(ids), Suspension.started_on <= self.last,
+                    or_(Suspension.ended_on.is_(None), Suspension.ended_on > self.first))):
+            found[cid].append((started, ended))
+        return {cid: tuple(sorted(rows, key=lambda r: r[0])) for cid, rows in found.items()}
+
+    # --- the summary --------------------------------------------------------------------------
+
+    def summary(self) -> SheetSummary:
+        """Every commune's lines, days, amount and problems, and the sheet's number of
+        collaborators, by SQL aggregation: one GROUP BY over what decides an amount, each group's
+        pay computed once (:meth:`pay`) and multiplied by its number of lines."""
+        if not self.prefixes:
+            return SheetSummary(self.first, [])
+        suspended = (select(Suspension.collaborator_id).where(
+            Suspension.started_on <= self.last,
+            or_(Suspension.ended_on.is_(None), Suspension.ended_on > self.first)).distinct().subquery())
+        # Whether the person is a village health worker matters only when a rule of the month
+        # says so; otherwise the person is not read at all (two joins fewer on every line).
+        columns = {
+            "unit_id": _COMMUNE.id, "unit_path": _COMMUNE.path, "unit_type": _COMMUNE.type,
+            "own": _COMMUNE.id == _HAMLET.id, "difficult": or_(_HAMLET.is_difficult, _HAMLET.is_ethnic_minority),
+            "vhw": Candidate.is_village_health_worker if self.rates.depends_on_vhw else None,
+            "kind": Assignment.kind,
+            "start": case((Assignment.started_on < self.first, self.first), else_=Assignment.started_on),
+            "end": case((or_(Assignment.ended_on.is_(None), Assignment.ended_on > self.end), self.end),
+                        else_=Assignment.ended_on),
+            "suspended_id": suspended.c.collaborator_id}
+        columns = {name: column for name, column in columns.items() if column is not None}
+        per_line = (_lines_from(select(*(column.label(name) for name, column in columns.items())),
+                                person=self.rates.depends_on_vhw)
+                    .outerjoin(suspended, suspended.c.collaborator_id == Assignment.collaborator_id)
+                    .where(self.in_month).subquery())
+        keys = [per_line.c[name] for name in columns]
+        groups = [dict(zip([*columns, "n"], row, strict=True))
+                  for row in db.session.execute(select(*keys, func.count()).group_by(*keys))]
+        suspensions = self.suspensions_of(g["suspended_id"] for g in groups if g["suspended_id"] is not None)
+
+        totals: dict[int, CommuneTotal] = {}
+        for g in groups:
+            province_id, n = province_id_of(g["unit_path"]), g["n"]
+            category = None if g["own"] else COMMUNE_CATEGORY_OF_TYPE.get(g["unit_type"])
+            pay = self.pay(province_id, category, Zone.DIFFICULT if g["difficult"] else Zone.NORMAL,
+                           bool(g.get("vhw")), g["start"], g["end"], suspensions.get(g["suspended_id"], ()))
+            paid = g["kind"] != AssignmentKind.ADDITIONAL or self.pays_additional(province_id)
+            total = totals.setdefault(g["unit_id"], CommuneTotal(None))  # the commune is set below
+            total.lines += n
+            total.days += (pay.days_in_force - pay.days_suspended) * n
+            total.amount += (pay.amount if paid else 0) * n
+            total.problems += n if pay.problem else 0
+
+        communes = db.session.scalars(select(AdminUnit).where(or_(
+            and_(AdminUnit.level == UnitLevel.COMMUNE.value, in_areas(self.prefixes),
+                 AdminUnit.valid_from <= self.last, or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > self.first)),
+            AdminUnit.id.in_(sorted(totals)))).order_by(*_unit_order(AdminUnit)).options(*_without_geometry(AdminUnit)))
+        ordered, position = [], 0
+        for commune in communes:
+            total = totals.get(commune.id) or CommuneTotal(None)
+            total.commune, total.start = commune, position
+            position += total.lines
+            ordered.append(total)
+        collaborators = db.session.scalar(select(func.count(distinct(Assignment.collaborator_id)))
+                                          .where(self.in_month)) or 0
+        return SheetSummary(self.first, ordered, collaborators)
+
+    # --- the lines ----------------------------------------------------------------------------
+
+    def ordered_ids(self) -> Select:
+        """The ids of the sheet's lines in the sheet's order (by commune, hamlet, name)."""
+        return _lines_from(select(Assignment.id)).where(self.in_month).order_by(*_line_order())
+
+    def lines(self, ids: Sequence[int]) -> list[SheetLine]:
+        """The lines of these assignments, in the order of ``ids``, in one query."""
+        if not ids:
+            return []
+        rows = db.session.execute(_lines_from(select(
+            Assignment, _HAMLET, _COMMUNE, Candidate.full_name, Candidate.national_id,
+            Candidate.is_village_health_worker)).where(Assignment.id.in_(list(ids)))
+            .options(*_without_geometry(_HAMLET, _COMMUNE))).all()
+        order = {aid: i for i, aid in enumerate(ids)}
+        rows.sort(key=lambda r: order[r[0].id])
+        suspensions = self.suspensions_of(r[0].collaborator_id for r in rows)
+        return [self._line(*row, suspensions.get(row[0].collaborator_id, ())) for row in rows]
+
+    def _line(self, assignment, hamlet, commune, full_name, national_id, vhw, suspensions) -> SheetLine:
+        commune = commune if commune.id != hamlet.id else None
+        province_id = province_id_of(hamlet.path)
+        category, zone = commune_category_of(commune), zone_of(hamlet)
+        pay = self.pay(province_id, category, zone, bool(vhw), assignment.started_on, assignment.ended_on,
+                       suspensions)
+        line = SheetLine(assignment=assignment, collaborator_id=assignment.collaborator_id, full_name=full_name,
+                         national_id=national_id, hamlet=hamlet, commune=commune, commune_category=category,
+                         zone=zone, vhw=bool(vhw), kind=assignment.kind, days_in_force=pay.days_in_force,
+                         days_suspended=pay.days_suspended, days_in_month=len(self.days),
+                         segments=list(pay.segments), amount=pay.amount, problem=pay.problem)
+        if line.days_suspended:
+            line.notes.append(_l("Tạm đình chỉ %(n)d ngày, không tính bồi dưỡng.", n=line.days_suspended))
+        if not line.days_active:
+            line.notes.append(_l("Không có ngày hoạt động trong tháng."))
+        for seg in line.segments:
+            span = f"{seg.first.strftime('%d/%m')}–{seg.last.strftime('%d/%m')}"
+            if seg.rule is None:
+                line.notes.append(_l("%(s)s: không có mức bồi dưỡng nào áp dụng cho trường hợp này; cần ban hành "
+                                     "mức.", s=span))
+            elif seg.full_amount is None:
+                line.notes.append(_l("%(s)s: chưa có mức lương cơ sở để tính mức theo hệ số.", s=span))
+            elif line.split:
+                line.notes.append(_l("%(s)s: %(n)d ngày × %(a)s/tháng (%(b)s).", s=span, n=seg.days,
+                                     a=money(seg.full_amount), b=_basis_text(seg)))
+        if line.split:
+            line.notes.insert(0, _l("Mức bồi dưỡng thay đổi trong tháng: tính theo từng ngày."))
+        if assignment.kind == AssignmentKind.ADDITIONAL and not self.pays_additional(province_id):
+            line.amount = 0
+            line.notes.append(_l("Thôn kiêm nhiệm: tỉnh không chi bồi dưỡng cho thôn kiêm nhiệm."))
+        return line
+
+
+SHEET_CHUNK = 1000  # lines loaded per query when a whole sheet is written out
+
+
 def communes_for(units: Sequence[AdminUnit], first: date, last: date) -> list[AdminUnit]:
     """The communes under (or equal to) the units that exist on at least one day of the period."""
     prefixes = _collapse(u.path for u in units)
     return list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value, path_filter(prefixes),
+        select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value, in_areas(prefixes),
                                 AdminUnit.valid_from <= last,
                                 or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > first))
-        .order_by(AdminUnit.code, AdminUnit.name)))
+        .order_by(*_unit_order(AdminUnit))))
+
+
+def sheet_summary(units: Sequence[AdminUnit], month: date) -> SheetSummary:
+    """The allowance sheet's figures for a month (see :meth:`SheetContext.summary`)."""
+    return SheetContext(units, month).summary()
+
+
+def sheet_page(units: Sequence[AdminUnit], month: date, page: int = 1, per_page: int = PER_PAGE) -> SheetPage:
+    """One page of the month's allowance sheet for the hamlets under ``units`` (communes, a
+    province, a centre's served units): the whole sheet's totals by SQL aggregation
+    (:meth:`SheetContext.summary`), then the page's lines by LIMIT/OFFSET in the sheet's order (by
+    commune, hamlet, name), computed in full. The summary places every commune in that order, so
+    the page's query reads only the communes the page overlaps. A commune without collaborators
+    is shown on the page where its position falls. Queries do not grow with the number of lines."""
+    ctx = SheetContext(units, month)
+    summary = ctx.summary()
+    page, per_page = clamp(page, per_page)
+    total = summary.lines
+    page = min(page, max(1, math.ceil(total / per_page)))
+    low, high = (page - 1) * per_page, min(page * per_page, total)
+    overlapping = [c for c in summary.communes if c.lines and c.start < high and c.end > low]
+    ids = list(db.session.scalars(
+        ctx.ordered_ids().where(in_areas([c.commune.path for c in overlapping], Assignment.hamlet_path))
+        .offset(low - overlapping[0].start).limit(per_page))) if overlapping else []
+    lines = ctx.lines(ids)
+    result = Page(lines, total, page, per_page)
+    high = low + len(lines)
+    by_commune: dict[int, list[SheetLine]] = defaultdict(list)
+    for line in lines:
+        by_commune[line.group_id].append(line)
+    groups = []
+    for commune in summary.communes:
+        if commune.lines and commune.start < high and commune.end > low:
+            mine = by_commune.get(commune.commune.id, [])
+            first = max(commune.start, low) - commune.start + 1
+            for k, line in enumerate(mine):
+                line.number = first + k
+            groups.append(SheetGroup(commune.commune, commune, mine, complete=commune.end <= high))
+        elif not commune.lines and min(commune.start // per_page + 1, result.pages) == page:
+            groups.append(SheetGroup(commune.commune, commune, []))
+    return SheetPage(summary, result, groups)
+
+
+def iter_sheet(units: Sequence[AdminUnit], month: date, summary: SheetSummary | None = None,
+               *, chunk: int = SHEET_CHUNK) -> Iterator[SheetGroup]:
+    """Every commune of the sheet in order with all its lines, loaded ``chunk`` lines per query
+    (for the CSV file and the printed sheet, which are streamed)."""
+    ctx = SheetContext(units, month)
+    summary = summary or ctx.summary()
+    ids = list(db.session.scalars(ctx.ordered_ids()))
+
+    def all_lines() -> Iterator[SheetLine]:
+        for i in range(0, len(ids), chunk):
+            yield from ctx.lines(ids[i:i + chunk])
+
+    pending = all_lines()
+    ahead = next(pending, None)
+    for total in summary.communes:
+        mine = []
+        while ahead is not None and ahead.group_id == total.commune.id:
+            ahead.number = len(mine) + 1
+            mine.append(ahead)
+            ahead = next(pending, None)
+        yield SheetGroup(total.commune, total, mine)
+    while ahead is not None:  # a line written between the summary and the lines: still listed
+        extra = CommuneTotal(ahead.commune or ahead.hamlet)
+        mine = []
+        while ahead is not None and ahead.group_id == extra.commune.id:
+            ahead.number = len(mine) + 1
+            mine.append(ahead)
+            ahead = next(pending, None)
+        yield SheetGroup(extra.commune, extra, mine)
 
 
 def monthly_sheet(units: Sequence[AdminUnit], month: date) -> Sheet:
-    """The allowance sheet of a month for every assignment in force on at least one day of the
-    month in the hamlets under ``units`` (communes, a province, a centre's served units).
+    """The whole allowance sheet of a month in memory, for every assignment in force on at least
+    one day of the month in the hamlets under ``units`` (communes, a province, a centre's served
+    units).
 
     For each line: active days = days in force − days suspended; each active day is paid at the
     monthly amount of the rule (and base salary) in force that day; amount = round_half_up(Σ
     full_amount × days ÷ days in month). No rule → 0 and a warning; an additional hamlet not paid
     by the province's policy on the last day of the month → 0 and a note. Grouped by commune,
-    with every commune of the area listed even without collaborators. Queries: the communes, the
-    lines (one query), the suspensions, the rules and the base salaries, and the policy per
-    province, whatever the number of lines."""
+    with every commune of the area listed even without collaborators. Queries do not grow with
+    the number of lines."""
     first = month_start(month)
-    last = month_end(first)
-    days = _days(first, last)
-    prefixes = _collapse(u.path for u in units)
-    groups: dict[int, CommuneGroup] = {c.id: CommuneGroup(c) for c in communes_for(units, first, last)}
-    if not prefixes:
-        return Sheet(first, [])
-
-    hamlet, commune = aliased(AdminUnit), aliased(AdminUnit)
-    in_month = and_(path_filter(prefixes, Assignment.hamlet_path), Assignment.started_on <= last,
-                    or_(Assignment.ended_on.is_(None), Assignment.ended_on > first))
-    rows = db.session.execute(
-        select(Assignment, hamlet, commune, Candidate.full_name, Candidate.national_id,
-               Candidate.is_village_health_worker)
-        .join(hamlet, Assignment.hamlet_id == hamlet.id)
-        .outerjoin(commune, hamlet.parent_id == commune.id)
-        .join(Collaborator, Assignment.collaborator_id == Collaborator.id)
-        .join(Candidate, Collaborator.candidate_id == Candidate.id)
-        .where(in_month)
-        .order_by(commune.code, commune.name, hamlet.local_id, hamlet.name, Candidate.search_text,
-                  Assignment.started_on, Assignment.id)).all()
-
-    suspended: dict[int, list[Suspension]] = defaultdict(list)
-    collaborator_ids = select(Assignment.collaborator_id).where(in_month)
-    for s in db.session.scalars(select(Suspension).where(
-            Suspension.collaborator_id.in_(collaborator_ids), Suspension.started_on <= last,
-            or_(Suspension.ended_on.is_(None), Suspension.ended_on > first))):
-        suspended[s.collaborator_id].append(s)
-
-    province_ids = {province_id_of(r[1].path) for r in rows}
-    rules = list(db.session.scalars(select(AllowanceRule).where(
-        AllowanceRule.province_id.in_(sorted(province_ids)), AllowanceRule.valid_from <= last,
-        or_(AllowanceRule.valid_to.is_(None), AllowanceRule.valid_to > first)))) if province_ids else []
-    salaries = list(db.session.scalars(select(BaseSalary).where(BaseSalary.valid_from <= last)))
-    rates = _Rates(rules, salaries, days)
-    policies = {pid: policy_for(pid, last) for pid in province_ids}
-
-    for assignment, hamlet_row, commune_row, full_name, national_id, vhw in rows:
-        line = _sheet_line(assignment, hamlet_row, commune_row, full_name, national_id, bool(vhw), days,
-                           suspended.get(assignment.collaborator_id, []), rates, policies)
-        if line is None:
-            continue
-        key = commune_row.id if commune_row is not None else -hamlet_row.id
-        if key not in groups:
-            groups[key] = CommuneGroup(commune_row if commune_row is not None else hamlet_row)
-        groups[key].lines.append(line)
-    ordered = sorted(groups.values(), key=lambda g: (g.commune.code or "", g.commune.name))
-    return Sheet(first, ordered)
-
-
-def _sheet_line(assignment, hamlet, commune, full_name, national_id, vhw, days, suspensions, rates, policies):
-    in_force = [d for d in days if assignment.open_on(d)]
-    if not in_force:
-        return None  # an assignment ended on the day it started: never in force
-    active = [d for d in in_force if not any(s.open_on(d) for s in suspensions)]
-    province_id = province_id_of(hamlet.path)
-    category = commune_category_of(commune)
-    zone = zone_of(hamlet)
-    line = SheetLine(assignment=assignment, collaborator_id=assignment.collaborator_id, full_name=full_name,
-                     national_id=national_id, hamlet=hamlet, commune=commune, commune_category=category, zone=zone,
-                     vhw=vhw, kind=assignment.kind, days_in_force=len(in_force),
-                     days_suspended=len(in_force) - len(active), days_in_month=len(days))
-    per_day = rates.per_day(province_id, category.value if category else None, zone.value, vhw)
-    index = {d: i for i, d in enumerate(days)}
-    for d in active:
-        rule, base, full = per_day[index[d]]
-        seg = line.segments[-1] if line.segments else None
-        # A suspension leaves a gap inside a segment: the rate, not the calendar, makes a segment.
-        if seg is not None and seg.rule is rule and seg.base_salary is base:
-            seg.last, seg.days = d, seg.days + 1
-        else:
-            line.segments.append(Segment(d, d, 1, rule, base, full))
-    total = sum((Decimal(s.full_amount) * s.days for s in line.segments if s.full_amount is not None), Decimal(0))
-    line.amount = round_half_up(total / len(days)) if line.segments else 0
-
-    if line.days_suspended:
-        line.notes.append(_l("Tạm đình chỉ %(n)d ngày, không tính bồi dưỡng.", n=line.days_suspended))
-    if not active:
-        line.notes.append(_l("Không có ngày hoạt động trong tháng."))
-    for seg in line.segments:
-        span = f"{seg.first.strftime('%d/%m')}–{seg.last.strftime('%d/%m')}"
-        if seg.rule is None:
-            line.problem = True
-            line.notes.append(_l("%(s)s: không có mức bồi dưỡng nào áp dụng cho trường hợp này; cần ban hành mức.",
-                                 s=span))
-        elif seg.full_amount is None:
-            line.problem = True
-            line.notes.append(_l("%(s)s: chưa có mức lương cơ sở để tính mức theo hệ số.", s=span))
-        elif line.split:
-            line.notes.append(_l("%(s)s: %(n)d ngày × %(a)s/tháng (%(b)s).", s=span, n=seg.days,
-                                 a=money(seg.full_amount), b=_basis_text(seg)))
-    if line.split:
-        line.notes.insert(0, _l("Mức bồi dưỡng thay đổi trong tháng: tính theo từng ngày."))
-    if assignment.kind == AssignmentKind.ADDITIONAL:
-        policy = policies.get(province_id)
-        if policy is None or not policy.pay_additional_hamlet:
-            line.amount = 0
-            line.notes.append(_l("Thôn kiêm nhiệm: tỉnh không chi bồi dưỡng cho thôn kiêm nhiệm."))
-    return line
+    return Sheet(first, [CommuneGroup(g.commune, g.lines) for g in iter_sheet(units, first)])
 
 
 def _basis_text(seg: Segment) -> str:
@@ -714,7 +1005,7 @@ def allowance_for(collaborator: Collaborator, on: date | None = None) -> list[Pr
     """For each assignment open on ``on`` (default today): the rule in force for its case and the
     full monthly amount (before pro rata), with why it may not be paid (additional hamlet not paid
     by the province, suspension, no rule, no base salary)."""
-    on = on or today()
+    on = on or clock.today()
     vhw = bool(collaborator.candidate.is_village_health_worker)
     suspended = any(s.open_on(on) for s in collaborator.suspensions)
     out = []
@@ -738,3 +1029,19 @@ def allowance_for(collaborator: Collaborator, on: date | None = None) -> list[Pr
             item.notes.append(_l("Đang tạm đình chỉ: không tính bồi dưỡng những ngày này."))
         out.append(item)
     return out
+
+
+@dataclass
+class AllowanceSection:
+    """The allowance part of a collaborator's profile: the current allowance per open assignment
+    and the communes whose monthly sheet the viewer may open (for the links)."""
+
+    items: list[ProfileAllowance]
+    sheet_communes: frozenset[int]
+
+
+def profile_section(collaborator: Collaborator, viewer: User, on: date | None = None) -> AllowanceSection:
+    """What ``allowances/_profile_section.html`` shows, for the profile view to pass."""
+    items = allowance_for(collaborator, on)
+    communes = frozenset(i.commune.id for i in items if i.commune is not None and can_view_sheet(viewer, i.commune))
+    return AllowanceSection(items, communes)

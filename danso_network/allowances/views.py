@@ -2,34 +2,50 @@
 
 Every page checks scope: a sheet needs a grant covering the unit (or every unit a centre serves),
 the settings page is read by everyone working in the province and changed by its province admins,
-the base salary is read by anyone with a grant and recorded by a province admin. A POST makes one
-service call and commits once; a :class:`DomainError` rolls back and is shown on the form with the
-input kept, so nothing changes (DESIGN.md §4)."""
+the base salary is read by anyone with a grant and recorded by a province admin
+(:mod:`.permissions`). A sheet page shows one page of lines with the whole sheet's totals; its CSV
+file and its "print all" version stream every line. A POST makes one service call and commits
+once; a :class:`DomainError` rolls back and is shown on the form with the input kept, so nothing
+changes (DESIGN.md §4)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from babel.numbers import get_group_symbol
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    stream_template,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from ..allowances.models import AllowanceRule
-from ..auth.models import User
-from ..auth.permissions import require, scope_of
-from ..collaborators.permissions import can_manage_base_salary, can_manage_network_settings
+from ..auth.permissions import landing_of, require, scope_of
 from ..collaborators.policy import policy_for
-from ..errors import DomainError
+from ..common import clock
+from ..common.params import month_arg, page_arg
+from ..common.views import actor, load_or_404, run_service
 from ..extensions import db
-from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
-from ..units.services import facilities_serving, served_units, units_at_paths
+from ..units.models import AdminUnit, Facility, UnitLevel
+from ..units.services import facilities_serving, served_units
 from . import services as allowances
 from .forms import (
     ASSIGNMENT_KIND_LABELS,
@@ -44,10 +60,18 @@ from .forms import (
     PolicyForm,
     RuleForm,
 )
+from .models import AllowanceRule
+from .permissions import (
+    can_manage_base_salary,
+    can_manage_network_settings,
+    can_view_base_salary,
+    can_view_centre_sheet,
+    can_view_settings,
+    can_view_sheet,
+)
 
 bp = Blueprint("allowances", __name__, url_prefix="/allowances")
 
-GROUPS_PER_PAGE = 10  # communes per page on a province or centre sheet (all=1 prints them all)
 PROFILE_ENDPOINT = "collaborators.show"
 
 
@@ -59,16 +83,28 @@ def _labels() -> dict:
 
 @bp.app_context_processor
 def _profile_helpers():
-    """For ``allowances/_profile_section.html``, included in the collaborator's profile."""
-    return {"allowance_for_profile": allowances.allowance_for, "allowance_labels": _labels(),
-            "allowance_rule_text": rule_text, "allowance_can_view_sheet": allowances.can_view_sheet}
+    """Labels and a pure formatter for ``allowances/_profile_section.html`` (included in the
+    collaborator's profile). Its data (``allowance_section``) comes from the profile view
+    through :func:`.services.profile_section`: no query runs from here."""
+    return {"allowance_labels": _labels(), "allowance_rule_text": rule_text}
 
 
 @bp.context_processor
 def _page_helpers():
     return {**_labels(), "rule_case": rule_case, "rule_value": rule_value, "rule_text": rule_text,
-            "money": allowances.money, "collaborator_url": collaborator_url,
-            "allowance_amount": allowances.monthly_amount}
+            "money": allowances.money, "collaborator_url": collaborator_url, "thousands": _thousands()}
+
+
+def _thousands():
+    """Whole numbers with the locale's thousands separator (as the ``num`` filter writes them),
+    the separator looked up once per page: Babel looks it up again on every call (~50 µs), and a
+    province sheet shows some 600 numbers."""
+    symbol = get_group_symbol(get_locale() or "vi")
+
+    def thousands(value) -> str:
+        return "—" if value is None else f"{value:,}".replace(",", symbol)
+
+    return thousands
 
 
 def rule_case(rule: AllowanceRule) -> str:
@@ -104,56 +140,8 @@ def collaborator_url(collaborator_id: int) -> str | None:
         return None
 
 
-# --- loading helpers ---------------------------------------------------------------------------
-
-
-def get_unit_or_404(unit_id: int) -> AdminUnit:
-    unit = db.session.get(AdminUnit, unit_id)
-    if unit is None:
-        abort(404)
-    require(allowances.can_view_sheet(current_user, unit))
-    return unit
-
-
-def get_province_or_404(province_id: int) -> AdminUnit:
-    province = db.session.get(AdminUnit, province_id)
-    if province is None:
-        abort(404)
-    require(allowances.can_view_settings(current_user, province))
-    if province.level != UnitLevel.PROVINCE:
-        abort(404)
-    return province
-
-
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-def _month_arg() -> date:
-    """``?month=YYYY-MM`` (first day of that month); a bad value is flashed and the current
-    month used."""
-    raw = request.args.get("month", "").strip()
-    if raw:
-        try:
-            year, month = (int(x) for x in raw.split("-"))
-            if not 2000 <= year <= 2100:
-                raise ValueError
-            return date(year, month, 1)
-        except ValueError:
-            flash(_("Tháng “%(v)s” không hợp lệ (định dạng NNNN-TT); đang xem tháng hiện tại.", v=raw[:20]),
-                  "warning")
-    return allowances.month_start(allowances.today())
-
-
-class ListPagination(Pagination):
-    """Pagination over a computed list (the commune groups of a sheet)."""
-
-    def _query_items(self):
-        start = self._query_offset
-        return self._query_args["items"][start:start + self.per_page]
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
+def _may_view_centre_sheet(user, facility: Facility) -> bool:
+    return can_view_centre_sheet(user, facility, clock.today())
 
 
 # --- sheets ------------------------------------------------------------------------------------
@@ -163,20 +151,15 @@ class ListPagination(Pagination):
 @login_required
 def index():
     """Straight to the sheet of the user's area (their centre, or their only unit), else a list."""
-    prefixes = scope_of(current_user).prefixes
     month = {"month": request.args["month"]} if request.args.get("month") else {}
-    today = allowances.today()
-    centres = sorted({g.facility.id: g.facility for g in _actor().grants
-                      if g.valid_on(today) and g.facility is not None
-                      and g.facility.kind == FacilityKind.HEALTH_CENTRE.value}.values(), key=lambda f: f.name)
-    centres = [f for f in centres if allowances.can_view_centre_sheet(current_user, f, today)]
-    units = units_at_paths(prefixes)
-    if len(units) == 1 and not centres:
-        return redirect(url_for(".sheet", unit_id=units[0].id, **month))
-    if len(centres) == 1 and all(any(u.path.startswith(s.path) for s in served_units(centres[0], today))
-                                 for u in units):
-        return redirect(url_for(".centre_sheet", facility_id=centres[0].id, **month))
-    return render_template("allowances/index.html", units=units, centres=centres, month=month.get("month"))
+    today = clock.today()
+    landing = landing_of(current_user, today)
+    if landing.only_unit is not None:
+        return redirect(url_for(".sheet", unit_id=landing.only_unit.id, **month))
+    if landing.only_centre is not None and can_view_centre_sheet(current_user, landing.only_centre, today):
+        return redirect(url_for(".centre_sheet", facility_id=landing.only_centre.id, **month))
+    centres = [f for f in landing.centres if can_view_centre_sheet(current_user, f, today)]
+    return render_template("allowances/index.html", units=landing.units, centres=centres, month=month.get("month"))
 
 
 def _header_name(unit: AdminUnit | None, facility: Facility | None) -> str:
@@ -187,26 +170,33 @@ def _header_name(unit: AdminUnit | None, facility: Facility | None) -> str:
     return serving[0].name if serving else (unit.full_name if unit is not None else "")
 
 
-def _render_sheet(sheet: allowances.Sheet, *, title: str, unit: AdminUnit | None = None,
+def _render_sheet(units: Sequence[AdminUnit], *, title: str, unit: AdminUnit | None = None,
                   facility: Facility | None = None):
+    """One page of the sheet (``?page=N``), every line streamed for printing (``?all=1``) or the
+    CSV file (``?format=csv``)."""
+    month = month_arg()
     if request.args.get("format") == "csv":
-        return _csv(sheet, title)
-    show_all = request.args.get("all") == "1"
-    page = ListPagination(items=sheet.groups, page=1 if show_all else request.args.get("page", 1, type=int),
-                          per_page=max(len(sheet.groups), 1) if show_all else GROUPS_PER_PAGE, error_out=False)
-    month_value = sheet.month.strftime("%Y-%m")
-    return render_template("allowances/sheet.html", sheet=sheet, page=page, title=title, unit=unit,
-                           facility=facility, header_name=_header_name(unit, facility), month_value=month_value,
-                           show_all=show_all)
+        return _csv(units, month, title)
+    context = {"title": title, "unit": unit, "facility": facility, "header_name": _header_name(unit, facility),
+               "month": month, "month_value": month.strftime("%Y-%m")}
+    if request.args.get("all") == "1":
+        summary = allowances.sheet_summary(units, month)
+        # The flashed messages are read now: once the body streams, the session cookie is sent.
+        get_flashed_messages(with_categories=True)
+        return stream_template("allowances/sheet.html", summary=summary, page=None, show_all=True,
+                               groups=allowances.iter_sheet(units, month, summary), **context)
+    page, per_page = page_arg()
+    sheet = allowances.sheet_page(units, month, page, per_page)
+    return render_template("allowances/sheet.html", summary=sheet.summary, page=sheet.page, groups=sheet.groups,
+                           show_all=False, **context)
 
 
 @bp.get("/sheet/<int:unit_id>")
 @login_required
 def sheet(unit_id: int):
     """The sheet of a commune, or of every commune under a province (or any unit), by commune."""
-    unit = get_unit_or_404(unit_id)
-    month = _month_arg()
-    return _render_sheet(allowances.monthly_sheet([unit], month), title=unit.full_name, unit=unit)
+    unit = load_or_404(AdminUnit, unit_id, need=can_view_sheet)
+    return _render_sheet([unit], title=unit.full_name, unit=unit)
 
 
 @bp.get("/sheet/centre/<int:facility_id>")
@@ -214,14 +204,10 @@ def sheet(unit_id: int):
 def centre_sheet(facility_id: int):
     """The sheet of the communes a facility (an area health centre) serves: the user must reach
     every unit it serves today; the month's served units outside the user's area are left out."""
-    facility = db.session.get(Facility, facility_id)
-    if facility is None:
-        abort(404)
-    require(allowances.can_view_centre_sheet(current_user, facility, allowances.today()))
-    month = _month_arg()
-    served = [u for u in served_units(facility, allowances.month_end(month))
-              if allowances.can_view_sheet(current_user, u)]
-    return _render_sheet(allowances.monthly_sheet(served, month), title=facility.name, facility=facility)
+    facility = load_or_404(Facility, facility_id, need=_may_view_centre_sheet)
+    month = month_arg()
+    served = [u for u in served_units(facility, allowances.month_end(month)) if can_view_sheet(current_user, u)]
+    return _render_sheet(served, title=facility.name, facility=facility)
 
 
 CSV_HEADER = [_l("STT"), _l("Xã/phường"), _l("Loại xã"), _l("Thôn/tổ dân phố"), _l("Vùng"), _l("Họ và tên"),
@@ -230,31 +216,40 @@ CSV_HEADER = [_l("STT"), _l("Xã/phường"), _l("Loại xã"), _l("Thôn/tổ d
               _l("Thành tiền (đồng)"), _l("Ghi chú")]
 
 
-def _csv(sheet: allowances.Sheet, title: str) -> Response:
-    """The same lines as the page, for Excel: UTF-8 with a BOM, one row per line, a subtotal row
-    per commune and the total."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow([_("Bảng tổng hợp chi bồi dưỡng cộng tác viên dân số – Tháng %(m)s",
-                       m=sheet.month.strftime("%m/%Y")), title])
-    writer.writerow([str(h) for h in CSV_HEADER])
-    n = 0
-    for group in sheet.groups:
-        for line in group.lines:
-            n += 1
-            category = COMMUNE_CATEGORY_SHORT[line.commune_category] if line.commune_category else ""
-            writer.writerow([
-                n, group.commune.full_name, str(category), line.hamlet.name, str(ZONE_SHORT[line.zone]), line.full_name,
-                line.national_id, _("Có") if line.vhw else _("Không"), str(ASSIGNMENT_KIND_LABELS.get(line.kind, line.kind)),
-                line.days_active, line.days_suspended, line.days_in_month,
-                line.full_amount if line.full_amount is not None else "",
-                line.rule.legal_basis if line.rule is not None else "", line.amount,
-                " ".join(str(n_) for n_ in line.notes)])
-        writer.writerow(["", _("Cộng %(c)s", c=group.commune.full_name), *[""] * 12, group.total, ""])
-    writer.writerow(["", _("Tổng cộng"), *[""] * 12, sheet.total, ""])
-    name = f"bang-boi-duong-ctv-{sheet.month.strftime('%Y-%m')}.csv"
-    return Response(out.getvalue().encode("utf-8"), mimetype="text/csv; charset=utf-8",
+def _csv(units: Sequence[AdminUnit], month: date, title: str) -> Response:
+    """Every line of the sheet, for Excel, streamed commune by commune: UTF-8 with a BOM, one row
+    per line, a subtotal row per commune and the total."""
+
+    def rows():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        out.write("\ufeff")
+        writer.writerow([_("Bảng tổng hợp chi bồi dưỡng cộng tác viên dân số – Tháng %(m)s",
+                           m=month.strftime("%m/%Y")), title])
+        writer.writerow([str(h) for h in CSV_HEADER])
+        n = total = 0
+        for group in allowances.iter_sheet(units, month):
+            for line in group.lines:
+                n += 1
+                category = COMMUNE_CATEGORY_SHORT[line.commune_category] if line.commune_category else ""
+                writer.writerow([
+                    n, group.commune.full_name, str(category), line.hamlet.name, str(ZONE_SHORT[line.zone]),
+                    line.full_name, line.national_id, _("Có") if line.vhw else _("Không"),
+                    str(ASSIGNMENT_KIND_LABELS.get(line.kind, line.kind)), line.days_active, line.days_suspended,
+                    line.days_in_month, line.full_amount if line.full_amount is not None else "",
+                    line.rule.legal_basis if line.rule is not None else "", line.amount,
+                    " ".join(str(n_) for n_ in line.notes)])
+            subtotal = sum(line.amount for line in group.lines)
+            total += subtotal
+            writer.writerow(["", _("Cộng %(c)s", c=group.commune.full_name), *[""] * 12, subtotal, ""])
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate(0)
+        writer.writerow(["", _("Tổng cộng"), *[""] * 12, total, ""])
+        yield out.getvalue().encode("utf-8")
+
+    name = f"bang-boi-duong-ctv-{month.strftime('%Y-%m')}.csv"
+    return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -292,7 +287,9 @@ def _rule_choice(rule: AllowanceRule) -> SelectChoice:
 def settings(province_id: int):
     """The province's allowance rules (current and ended) and network-policy versions; province
     admins add a rule, end an open rule (with confirmation) or issue a new policy version."""
-    province = get_province_or_404(province_id)
+    province = load_or_404(AdminUnit, province_id, need=can_view_settings)
+    if province.level != UnitLevel.PROVINCE:
+        abort(404)
     can_manage = can_manage_network_settings(current_user, province)
     submitted = None
     if request.method == "POST":
@@ -305,21 +302,17 @@ def settings(province_id: int):
              for name, cls in SETTINGS_FORMS.items()}
     rules = allowances.allowance_rules(province)
     forms["end"].rule_id.choices = [_rule_choice(r) for r in rules if r.valid_to is None]
-    today = allowances.today()
+    today = clock.today()
     current_policy = policy_for(province, today)
     if submitted != "policy":
         _prefill_policy(forms["policy"], current_policy, today)
     if submitted != "rule":
         forms["rule"].valid_from.data = today
     if submitted and forms[submitted].validate_on_submit():
-        try:
-            message = _apply_settings(submitted, province, forms[submitted])
-        except DomainError as e:
-            db.session.rollback()
-            forms[submitted].show_domain_error(e)
-        else:
+        outcome = run_service(_apply_settings, submitted, province, forms[submitted], form=forms[submitted])
+        if outcome.ok:
             db.session.commit()
-            flash(message, "success")
+            flash(outcome.value, "success")
             return redirect(url_for(".settings", province_id=province.id, _anchor=submitted))
     status = 422 if submitted else 200
     return render_template("allowances/settings.html", province=province, rules=rules, forms=forms,
@@ -340,17 +333,17 @@ def _prefill_policy(form: PolicyForm, policy, today: date) -> None:
 def _apply_settings(submitted: str, province: AdminUnit, form) -> str:
     """The one service call of a settings POST; returns the success message."""
     if submitted == "rule":
-        rule = allowances.create_allowance_rule(province, **form.fields(), actor=_actor())
+        rule = allowances.create_allowance_rule(province, **form.fields(), actor=actor())
         return _("Đã thêm mức bồi dưỡng %(v)s cho %(c)s, có hiệu lực từ %(d)s.", v=rule_value(rule),
                  c=rule_case(rule), d=rule.valid_from.strftime("%d/%m/%Y"))
     if submitted == "end":
         rule = db.session.get(AllowanceRule, form.rule_id.data)
         if rule is None or rule.province_id != province.id:
             abort(404)
-        allowances.end_allowance_rule(rule, valid_to=form.valid_to.data, actor=_actor())
+        allowances.end_allowance_rule(rule, valid_to=form.valid_to.data, actor=actor())
         return _("Đã kết thúc mức bồi dưỡng %(v)s (%(c)s), hết hiệu lực từ %(d)s.", v=rule_value(rule),
                  c=rule_case(rule), d=rule.valid_to.strftime("%d/%m/%Y"))
-    policy = allowances.set_network_policy(province, **form.fields(), actor=_actor())
+    policy = allowances.set_network_policy(province, **form.fields(), actor=actor())
     return _("Đã ban hành quy định mạng lưới có hiệu lực từ %(d)s.", d=policy.valid_from.strftime("%d/%m/%Y"))
 
 
@@ -361,22 +354,19 @@ def _apply_settings(submitted: str, province: AdminUnit, form) -> str:
 @login_required
 def base_salary():
     """The national base salary (lương cơ sở) by date; a province admin records a new decree."""
-    require(allowances.can_view_base_salary(current_user))
+    require(can_view_base_salary(current_user))
     can_manage = can_manage_base_salary(current_user)
     if request.method == "POST":
         require(can_manage)
     form = BaseSalaryForm()
     if form.validate_on_submit():
-        try:
-            row = allowances.set_base_salary(**form.fields(), actor=_actor())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
+        outcome = run_service(allowances.set_base_salary, **form.fields(), actor=actor(), form=form)
+        if outcome.ok:
             db.session.commit()
+            row = outcome.value
             flash(_("Đã ghi mức lương cơ sở %(a)s từ ngày %(d)s.", a=allowances.money(row.amount),
                     d=row.valid_from.strftime("%d/%m/%Y")), "success")
             return redirect(url_for(".base_salary"))
     status = 422 if form.is_submitted() else 200
     return render_template("allowances/base_salary.html", form=form, rows=allowances.base_salaries(),
-                           current=allowances.base_salary_on(allowances.today()), can_manage=can_manage), status
+                           current=allowances.base_salary_on(clock.today()), can_manage=can_manage), status

@@ -16,7 +16,6 @@ from datetime import date
 from flask import jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import scope_of
 from ..collaborators import services as network
@@ -28,16 +27,17 @@ from ..collaborators.permissions import (
     can_record_for_collaborator,
     can_view_collaborator,
 )
+from ..common.clock import today
+from ..common.paging import paginate
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from ..supervision import services as supervision
 from ..supervision.models import SupervisionVisit
 from ..supervision.permissions import can_close_follow_up, can_view_visit
 from ..units.models import AdminUnit, UnitLevel
-from ..units.services import units_at_paths
 from . import auth, network_schemas, schemas
 from .permissions import can_see_personal_data
-from .views import DEFAULT_PER_PAGE, MAX_PER_PAGE, actor, bp, hamlet_or_404
+from .views import actor, bp, hamlet_or_404
 
 # --- loading and scope --------------------------------------------------------------------------
 
@@ -106,22 +106,7 @@ def visit_or_404(visit_id: int, need=can_view_visit) -> SupervisionVisit:
 
 
 def as_of() -> date:
-    return schemas.query_date("as_of", date.today())
-
-
-def page_args() -> tuple[int, int]:
-    return (schemas.query_int("page", 1),
-            schemas.query_int("per_page", DEFAULT_PER_PAGE, high=MAX_PER_PAGE))
-
-
-def listed(rows: list, serialise, unit: AdminUnit, on: date, **extra):
-    """One page of a list the services compute whole (overdue visits, follow-ups, under review,
-    quota): the page is cut here, the counts are over the whole list."""
-    page, per_page = page_args()
-    pages = max(1, -(-len(rows) // per_page))
-    chosen = rows[(page - 1) * per_page:page * per_page]
-    return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(), items=[serialise(r) for r in chosen],
-                   total=len(rows), page=page, per_page=per_page, pages=pages, **extra)
+    return schemas.query_date("as_of", today())
 
 
 # --- roster, profile, quota ---------------------------------------------------------------------
@@ -143,16 +128,15 @@ def roster(unit_id: int):
     unit, prefixes = area(unit_id)
     on = as_of()
     filters = roster_filters(on)
-    page, per_page = page_args()
+    page, per_page = schemas.query_page()
     found = network.roster_page(prefixes, filters, page, per_page)
     personal = can_see_personal_data(actor(), prefixes)
     return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(),
-                   items=[network_schemas.roster_row(r, personal) for r in found.rows], total=found.total,
-                   page=found.page, per_page=found.per_page, pages=found.pages)
+                   **schemas.page_json(found, lambda r: network_schemas.roster_row(r, personal)))
 
 
 def profile(collaborator: Collaborator, on: date | None = None) -> dict:
-    on = on or date.today()
+    on = on or today()
     user = actor()
     handovers = db.session.scalars(select(RegisterHandover).where(
         RegisterHandover.from_collaborator_id == collaborator.id).order_by(RegisterHandover.requested_on,
@@ -175,12 +159,15 @@ def collaborator(collaborator_id: int):
 @bp.get("/units/<int:unit_id>/quota")
 @auth.token_required
 def quota(unit_id: int):
+    """Quota status of the hamlets of the caller's part of the unit: one page, and the totals of
+    the whole part (both counted by the database)."""
     unit, prefixes = area(unit_id)
     on = as_of()
-    parts = [unit] if prefixes == [unit.path] else units_at_paths(prefixes)
-    rows = [row for part in parts for row in network.quota_status(part, as_of=on)]
-    return listed(rows, network_schemas.quota_row, unit, on,
-                  totals=network_schemas.quota_totals(network.quota_totals(rows)))
+    page, per_page = schemas.query_page()
+    totals = network.quota_summary(prefixes, as_of=on)
+    found = network.quota_page(prefixes, as_of=on, page=page, per_page=per_page, totals=totals)
+    return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(), **schemas.page_json(found, network_schemas.quota_row),
+                   totals=network_schemas.quota_totals(totals))
 
 
 # --- assignment changes -------------------------------------------------------------------------
@@ -276,15 +263,10 @@ def terminate(collaborator_id: int):
 def collaborator_visits(collaborator_id: int):
     """Every visit to the collaborator, newest first: whoever sees the profile sees its visits."""
     collaborator = collaborator_or_404(collaborator_id)
-    page, per_page = page_args()
-    stmt = (select(SupervisionVisit).where(SupervisionVisit.collaborator_id == collaborator.id)
-            .options(selectinload(SupervisionVisit.hamlet), selectinload(SupervisionVisit.supervisor))
-            .order_by(SupervisionVisit.visited_on.desc(), SupervisionVisit.id.desc()))
-    found = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-    return jsonify(collaborator=network_schemas.person_ref(collaborator.id, collaborator.full_name),
-                   checklist_items=network_schemas.checklist_items(),
-                   items=[network_schemas.visit(v) for v in found.items], total=found.total, page=found.page,
-                   per_page=found.per_page, pages=found.pages)
+    found = paginate(supervision.visits_of(collaborator), *schemas.query_page())
+    return jsonify(schemas.page_json(found, network_schemas.visit,
+                                     collaborator=network_schemas.person_ref(collaborator.id, collaborator.full_name),
+                                     checklist_items=network_schemas.checklist_items()))
 
 
 @bp.post("/collaborators/<int:collaborator_id>/visits")
@@ -318,7 +300,8 @@ def close_follow_up(visit_id: int):
 def overdue_visits(unit_id: int):
     unit, prefixes = area(unit_id)
     on = as_of()
-    return listed(supervision.overdue_visits(prefixes, on), network_schemas.overdue, unit, on)
+    found = supervision.overdue_page(prefixes, on, *schemas.query_page())
+    return jsonify(schemas.page_json(found, network_schemas.overdue, unit=schemas.unit(unit), as_of=on.isoformat()))
 
 
 @bp.get("/units/<int:unit_id>/follow-ups")
@@ -326,8 +309,10 @@ def overdue_visits(unit_id: int):
 def open_follow_ups(unit_id: int):
     unit, prefixes = area(unit_id)
     on = as_of()
-    rows = supervision.open_follow_ups(prefixes, on)
-    return listed(rows, network_schemas.follow_up, unit, on, overdue=sum(r.overdue for r in rows))
+    found = supervision.open_follow_ups_page(prefixes, on, *schemas.query_page())
+    _open, late = supervision.follow_up_counts(prefixes, on)
+    return jsonify(schemas.page_json(found, network_schemas.follow_up, unit=schemas.unit(unit), as_of=on.isoformat(),
+                                     overdue=late))
 
 
 # --- monthly meetings and the under-review list -------------------------------------------------
@@ -338,9 +323,8 @@ def open_follow_ups(unit_id: int):
 def meetings(commune_id: int):
     commune = commune_or_404(commune_id)
     area_of(commune)
-    summaries = supervision.meeting_summaries(commune)
-    return jsonify(commune=schemas.unit(commune), items=[network_schemas.meeting_summary(s) for s in summaries],
-                   total=len(summaries))
+    found = supervision.meetings_page(commune, *schemas.query_page())
+    return jsonify(schemas.page_json(found, network_schemas.meeting_summary, commune=schemas.unit(commune)))
 
 
 @bp.get("/communes/<int:commune_id>/meetings/<month>")
@@ -374,5 +358,6 @@ def record_meeting(commune_id: int, month: str):
 def under_review(unit_id: int):
     unit, prefixes = area(unit_id)
     on = as_of()
-    return listed(supervision.under_review(prefixes, on), network_schemas.review, unit, on)
+    found = supervision.under_review_page(prefixes, on, *schemas.query_page())
+    return jsonify(schemas.page_json(found, network_schemas.review, unit=schemas.unit(unit), as_of=on.isoformat()))
 

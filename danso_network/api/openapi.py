@@ -136,9 +136,14 @@ _RESPONSES = {
                        "commune": _ref("Unit"), "quota": {"type": "integer"}, "active": {"type": "integer"},
                        "missing": {"type": "integer"}, "open_applications": {"type": "integer"}},
     },
-    "VacancyList": {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Vacancy")},
-                                                     "total": {"type": "integer"},
-                                                     "as_of": {"type": "string", "format": "date"}}},
+    "VacancyList": {"type": "object", "required": ["items", "total", "page", "pages"],
+                    "properties": {"items": {"type": "array", "items": _ref("Vacancy")},
+                                   "total": {"type": "integer", "description": "Số thôn còn thiếu (toàn danh sách)"},
+                                   "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                                   "pages": {"type": "integer"},
+                                   "empty": {"type": "integer", "description": "Số thôn chưa có CTV nào"},
+                                   "missing": {"type": "integer", "description": "Số CTV còn thiếu so với định mức"},
+                                   "as_of": {"type": "string", "format": "date"}}},
     "ApplicationSummary": {
         "type": "object", "required": ["id", "state", "state_label", "version"],
         "properties": {
@@ -256,8 +261,8 @@ def _paths() -> dict:
         },
         "/api/v1/vacancies": {"get": {
             "operationId": "listVacancies", "summary": "Thôn/tổ dân phố còn thiếu CTV (hôm nay)",
-            "security": _SECURED, "parameters": [_COMMUNE_PARAM],
-            "responses": {"200": _ok("Danh sách chỗ trống", "VacancyList"), **_errors("401", "403", "404")},
+            "security": _SECURED, "parameters": [_COMMUNE_PARAM, *_PAGE],
+            "responses": {"200": _ok("Một trang chỗ trống", "VacancyList"), **_errors("401", "403", "404", "422")},
         }},
         "/api/v1/applications": {
             "get": {
@@ -268,9 +273,7 @@ def _paths() -> dict:
                     _COMMUNE_PARAM,
                     {"name": "q", "in": "query", "required": False, "description": "Họ tên (không dấu cũng được) "
                      "hoặc phần đầu số CCCD", "schema": {"type": "string"}},
-                    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-                    {"name": "per_page", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                    *_PAGE,
                 ],
                 "responses": {"200": _ok("Một trang hồ sơ", "ApplicationList"), **_errors("401", "403", "404", "422")},
             },

@@ -1,35 +1,15 @@
-"""Read-only queries behind the API's lists (scoped by the caller's unit paths)."""
+"""Read-only queries of the API that no service answers (the lists come from the services,
+shared with the pages: e.g. ``recruitment.services.applications_query``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import select
 
 from ..auth.models import User
 from ..extensions import db
-from ..recruitment.models import Application, ApplicationEvent, Candidate
-from ..textnorm import fold
-from ..units.models import AdminUnit
-from ..units.services import path_filter
-
-
-def applications(prefixes: Sequence[str], *, state: str | None = None, within: str | None = None,
-                 q: str | None = None):
-    """Applications for hamlets under ``prefixes`` (and under the path ``within``), newest first;
-    ``q`` matches the candidate's name without diacritics, or the start of the CCCD."""
-    stmt = (select(Application).join(Application.candidate).options(
-        contains_eager(Application.candidate), selectinload(Application.hamlet).selectinload(AdminUnit.parent))
-        .where(path_filter(prefixes, Application.hamlet_path)))
-    if state:
-        stmt = stmt.where(Application.state == state)
-    if within:
-        stmt = stmt.where(Application.hamlet_path.startswith(within, autoescape=True))
-    if q and q.strip():
-        stmt = stmt.where(or_(Candidate.search_text.contains(fold(q), autoescape=True),
-                              Candidate.national_id.startswith(q.strip(), autoescape=True)))
-    return stmt.order_by(Application.updated_at.desc(), Application.id.desc())
+from ..recruitment.models import ApplicationEvent
 
 
 def full_names(events: Sequence[ApplicationEvent]) -> dict[int, str]:

@@ -9,8 +9,6 @@ body's shape (:mod:`.schemas`) → ONE service call → commit once → serialis
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -18,6 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import services as auth_services
 from ..auth.permissions import can_view_unit, scope_of
+from ..common import clock
+from ..common.paging import paginate
 from ..errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db, limiter
 from ..recruitment import services
@@ -30,7 +30,7 @@ from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-DEFAULT_PER_PAGE = 20
+DEFAULT_PER_PAGE = 20  # network_views' page size until it reads schemas.query_page() too
 MAX_PER_PAGE = 100
 CONCURRENT = _l("Hồ sơ vừa được người khác xử lý cùng lúc; thao tác của bạn chưa được lưu. "
                 "Vui lòng đọc lại hồ sơ để xem trạng thái mới.")
@@ -153,10 +153,14 @@ def revoke_token():
 @bp.get("/vacancies")
 @auth.token_required
 def vacancies():
+    """Hamlets below their quota today, a page at a time (``page``, ``per_page``), with the
+    totals of the whole list: ``total`` hamlets, ``empty`` (nobody in post), ``missing``."""
     commune = commune_from_args()
     prefixes = [commune.path] if commune else scope_of(actor()).prefixes
-    found = services.vacancies(prefixes)
-    return jsonify(items=[schemas.vacancy(v) for v in found], total=len(found), as_of=date.today().isoformat())
+    filters = services.VacancyFilters(clock.today())
+    page, totals = services.vacancy_page(prefixes, filters, *schemas.query_page())
+    return jsonify(schemas.page_json(page, schemas.vacancy, as_of=filters.on.isoformat(), empty=totals.empty,
+                                     missing=totals.missing))
 
 
 @bp.get("/applications")
@@ -167,12 +171,9 @@ def applications():
         raise ValidationFailed(_l("Trạng thái “%(s)s” không tồn tại; dùng một trong: %(c)s.", s=state[:40],
                                   c=", ".join(schemas.STATES)), field="state")
     commune = commune_from_args()
-    page = db.paginate(queries.applications(scope_of(actor()).prefixes, state=state,
-                                            within=commune.path if commune else None, q=request.args.get("q")),
-                       page=schemas.query_int("page", 1),
-                       per_page=schemas.query_int("per_page", DEFAULT_PER_PAGE, high=MAX_PER_PAGE), error_out=False)
-    return jsonify(items=[schemas.application_summary(a) for a in page.items], total=page.total, page=page.page,
-                   per_page=page.per_page, pages=page.pages)
+    stmt = services.applications_query(scope_of(actor()).prefixes, state=state,
+                                       within=commune.path if commune else None, q=request.args.get("q"))
+    return jsonify(schemas.page_json(paginate(stmt, *schemas.query_page()), schemas.application_summary))
 
 
 @bp.post("/applications")
@@ -231,23 +232,12 @@ def timeline(application_id: int):
 # --- recognition decisions ----------------------------------------------------------------------
 
 
-def _issuer(name: str | None):
-    """The issuing body: as given, else the facility where the caller holds a current role."""
-    if name and name.strip():
-        return name.strip(), None
-    today = date.today()
-    for grant in actor().grants:
-        if grant.facility is not None and grant.valid_on(today):
-            return grant.facility.name, grant.facility
-    raise ValidationFailed(_l("Vui lòng nhập cơ quan ban hành quyết định."), field="issuer_name")
-
-
 @bp.post("/decisions")
 @auth.token_required
 def create_decision():
     data = schemas.parse(schemas.DECISION_CREATE)
     chosen = [application_or_404(i) for i in data["application_ids"]]
-    issuer_name, facility = _issuer(data.get("issuer_name"))
+    issuer_name, facility = services.decision_issuer(actor(), chosen, name=data.get("issuer_name"))
     decision = services.issue_decision(chosen, number=data["number"], issued_on=data["issued_on"],
                                        signer_name=data["signer_name"], signer_title=data.get("signer_title", ""),
                                        issuer_name=issuer_name, issuer_facility=facility, actor=actor())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
 
+from ..common import clock
 from ..extensions import db
 from .models import AuditEvent
 
@@ -56,7 +57,7 @@ def record(action: str, obj=None, *, object_type: str | None = None, object_id: 
         object_type = object_type or type(obj).__name__
         object_id = obj.id if object_id is None else object_id
     event = AuditEvent(
-        at=datetime.now(UTC),
+        at=clock.now(),
         actor_id=getattr(actor, "id", None),
         actor_name=getattr(actor, "username", None) or SYSTEM_ACTOR,
         action=action,

@@ -1,13 +1,12 @@
-"""The audit screen: the append-only change log, scoped, filtered and paginated."""
+"""The audit screen: the append-only change log, scoped, filtered, counted and paginated by the
+database (``common.paging``). Days are Vietnam's calendar days (``common.clock``)."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, render_template, request
-from flask_babel import format_decimal, get_timezone
+from flask import Blueprint, render_template, request
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -16,13 +15,13 @@ from ..allowances import forms as allowance_forms
 from ..auth.labels import role_label
 from ..auth.permissions import can_view_audit, require, scope_of
 from ..collaborators import labels as collaborator_labels
-from ..extensions import db
+from ..common import clock
+from ..common.paging import paginate
+from ..common.params import date_arg, page_arg
 from ..units.labels import level_label, type_label
 from . import queries
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-PER_PAGE = 50
 
 ACTION_LABELS = {
     "unit.create": _l("Tạo đơn vị"),
@@ -164,17 +163,6 @@ def changes(event) -> list[tuple[str, str | None, str]]:
     return rows
 
 
-def _day_arg(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        flash(_("Ngày “%(v)s” không hợp lệ nên đã bỏ qua bộ lọc này.", v=raw[:30]), "warning")
-        return None
-
-
 @bp.get("/")
 @login_required
 def index():
@@ -183,11 +171,10 @@ def index():
     filters = {
         "action": request.args.get("action", "").strip()[:60] or None,
         "object_type": request.args.get("object_type", "").strip()[:60] or None,
-        "date_from": _day_arg("from"), "date_to": _day_arg("to"),
+        "date_from": date_arg("from", fallback_today=False), "date_to": date_arg("to", fallback_today=False),
         "label": request.args.get("q", "").strip()[:100] or None,
     }
-    page = db.paginate(queries.events_query(scope, tz=ZoneInfo(str(get_timezone())), **filters),
-                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = paginate(queries.events_query(scope, tz=clock.zone(), **filters), *page_arg())
     return render_template(
         "audit/index.html", page=page, filters=filters, actions=queries.actions_seen(scope),
         object_types=queries.object_types_seen(scope), action_label=action_label,

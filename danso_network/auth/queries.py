@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..textnorm import fold
 from ..units.models import AdminUnit, Facility
@@ -22,11 +23,13 @@ def users_in_area(actor: User, q: str = ""):
                        and_(RoleGrant.facility_id.is_not(None), path_filter(prefixes, facility_path)))
     has_grant = exists().where(RoleGrant.user_id == User.id)
     has_outside = exists().where(RoleGrant.user_id == User.id, not_(grant_inside))
-    stmt = select(User).where(has_grant, not_(has_outside))
+    grants = selectinload(User.grants)
+    stmt = (select(User).where(has_grant, not_(has_outside))  # the list shows each account's grants
+            .options(grants.selectinload(RoleGrant.facility), grants.selectinload(RoleGrant.unit)))
     if q:
         term = q.strip().lower()
         folded = fold(q)
         stmt = stmt.where(or_(User.username.contains(term, autoescape=True),
                               User.full_name.contains(q.strip(), autoescape=True),
                               User.username.contains(folded, autoescape=True)))
-    return stmt.order_by(User.username)
+    return stmt.order_by(User.username, User.id)

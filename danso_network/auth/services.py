@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..audit.services import record
+from ..common import clock
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..units.models import AdminUnit, Facility, FacilityKind
@@ -51,7 +52,7 @@ def create_user(*, username: str, full_name: str, password: str, email: str | No
         raise Conflict(_l("Tên đăng nhập “%(u)s” đã tồn tại.", u=username), field="username")
     check_password_strength(password)
     user = User(username=username, full_name=full_name.strip() or username, email=email,
-                created_at=datetime.now(UTC), active=True, session_version=1)
+                created_at=clock.now(), active=True, session_version=1)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -105,7 +106,7 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def note_login(user: User) -> None:
-    user.last_login_at = datetime.now(UTC)
+    user.last_login_at = clock.now()
     record("user.login", user, label=user.username, unit_path=user_area_path(user), actor=user)
     db.session.flush()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..errors import DomainError
+from ..common import clock
+from ..common.paging import paginate
+from ..common.params import page_arg
+from ..common.views import actor, load_or_404, run_service
 from ..extensions import db, limiter
 from ..safe_redirect import safe_next
 from . import queries, services
@@ -26,6 +27,23 @@ from .models import Role, RoleGrant, User
 from .permissions import can_grant_at, can_manage_user, can_manage_users, require, scope_of
 
 bp = Blueprint("auth", __name__)
+
+
+class ShowOn:
+    """Where :func:`run_service` shows a refusal on these plain forms: under the field the error
+    names (else under ``default``), or flashed when the form has no such field."""
+
+    def __init__(self, form, default: str | None = None):
+        self.form, self.default = form, default
+
+    def show_domain_error(self, error) -> None:
+        field = getattr(self.form, error.field, None) if error.field else None
+        if field is None and self.default:
+            field = getattr(self.form, self.default)
+        if field is None:
+            flash(str(error), "danger")
+        else:
+            field.errors = [*field.errors, str(error)]
 
 
 def _login_limit() -> str:
@@ -69,34 +87,20 @@ def change_password():
     if form.validate_on_submit():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append(_("Mật khẩu hiện tại không đúng."))
-        else:
-            try:
-                services.set_password(current_user, form.new_password.data)
-            except DomainError as e:
-                db.session.rollback()
-                form.new_password.errors.append(str(e))
-            else:
-                db.session.commit()
-                login_user(current_user._get_current_object(), fresh=True)  # keep this session only
-                flash(_("Đã đổi mật khẩu."), "success")
-                return redirect(url_for("main.home"))
+        elif run_service(services.set_password, actor(), form.new_password.data,
+                         form=ShowOn(form, "new_password")).ok:
+            db.session.commit()
+            login_user(actor(), fresh=True)  # keep this session only
+            flash(_("Đã đổi mật khẩu."), "success")
+            return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form)
 
 
 # --- user administration (province admins) ---------------------------------------------------
 
 
-def get_user_or_404(user_id: int) -> User:
-    """404 for an unknown account, 403 for one outside the actor's province."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    require(can_manage_user(current_user, user))
-    return user
-
-
 def _places():
-    return services.grantable_places(scope_of(current_user).prefixes_for({Role.PROVINCE_ADMIN}), date.today())
+    return services.grantable_places(scope_of(current_user).prefixes_for({Role.PROVINCE_ADMIN}), clock.today())
 
 
 def _place_or_403(value: str):
@@ -111,8 +115,7 @@ def _place_or_403(value: str):
 def users():
     require(can_manage_users(current_user))
     q = request.args.get("q", "").strip()
-    page = db.paginate(queries.users_in_area(current_user, q), page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(queries.users_in_area(current_user, q), *page_arg())
     return render_template("auth/users.html", page=page, q=q)
 
 
@@ -123,25 +126,21 @@ def user_new():
     form = UserCreateForm().fill(_places())
     if form.validate_on_submit():
         unit, facility = _place_or_403(form.place.data)
-        try:
-            user = services.create_user_with_role(
-                username=form.username.data, full_name=form.full_name.data, password=form.password.data,
-                email=form.email.data or None, role=Role(form.role.data), unit=unit, facility=facility,
-                valid_from=form.valid_from.data)
-        except DomainError as e:
-            db.session.rollback()
-            _form_error(form, e)
-        else:
+        done = run_service(services.create_user_with_role, username=form.username.data,
+                           full_name=form.full_name.data, password=form.password.data,
+                           email=form.email.data or None, role=Role(form.role.data), unit=unit, facility=facility,
+                           valid_from=form.valid_from.data, form=ShowOn(form))
+        if done.ok:
             db.session.commit()
-            flash(_("Đã tạo tài khoản %(u)s.", u=user.username), "success")
-            return redirect(url_for("auth.user_show", user_id=user.id))
+            flash(_("Đã tạo tài khoản %(u)s.", u=done.value.username), "success")
+            return redirect(url_for("auth.user_show", user_id=done.value.id))
     return render_template("auth/user_new.html", form=form)
 
 
 @bp.get("/admin/users/<int:user_id>")
 @login_required
 def user_show(user_id: int):
-    user = get_user_or_404(user_id)
+    user = load_or_404(User, user_id, need=can_manage_user)  # 404 unknown, 403 outside the province
     return render_template("auth/user_show.html", user=user, grant_form=GrantForm().fill(_places()),
                            end_form=EndGrantForm(), password_form=ResetPasswordForm(),
                            active_form=ToggleActiveForm())
@@ -150,7 +149,7 @@ def user_show(user_id: int):
 @bp.post("/admin/users/<int:user_id>/grants")
 @login_required
 def user_grant(user_id: int):
-    user = get_user_or_404(user_id)
+    user = load_or_404(User, user_id, need=can_manage_user)  # 404 unknown, 403 outside the province
     form = GrantForm().fill(_places())
     if form.validate_on_submit():
         unit, facility = _place_or_403(form.place.data)
@@ -165,7 +164,7 @@ def user_grant(user_id: int):
 @bp.post("/admin/users/<int:user_id>/grants/<int:grant_id>/end")
 @login_required
 def grant_end(user_id: int, grant_id: int):
-    user = get_user_or_404(user_id)
+    user = load_or_404(User, user_id, need=can_manage_user)  # 404 unknown, 403 outside the province
     grant = db.session.get(RoleGrant, grant_id)
     if grant is None or grant.user_id != user.id:
         abort(404)
@@ -180,17 +179,17 @@ def grant_end(user_id: int, grant_id: int):
 @bp.post("/admin/users/<int:user_id>/active")
 @login_required
 def user_active(user_id: int):
-    user = get_user_or_404(user_id)
+    user = load_or_404(User, user_id, need=can_manage_user)  # 404 unknown, 403 outside the province
     if ToggleActiveForm().validate_on_submit():
         message = _("Đã khoá tài khoản.") if user.active else _("Đã mở khoá tài khoản.")
-        _commit_or_flash(lambda: services.set_active(user, not user.active, actor=current_user), message)
+        _commit_or_flash(lambda: services.set_active(user, not user.active, actor=actor()), message)
     return redirect(url_for("auth.user_show", user_id=user.id))
 
 
 @bp.post("/admin/users/<int:user_id>/password")
 @login_required
 def user_password(user_id: int):
-    user = get_user_or_404(user_id)
+    user = load_or_404(User, user_id, need=can_manage_user)  # 404 unknown, 403 outside the province
     form = ResetPasswordForm()
     if form.validate_on_submit():
         _commit_or_flash(lambda: services.set_password(user, form.new_password.data),
@@ -202,23 +201,11 @@ def user_password(user_id: int):
 
 def _commit_or_flash(action, success: str) -> bool:
     """Run one service call; commit and flash ``success``, or roll back and flash the refusal."""
-    try:
-        action()
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e), "danger")
+    if not run_service(action).ok:
         return False
     db.session.commit()
     flash(success, "success")
     return True
-
-
-def _form_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "danger")
 
 
 def _flash_form_errors(form) -> None:

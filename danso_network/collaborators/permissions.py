@@ -9,6 +9,7 @@ from datetime import date
 
 from ..auth.models import EDITING_ROLES, Role, User
 from ..auth.permissions import scope_of
+from ..common.clock import today
 from ..units.models import AdminUnit
 from .models import Assignment, Collaborator
 
@@ -28,7 +29,7 @@ def _roles(user: User, path: str):
 def home_assignment(collaborator: Collaborator, on: date | None = None) -> Assignment | None:
     """The assignment that places the collaborator for scope: the open primary one on the date,
     else any open one, else the latest."""
-    on = on or date.today()
+    on = on or today()
     assignments = collaborator.assignments
     open_ = [a for a in assignments if a.open_on(on)]
     primary = [a for a in open_ if a.kind == "primary"]
@@ -71,13 +72,3 @@ def can_record_at(user: User, unit: AdminUnit) -> bool:
 
 def can_manage_links(user: User, commune: AdminUnit) -> bool:
     return bool(_roles(user, commune.path) & LINK_ROLES)
-
-
-def can_manage_network_settings(user: User, province: AdminUnit) -> bool:
-    """Allowance rules, the base salary and the network policy belong to the province."""
-    return Role.PROVINCE_ADMIN in _roles(user, province.path)
-
-
-def can_manage_base_salary(user: User) -> bool:
-    """The base salary is national; any province admin may record a new decree."""
-    return Role.PROVINCE_ADMIN in scope_of(user).all_roles

@@ -8,8 +8,10 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ..common.clock import today
 from ..extensions import db
 from ..units.models import AdminUnit
+from ..units.services import province_id_of as province_id_of  # where callers find it
 from .models import NetworkPolicy
 
 
@@ -24,14 +26,9 @@ class Policy:
     record: NetworkPolicy | None = None
 
 
-def province_id_of(path: str) -> int:
-    """The province of any unit is the root of its materialised path (``/1/7/42/`` → 1)."""
-    return int(path.strip("/").split("/")[0])
-
-
 def policy_for(province: AdminUnit | int, on: date | None = None) -> Policy:
     """The latest policy version of the province whose ``valid_from`` is on or before ``on``."""
-    on = on or date.today()
+    on = on or today()
     province_id = province if isinstance(province, int) else province.id
     row = db.session.scalar(
         select(NetworkPolicy).where(NetworkPolicy.province_id == province_id, NetworkPolicy.valid_from <= on)

@@ -17,20 +17,23 @@ import enum
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import wraps
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy import and_, case, exists, func, not_, or_, select, true
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, defer, selectinload
+from sqlalchemy.sql.selectable import Join
 
 from ..audit.services import record
+from ..common.clock import now, today
+from ..common.paging import PER_PAGE, Page, clamp, paginate
 from ..errors import Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..recruitment import rules as recruitment_rules
 from ..recruitment.models import Candidate
-from ..recruitment.services import criteria_for
+from ..recruitment.services import bands_in_force, quota_sql
 from ..textnorm import fold
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import path_filter, valid_on
@@ -54,10 +57,6 @@ class Status(enum.StrEnum):
     SUSPENDED = "suspended"
     ENDED = "ended"
     NOT_STARTED = "not_started"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _d(day: date) -> str:
@@ -89,16 +88,32 @@ def open_on(model, day: date):
 
 
 def in_areas(prefixes: Sequence[str], column=Assignment.hamlet_path):
-    """``units.services.path_filter`` (the column lies under one of the paths; none → nothing),
-    made indexable on SQLite: a LIKE with ESCAPE never uses an index there, so the same prefixes
-    are also given as ranges (``'/1/' <= path < '/10'``: ``0`` follows ``/``), which the path
-    indexes answer; SQLite compares text bytewise, so each range is exactly its prefix.
-    PostgreSQL keeps the LIKE alone (its locale collations do not compare bytewise)."""
-    cond = path_filter(prefixes, column)
-    if prefixes and not _is_postgresql():
-        ranges = [and_(column >= p, column < p[:-1] + chr(ord(p[-1]) + 1)) for p in prefixes]
-        cond = and_(or_(*ranges), cond)
-    return cond
+    """``units.services.path_filter``: the column lies under one of the paths (none → nothing),
+    written for the paths' indexes and for wide scopes.
+
+    - A few areas (at most two provinces among them): on SQLite as ranges
+      (``'/1/' <= path < '/10'``: ``0`` follows ``/``), which the path indexes answer — a LIKE
+      with ESCAPE never uses an index there, and SQLite compares text bytewise, so each range is
+      exactly its prefix; on PostgreSQL as the LIKEs, which its ``text_pattern_ops`` indexes
+      answer (its locale collations do not compare bytewise).
+    - Many provinces (a national user): most rows match, so no index helps, and testing every
+      row against 34 patterns is what costs; the path's first characters are looked up in the
+      prefixes of the same length instead (``substr(path, 1, 4) IN ('/12/', '/34/', …)``), one
+      test per distinct length; and when they are every province there is (the root of every
+      path, past ones included), there is nothing to test."""
+    prefixes = list(prefixes)
+    provinces = [p for p in prefixes if p.count("/") == 2]
+    if len(provinces) > 2:
+        roots = db.session.scalars(select(AdminUnit.path).where(AdminUnit.parent_id.is_(None)))
+        if set(roots) <= set(provinces):
+            return true()
+        by_length: dict[int, list[str]] = {}
+        for p in prefixes:
+            by_length.setdefault(len(p), []).append(p)
+        return or_(*(func.substr(column, 1, n).in_(same) for n, same in sorted(by_length.items())))
+    if not prefixes or _is_postgresql():
+        return path_filter(prefixes, column)
+    return or_(*(and_(column >= p, column < p[:-1] + chr(ord(p[-1]) + 1)) for p in prefixes))
 
 
 def _bytewise(column):
@@ -171,7 +186,7 @@ def _years_before(day: date, years: int) -> date:
 def _not_future(on: date | None, field: str = "on") -> None:
     if on is None:
         raise ValidationFailed(_l("Vui lòng nhập ngày."), field=field)
-    if on > date.today():
+    if on > today():
         raise ValidationFailed(_l("Ngày %(d)s chưa đến: chỉ ghi nhận việc đã xảy ra, không chọn ngày trong tương lai.",
                                   d=_d(on)), field=field)
 
@@ -550,48 +565,113 @@ def quota_flag(active: int, quota: int) -> str:
 
 
 _GEOMETRY = ("geom_wkb", "geom_simplified_wkb")  # not needed for a table; large
+QUOTA_FLAGS = ("under", "over", "ok")
+
+
+@dataclass(frozen=True)
+class _QuotaQuery:
+    """The hamlets in force on a date under some areas, each with its households, quota and the
+    collaborators serving there (active, suspended: one GROUP BY over the assignments in force),
+    as SQL expressions over one FROM clause."""
+
+    hamlet: type
+    commune: type
+    counts: object  # subquery: hamlet_id, serving, suspended
+    conditions: tuple
+    households: object
+    quota: object
+    active: object
+    suspended: object
+
+    def select(self, *columns):
+        return (select(*columns).select_from(self.hamlet)
+                .join(self.commune, self.commune.id == self.hamlet.parent_id)
+                .outerjoin(self.counts, self.counts.c.hamlet_id == self.hamlet.id).where(*self.conditions))
+
+    def flag_is(self, flag: str):
+        """The SQL condition for :func:`quota_flag`'s value."""
+        return {"under": self.active < self.quota, "over": self.active > self.quota,
+                "ok": self.active == self.quota}[flag]
+
+
+_quota_hamlet = aliased(AdminUnit, name="quota_hamlet")  # made once: a fresh alias costs milliseconds
+_quota_commune = aliased(AdminUnit, name="quota_commune")
+
+
+def _quota_query(prefixes: Sequence[str], as_of: date) -> _QuotaQuery:
+    hamlet, commune = _quota_hamlet, _quota_commune
+    suspended = exists().where(Suspension.collaborator_id == Assignment.collaborator_id, open_on(Suspension, as_of))
+    counts = (select(Assignment.hamlet_id.label("hamlet_id"), func.count().label("serving"),
+                     func.sum(case((suspended, 1), else_=0)).label("suspended"))
+              .where(in_areas(prefixes), open_on(Assignment, as_of))
+              .group_by(Assignment.hamlet_id).subquery("quota_counts"))
+    households = func.coalesce(hamlet.households, 0)
+    n_suspended = func.coalesce(counts.c.suspended, 0)
+    return _QuotaQuery(
+        hamlet=hamlet, commune=commune, counts=counts,
+        conditions=(hamlet.level == UnitLevel.HAMLET.value, valid_on(hamlet, as_of),
+                    in_areas(prefixes, hamlet.path)),
+        households=households, quota=quota_sql(hamlet.households, hamlet.path, bands_in_force(
+            {province_id_of(p) for p in prefixes}, as_of)),
+        active=func.coalesce(counts.c.serving, 0) - n_suspended, suspended=n_suspended)
+
+
+def quota_summary(prefixes: Sequence[str], *, as_of: date) -> QuotaTotals:
+    """The totals above the quota list, counted by the database in one query: hamlets in force
+    on ``as_of`` under the areas, their households and quotas, collaborators active and
+    suspended, hamlets under and over quota and hamlets with nobody active."""
+    q = _quota_query(prefixes, as_of)
+
+    def how_many(cond):
+        return func.sum(case((cond, 1), else_=0))
+
+    row = db.session.execute(q.select(
+        func.count(), func.sum(q.households), func.sum(q.quota), func.sum(q.active), func.sum(q.suspended),
+        how_many(q.flag_is("under")), how_many(q.flag_is("over")), how_many(q.active == 0))).one()
+    return QuotaTotals(*(int(v or 0) for v in row))
+
+
+def _quota_total(totals: QuotaTotals, flag: str | None) -> int:
+    return {"under": totals.under, "over": totals.over,
+            "ok": totals.hamlets - totals.under - totals.over}.get(flag, totals.hamlets)
+
+
+def _quota_select(prefixes: Sequence[str], as_of: date, flag: str | None = None):
+    q = _quota_query(prefixes, as_of)
+    stmt = (q.select(q.hamlet, q.commune, q.households, q.quota, q.active, q.suspended)
+            .options(*(defer(getattr(model, c)) for model in (q.hamlet, q.commune) for c in _GEOMETRY))
+            .order_by(_bytewise(q.commune.search_text), q.commune.id, _bytewise(q.hamlet.local_id),
+                      _bytewise(q.hamlet.search_text), q.hamlet.id))
+    return stmt.where(q.flag_is(flag)) if flag in QUOTA_FLAGS else stmt
+
+
+def _quota_row(values) -> QuotaRow:
+    hamlet, commune, households, quota, active, suspended = values
+    households, quota, active, suspended = int(households), int(quota), int(active), int(suspended)
+    return QuotaRow(hamlet, commune, households, quota, active, suspended,
+                    households / active if active else None, quota_flag(active, quota))
+
+
+def quota_page(prefixes: Sequence[str], *, as_of: date, flag: str | None = None, page: int = 1,
+               per_page: int = PER_PAGE, totals: QuotaTotals | None = None) -> Page:
+    """One page of the quota status of the hamlets under the areas (unit paths; none →
+    nothing), as of a date: per hamlet in force that day, its households, the quota from the
+    province's criteria bands in force that day, collaborators active and suspended (counted
+    by GROUP BY), households per active collaborator and the flag (under/over/ok); ``flag``
+    keeps only the hamlets so flagged. At least one collaborator per hamlet (TT 02/2021/TT-BYT).
+
+    Ordered by commune, hamlet number and name, and sliced by the database; the number of rows
+    comes from the totals (:func:`quota_summary`, computed here unless given)."""
+    totals = totals or quota_summary(prefixes, as_of=as_of)
+    found = paginate(_quota_select(prefixes, as_of, flag), page, per_page, scalars=False,
+                     total=_quota_total(totals, flag))
+    return found.map(_quota_row)
 
 
 def quota_status(unit: AdminUnit, *, as_of: date) -> list[QuotaRow]:
-    """Per hamlet in force on ``as_of`` under ``unit`` (or the hamlet itself): households, the
-    quota from the province's criteria bands in force that day (falling back to Gia Lai's
-    bands, QĐ 34/2023/QĐ-UBND, as recruitment.services.vacancies does), collaborators active and
-    suspended, households per active collaborator and the flag (under/over/ok). At least one
-    collaborator per hamlet (TT 02/2021/TT-BYT). Three queries whatever the area's size."""
-    commune = aliased(AdminUnit)
-    hamlets = db.session.execute(
-        select(AdminUnit, commune).join(commune, commune.id == AdminUnit.parent_id)
-        .where(AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, as_of),
-               in_areas([unit.path], AdminUnit.path))
-        .options(*(defer(getattr(model, c)) for model in (AdminUnit, commune) for c in _GEOMETRY))
-        .order_by(_bytewise(commune.search_text), commune.id, _bytewise(AdminUnit.local_id),
-                  _bytewise(AdminUnit.search_text), AdminUnit.id)).all()
-    if not hamlets:
-        return []
-    suspended = exists().where(Suspension.collaborator_id == Assignment.collaborator_id, open_on(Suspension, as_of))
-    counts = {row[0]: (int(row[1]), int(row[2] or 0)) for row in db.session.execute(
-        select(Assignment.hamlet_id, func.count(), func.sum(case((suspended, 1), else_=0)))
-        .where(in_areas([unit.path]), open_on(Assignment, as_of))
-        .group_by(Assignment.hamlet_id))}
-    criteria = criteria_for(db.session.get(AdminUnit, province_id_of(unit.path)), as_of)
-    bands = criteria.quota_bands if criteria else recruitment_rules.QUOTA_PRESETS["gia_lai"]
-    rows = []
-    for hamlet, parent in hamlets:
-        households = hamlet.households or 0
-        quota = recruitment_rules.quota_for(households, bands)
-        serving, n_suspended = counts.get(hamlet.id, (0, 0))
-        active = serving - n_suspended
-        rows.append(QuotaRow(hamlet, parent, households, quota, active, n_suspended,
-                             households / active if active else None, quota_flag(active, quota)))
-    return rows
-
-
-def quota_totals(rows: Sequence[QuotaRow]) -> QuotaTotals:
-    return QuotaTotals(
-        hamlets=len(rows), households=sum(r.households for r in rows), quota=sum(r.quota for r in rows),
-        active=sum(r.active for r in rows), suspended=sum(r.suspended for r in rows),
-        under=sum(r.flag == "under" for r in rows), over=sum(r.flag == "over" for r in rows),
-        empty=sum(r.active == 0 for r in rows))
+    """Every row of :func:`quota_page` for one unit (the hamlet itself, or the hamlets under
+    it), for exports and checks; pages use :func:`quota_page`."""
+    return [_quota_row(r) for r in db.session.execute(_quota_select([unit.path], as_of))]
 
 
 # --- roster -------------------------------------------------------------------------------------------
@@ -636,62 +716,7 @@ class RosterRow:
     status: str
 
 
-@dataclass(frozen=True)
-class RosterPage:
-    rows: list[RosterRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
-
-    # The pagination macro (templates/_macros/ui.html) reads the Flask-SQLAlchemy names.
-    @property
-    def items(self) -> list[RosterRow]:
-        return self.rows
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    @property
-    def first(self) -> int:
-        """The 1-based number of the first row on this page (0 when empty)."""
-        return (self.page - 1) * self.per_page + 1 if self.rows else 0
-
-    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
-                   right_edge: int = 2) -> Iterator[int | None]:
-        """Page numbers to link, ``None`` for a gap (as Flask-SQLAlchemy's Pagination)."""
-        pages_end = self.pages + 1
-        left_end = min(1 + left_edge, pages_end)
-        yield from range(1, left_end)
-        if left_end == pages_end:
-            return
-        mid_start = max(left_end, self.page - left_current)
-        mid_end = min(self.page + right_current + 1, pages_end)
-        if mid_start - left_end > 0:
-            yield None
-        yield from range(mid_start, mid_end)
-        if mid_end == pages_end:
-            return
-        right_start = max(mid_end, pages_end - right_edge)
-        if right_start - mid_end > 0:
-            yield None
-        yield from range(right_start, pages_end)
+RosterPage = Page  # a roster page: ``.rows`` (= ``.items``) are :class:`RosterRow`
 
 
 _hamlet = aliased(AdminUnit, name="roster_hamlet")
@@ -774,14 +799,36 @@ def _roster_order(f: RosterFilters) -> list:
     return [*order, Collaborator.id, Assignment.id]
 
 
-def _roster_from(stmt, f: RosterFilters, *, full: bool):
-    """Join what the columns, filters and order need (all of it for ``full`` rows; for the
-    ordering pass the hamlet and commune only when filtered or sorted on)."""
-    stmt = (stmt.select_from(Assignment).join(Collaborator, Collaborator.id == Assignment.collaborator_id)
-            .join(Candidate, Candidate.id == Collaborator.candidate_id))
-    if full or f.sort == "hamlet" or f.hamlet_type or f.difficult is not None:
+class _InOrder(Join):
+    """An inner join whose left side SQLite keeps as the outer loop (``CROSS JOIN … ON``, the
+    one join SQLite does not reorder); other databases get a plain JOIN and plan it themselves."""
+
+    inherit_cache = True
+
+
+@compiles(_InOrder, "sqlite")
+def _in_order_sqlite(join, compiler, **kw):
+    head, _sep, tail = compiler.visit_join(join, **kw).rpartition(" JOIN ")
+    return f"{head} CROSS JOIN {tail}"
+
+
+def _roster_from(stmt, f: RosterFilters, *, full: bool, ordered: bool = True, by_names: bool = False):
+    """Join what the columns, filters and order need: all of it for ``full`` rows; for the
+    ordering pass the person (the order always ends on the name) and the hamlet and commune only
+    when filtered or sorted on; for a count (not ``ordered``) only what the filters read.
+    ``by_names`` walks the people in name order first (see :func:`roster_page`)."""
+    person = ordered or full or f.vhw is not None or f.tenure in _TENURE_BOUNDS
+    if by_names:
+        stmt = stmt.select_from(_InOrder(_InOrder(Candidate, Collaborator, Collaborator.candidate_id == Candidate.id),
+                                         Assignment, Assignment.collaborator_id == Collaborator.id))
+    elif person:
+        stmt = (stmt.select_from(Assignment).join(Collaborator, Collaborator.id == Assignment.collaborator_id)
+                .join(Candidate, Candidate.id == Collaborator.candidate_id))
+    else:
+        stmt = stmt.select_from(Assignment)
+    if full or (ordered and f.sort == "hamlet") or f.hamlet_type or f.difficult is not None:
         stmt = stmt.join(_hamlet, _hamlet.id == Assignment.hamlet_id)
-    if full or f.sort == "hamlet":
+    if full or (ordered and f.sort == "hamlet"):
         stmt = stmt.join(_commune, _commune.id == _hamlet.parent_id)
     return stmt
 
@@ -797,35 +844,44 @@ def _row(values, f: RosterFilters) -> RosterRow:
     return RosterRow(*values[:17], status=status)
 
 
-def roster_page(prefixes: Sequence[str], filters: RosterFilters, page: int = 1, per_page: int = 50) -> RosterPage:
+def roster_page(prefixes: Sequence[str], filters: RosterFilters, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """One page of the roster of the given areas (unit paths; none → nothing): one row per
     (collaborator, assignment) in force on ``filters.as_of`` — or, for ``status="ended"``, the
     last assignment(s) of those who had left by then. Columns only, no ORM objects.
 
-    Two queries: the first orders the matching assignments with only what the filters and the
-    order need and returns the page's ids with the total (a window count); the second reads
-    the page's 50 rows in full (names, hamlet, commune, suspension).
+    Three queries: the total, counted with only what the filters read; the page's ids, ordered
+    with only what the filters and the order need (in name order over a large share of
+    everyone — a national roster — by walking the name index until the page is full,
+    :func:`_walk_names`); the page's rows in full (names, hamlet, commune, suspension).
 
     Name order is the folded full name (``Candidate.search_text``: family name first, accents
     ignored, "Đ" with "D"), then the collaborator's id — deterministic and the same on SQLite
     and PostgreSQL. Ordering by given name (tên) needs a stored sort key; not done."""
-    per_page = max(1, min(int(per_page), 500))
-    page = max(1, int(page))
+    page, per_page = clamp(page, per_page)
     conds, suspended = _roster_conditions(prefixes, filters)
-    ordered = (_roster_from(select(Assignment.id, func.count().over()), filters, full=False)
+    total = db.session.scalar(_roster_from(select(func.count()), filters, full=False, ordered=False)
+                              .where(*conds)) or 0
+    page = min(page, max(1, math.ceil(total / per_page)))  # past the end (a stale link): the last page
+    if not total:
+        return Page([], 0, page, per_page)
+    offset = (page - 1) * per_page
+    by_names = filters.sort == "name" and _walk_names(total, offset + per_page)
+    ordered = (_roster_from(select(Assignment.id), filters, full=False, by_names=by_names)
                .where(*conds).order_by(*_roster_order(filters)))
-    found = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
-    if not found:
-        total = db.session.scalar(_roster_from(select(func.count()), filters, full=False).where(*conds)) or 0
-        last = max(1, math.ceil(total / per_page))
-        if total and page > last:  # past the end (a stale link): show the last page
-            return roster_page(prefixes, filters, last, per_page)
-        return RosterPage([], total, page, per_page)
-    ids = [r[0] for r in found]
+    ids = list(db.session.scalars(ordered.limit(per_page).offset(offset)))
     full = db.session.execute(_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended"), Assignment.id),
                                            filters, full=True).where(Assignment.id.in_(ids))).all()
     by_id = {r[-1]: r for r in full}
-    return RosterPage([_row(by_id[i], filters) for i in ids], int(found[0][1]), page, per_page)
+    return Page([_row(by_id[i], filters) for i in ids], total, page, per_page)
+
+
+def _walk_names(total: int, through: int) -> bool:
+    """Whether to find a page in name order by walking the people's name index until the page
+    is full (cheap when the areas hold a large share of everyone: a national or large
+    province roster), rather than sorting every matching row (cheap when they are few). The
+    walk reads about ``through × people / total`` names; the sort reads ``total`` rows."""
+    people = db.session.scalar(select(func.max(Candidate.id))) or 0
+    return through * people < total * total
 
 
 def roster_rows(prefixes: Sequence[str], filters: RosterFilters) -> Iterator[RosterRow]:

@@ -1,33 +1,42 @@
-"""Collaborator pages: roster (by unit, by centre), profile, assignment actions (transfer, extra
-hamlet, suspend, reinstate, terminate), quota status, Sổ A0 hand-overs.
+"""Collaborator pages: roster (by unit, by centre, over the user's whole scope), profile,
+assignment actions (transfer, extra hamlet, suspend, reinstate, terminate, end a cover), quota
+status, Sổ A0 hand-overs.
 
-Every page loads its object through a ``get_…_or_404`` helper (404 unknown, 403 out of scope).
-A POST checks the user's right to change (403), validates the form's shape, makes one service
-call and commits once; a :class:`DomainError` rolls back and re-renders the form with the input
-and the message, so nothing changes (DESIGN.md §4).
+Every page loads its object with ``load_or_404`` and the permission predicate (404 unknown, 403
+out of scope). A POST validates the form's shape and runs one service through ``run_service``,
+which rolls back a refusal and shows it on the form; success commits once (DESIGN.md §4).
+Lists are counted and sliced by the database (``services.roster_page``, ``quota_page``,
+``common.paging.paginate``).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased, selectinload
 from wtforms.fields.choices import SelectChoice
 
+from ..allowances import services as allowances
 from ..audit.models import AuditEvent
 from ..audit.views import action_label
-from ..auth.models import User
-from ..auth.permissions import can_view_audit, require, scope_of
-from ..errors import DomainError
+from ..auth.permissions import can_view_audit, landing_of, require, scope_of
+from ..common.clock import today
+from ..common.paging import paginate
+from ..common.params import bool_arg, choice_arg, date_arg, page_arg
+from ..common.views import actor, load_or_404, run_service
+from ..errors import MAX_ID
 from ..extensions import db
 from ..recruitment.labels import EDUCATION_LABELS, SEX_LABELS
 from ..recruitment.permissions import can_view_application
+from ..supervision import services as supervision
+from ..training import services as training
 from ..units.labels import type_label
-from ..units.models import LEVEL_TYPES, AdminUnit, Facility, FacilityKind, UnitLevel
+from ..units.models import LEVEL_TYPES, AdminUnit, Facility, UnitLevel
 from ..units.services import path_filter, served_units, valid_on
 from . import services
 from .forms import (
@@ -64,86 +73,33 @@ from .policy import policy_for, province_id_of
 
 bp = Blueprint("collaborators", __name__, url_prefix="/collaborators")
 
-PER_PAGE = 50
 HAMLET_TYPES = sorted((t.value for t in LEVEL_TYPES[UnitLevel.HAMLET]), key=lambda t: type_label(t))
 
 
 @bp.context_processor
 def labels():
+    """Labels and pure functions only: the data a page shows comes from its view."""
     return {"STATUS_LABELS": STATUS_LABELS, "STATUS_COLOURS": STATUS_COLOURS, "TENURE_LABELS": TENURE_LABELS,
             "ROSTER_STATUS_LABELS": ROSTER_STATUS_LABELS, "SORT_LABELS": SORT_LABELS, "FLAG_LABELS": FLAG_LABELS,
             "FLAG_COLOURS": FLAG_COLOURS, "end_reason_label": end_reason_label, "kind_label": kind_label,
             "tenure_years": services.tenure_years, "SEX_LABELS": SEX_LABELS, "EDUCATION_LABELS": EDUCATION_LABELS}
 
 
-# --- loading and permission helpers -----------------------------------------------------------------
+# --- loading ----------------------------------------------------------------------------------------
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
+def _unit(unit_id: int) -> AdminUnit:
+    return load_or_404(AdminUnit, unit_id, need=lambda user, unit: can_view_path(user, unit.path))
 
 
-def get_collaborator_or_404(collaborator_id: int) -> Collaborator:
-    """The collaborator, or 404 if unknown; 403 unless one of their hamlets is in the user's area."""
-    collaborator = db.session.get(Collaborator, collaborator_id)
-    if collaborator is None:
-        abort(404)
-    require(can_view_collaborator(current_user, collaborator))
-    return collaborator
+def _changeable(collaborator_id: int) -> Collaborator:
+    """The collaborator whose assignments the user may change (404 unknown, 403 otherwise)."""
+    return load_or_404(Collaborator, collaborator_id, need=can_change_collaborator)
 
 
-def get_changeable_or_404(collaborator_id: int) -> Collaborator:
-    """As :func:`get_collaborator_or_404`, and 403 unless the user may change the assignments."""
-    collaborator = get_collaborator_or_404(collaborator_id)
-    require(can_change_collaborator(current_user, collaborator))
-    return collaborator
-
-
-def get_unit_or_404(unit_id: int) -> AdminUnit:
-    unit = db.session.get(AdminUnit, unit_id)
-    if unit is None:
-        abort(404)
-    require(can_view_path(current_user, unit.path))
-    return unit
-
-
-def get_handover_or_404(handover_id: int) -> RegisterHandover:
-    handover = db.session.get(RegisterHandover, handover_id)
-    if handover is None:
-        abort(404)
-    require(can_view_path(current_user, handover.hamlet_path))
-    return handover
-
-
-def _refused(form, error: DomainError) -> int:
-    """Undo everything the service did and show its message on the form; the HTTP status."""
-    db.session.rollback()
-    form.show_domain_error(error)
-    return error.status
-
-
-def _date_arg(name: str = "as_of") -> date:
-    """A date from the query string (YYYY-MM-DD from a date input, or dd/mm/yyyy); today if
-    absent, today with a warning if unreadable."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return date.today()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(raw, fmt).date()
-        except ValueError:
-            continue
-    flash(_("Ngày “%(d)s” không hợp lệ; đang hiển thị số liệu hôm nay.", d=raw[:20]), "warning")
-    return date.today()
-
-
-def _bool_arg(name: str) -> bool | None:
-    return {"1": True, "0": False}.get(request.args.get(name, ""))
-
-
-def _choice_arg(name: str, choices, default=None):
-    value = request.args.get(name, "")
-    return value if value in choices else default
+def _picked(model, object_id: int | None):
+    """The row a form's select names, or None (nothing chosen, or a number naming nothing)."""
+    return db.session.get(model, object_id) if object_id and 0 < object_id <= MAX_ID else None
 
 
 def _hamlet_choices(exclude=()) -> dict:
@@ -152,7 +108,7 @@ def _hamlet_choices(exclude=()) -> dict:
     commune = aliased(AdminUnit)
     rows = db.session.execute(
         select(AdminUnit.id, AdminUnit.name, commune.full_name).join(commune, commune.id == AdminUnit.parent_id)
-        .where(AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, date.today()), path_filter(prefixes))
+        .where(AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, today()), path_filter(prefixes))
         .order_by(commune.search_text, commune.id, AdminUnit.local_id, AdminUnit.search_text)).all()
     groups: dict = {"": [SelectChoice("", _("— Chọn thôn/tổ dân phố —"))]}
     for hamlet_id, name, commune_name in rows:
@@ -161,58 +117,57 @@ def _hamlet_choices(exclude=()) -> dict:
     return groups
 
 
-def _unit_id_of(path: str) -> int:
-    return int(path.strip("/").split("/")[-1])
-
-
-def _list_page(items: list, page: int, per_page: int = PER_PAGE) -> services.RosterPage:
-    """A page over a computed list (quota rows), with the roster's pagination interface."""
-    last = max(1, -(-len(items) // per_page))
-    page = min(max(1, page), last)
-    return services.RosterPage(items[(page - 1) * per_page: page * per_page], len(items), page, per_page)
-
-
 # --- roster ---------------------------------------------------------------------------------------
 
 
 @bp.get("/")
 @login_required
 def index():
-    """The user's areas: straight to the roster when there is one, else a list to choose from."""
-    prefixes = scope_of(current_user).prefixes
-    if len(prefixes) == 1:
-        return redirect(url_for(".roster", unit_id=_unit_id_of(prefixes[0])))
-    units = list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_([_unit_id_of(p) for p in prefixes]))
-                                    .order_by(AdminUnit.path)))
-    today = date.today()
-    centres = sorted({g.facility.id: g.facility for g in _actor().grants
-                      if g.valid_on(today) and g.facility is not None
-                      and g.facility.kind == FacilityKind.HEALTH_CENTRE.value}.values(), key=lambda f: f.name)
-    return render_template("collaborators/index.html", units=units, centres=centres)
+    """Where "my collaborators" lands (``auth.permissions.landing_of``): the one centre's or
+    the one unit's roster, else the roster over the user's whole scope; a user without a grant
+    is told so."""
+    landing = landing_of(current_user)
+    if landing.only_centre is not None:
+        return redirect(url_for(".centre_roster", facility_id=landing.only_centre.id))
+    if landing.only_unit is not None:
+        return redirect(url_for(".roster", unit_id=landing.only_unit.id))
+    if landing.units:
+        return redirect(url_for(".scope_roster"))
+    return render_template("collaborators/index.html", centres=landing.centres)
 
 
 def _roster_filters() -> services.RosterFilters:
     return services.RosterFilters(
-        as_of=_date_arg(), status=_choice_arg("status", services.ROSTER_STATUSES),
-        hamlet_type=_choice_arg("hamlet_type", HAMLET_TYPES), difficult=_bool_arg("difficult"), vhw=_bool_arg("vhw"),
-        tenure=_choice_arg("tenure", services.TENURES), q=request.args.get("q", "").strip()[:100] or None,
-        sort=_choice_arg("sort", services.SORTS, "name"))
+        as_of=date_arg("as_of"), status=choice_arg("status", services.ROSTER_STATUSES),
+        hamlet_type=choice_arg("hamlet_type", HAMLET_TYPES), difficult=bool_arg("difficult"), vhw=bool_arg("vhw"),
+        tenure=choice_arg("tenure", services.TENURES), q=request.args.get("q", "").strip()[:100] or None,
+        sort=choice_arg("sort", services.SORTS, "name"))
 
 
-def _render_roster(prefixes: list[str], filters: services.RosterFilters, *, title: str,
-                   unit: AdminUnit | None = None, facility: Facility | None = None,
-                   communes: list[AdminUnit] | None = None):
-    page = services.roster_page(prefixes, filters, page=request.args.get("page", 1, type=int), per_page=PER_PAGE)
-    return render_template("collaborators/roster.html", page=page, filters=filters, title=title, unit=unit,
-                           facility=facility, communes=communes or [], hamlet_types=HAMLET_TYPES,
-                           type_label=type_label)
+def _render_roster(prefixes: list[str], filters: services.RosterFilters, *, title: str, **context):
+    number, per_page = page_arg()
+    page = services.roster_page(prefixes, filters, page=number, per_page=per_page)
+    context.setdefault("communes", [])
+    return render_template("collaborators/roster.html", page=page, filters=filters, title=title,
+                           hamlet_types=HAMLET_TYPES, type_label=type_label, **context)
+
+
+@bp.get("/roster")
+@login_required
+def scope_roster():
+    """The roster over the user's whole scope (every area of every grant: a province admin's
+    province, a national user's provinces, a user's several communes) on one page, with the
+    same filters, search, sort, pages and print as a unit's roster. No grant, nobody."""
+    landing = landing_of(current_user)
+    return _render_roster(scope_of(current_user).prefixes, _roster_filters(), title=_("Toàn bộ địa bàn của bạn"),
+                          areas=landing.units, centres=landing.centres)
 
 
 @bp.get("/roster/<int:unit_id>")
 @login_required
 def roster(unit_id: int):
     """The roster of a commune, a province or any unit in the user's area, as of a date."""
-    unit = get_unit_or_404(unit_id)
+    unit = _unit(unit_id)
     return _render_roster([unit.path], _roster_filters(), title=unit.full_name, unit=unit)
 
 
@@ -222,10 +177,8 @@ def centre_roster(facility_id: int):
     """The roster of the communes a facility (an area health centre) serves on the date. The
     user must reach every commune it serves today; past communes outside the user's area are
     left out."""
-    facility = db.session.get(Facility, facility_id)
-    if facility is None:
-        abort(404)
-    served_now = served_units(facility, date.today())
+    facility = load_or_404(Facility, facility_id)
+    served_now = served_units(facility, today())
     require(bool(served_now) and all(can_view_path(current_user, u.path) for u in served_now))
     filters = _roster_filters()
     served = [u for u in served_units(facility, filters.as_of) if can_view_path(current_user, u.path)]
@@ -239,18 +192,16 @@ def centre_roster(facility_id: int):
 @bp.get("/quota/<int:unit_id>")
 @login_required
 def quota(unit_id: int):
-    """Quota status of every hamlet under a unit as of a date, flags coloured, printable."""
-    unit = get_unit_or_404(unit_id)
-    as_of = _date_arg()
-    rows = services.quota_status(unit, as_of=as_of)
-    totals = services.quota_totals(rows)
-    flag = _choice_arg("flag", FLAG_LABELS)
-    shown = [r for r in rows if r.flag == flag] if flag else rows
-    show_all = request.args.get("all") == "1"
-    page = _list_page(shown, request.args.get("page", 1, type=int), per_page=max(len(shown), 1) if show_all
-                      else PER_PAGE)
+    """Quota status of every hamlet under a unit as of a date, flags coloured, printable. The
+    totals cover the whole unit; ``flag`` narrows the list, not the totals."""
+    unit = _unit(unit_id)
+    as_of = date_arg("as_of")
+    flag = choice_arg("flag", FLAG_LABELS)
+    number, per_page = page_arg()
+    totals = services.quota_summary([unit.path], as_of=as_of)
+    page = services.quota_page([unit.path], as_of=as_of, flag=flag, page=number, per_page=per_page, totals=totals)
     return render_template("collaborators/quota.html", unit=unit, as_of=as_of, page=page, totals=totals, flag=flag,
-                           show_all=show_all)
+                           show_all=request.args.get("all") == "1")
 
 
 # --- profile --------------------------------------------------------------------------------------
@@ -307,13 +258,13 @@ def _event_label(action: str) -> str:
 @bp.get("/<int:collaborator_id>")
 @login_required
 def show(collaborator_id: int):
-    collaborator = get_collaborator_or_404(collaborator_id)
-    today = date.today()
-    status = services.status_on(collaborator, today)
+    collaborator = load_or_404(Collaborator, collaborator_id, need=can_view_collaborator)
+    day = today()
+    status = services.status_on(collaborator, day)
     current = services.open_assignments(collaborator)
     may_change = can_change_collaborator(current_user, collaborator)
-    home = home_assignment(collaborator, today)
-    policy = policy_for(province_id_of(home.hamlet_path), today) if home else None
+    home = home_assignment(collaborator, day)
+    policy = policy_for(province_id_of(home.hamlet_path), day) if home else None
     serving = bool(current) and status in ("active", "suspended")
     actions = {
         "transfer": may_change and status == "active" and any(a.kind == "primary" for a in current),
@@ -335,144 +286,127 @@ def show(collaborator_id: int):
         suspensions=sorted(collaborator.suspensions, key=lambda s: s.started_on, reverse=True),
         application=application, decision=application.decision, actions=actions, end_cover=end_cover,
         handovers=handovers, timeline=timeline, summary=_summary, event_label=_event_label,
-        can_view_application=can_view_application(current_user, application), policy=policy)
+        can_view_application=can_view_application(current_user, application), policy=policy,
+        allowance_section=allowances.profile_section(collaborator, actor(), day),
+        training_section=training.profile_section(collaborator, actor(), day),
+        supervision_section=supervision.profile_section(collaborator, day, actor()))
 
 
 # --- actions --------------------------------------------------------------------------------------
 
 
-def _render_action(action: str, collaborator: Collaborator, form, status: int = 200, **extra):
+def _on(form) -> str:
+    return form.on.data.strftime("%d/%m/%Y")
+
+
+def _act(action: str, collaborator: Collaborator, form, call: Callable[[], object],
+         message: Callable[[object], str], **extra):
+    """The shape every action page shares: a valid POST runs the one service (``call``) and, if
+    it is not refused, commits and goes back to the profile with ``message(result)``; otherwise
+    the form is shown again with its errors (422, or the refusal's status)."""
+    status = 200
+    if form.is_submitted():
+        status = 422
+        if form.validate():
+            outcome = run_service(call, form=form)
+            if outcome.ok:
+                db.session.commit()
+                flash(message(outcome.value), "success")
+                return redirect(url_for(".show", collaborator_id=collaborator.id))
+            status = outcome.status
     return render_template("collaborators/action.html", action=action, collaborator=collaborator, form=form,
                            current=services.open_assignments(collaborator),
                            suspension=services.open_suspension(collaborator),
-                           status=services.status_on(collaborator, date.today()), **extra), status
+                           status=services.status_on(collaborator, today()), **extra), status
 
 
-def _done(collaborator: Collaborator, message: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(".show", collaborator_id=collaborator.id))
+def _hamlet_form(form_class, collaborator: Collaborator):
+    form = form_class()
+    form.hamlet.choices = _hamlet_choices(exclude={a.hamlet_id for a in services.open_assignments(collaborator)})
+    return form
 
 
 @bp.route("/<int:collaborator_id>/transfer", methods=["GET", "POST"])
 @login_required
 def transfer(collaborator_id: int):
-    collaborator = get_changeable_or_404(collaborator_id)
-    form = TransferForm()
-    form.hamlet.choices = _hamlet_choices(exclude={a.hamlet_id for a in services.open_assignments(collaborator)})
-    status = 422 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        hamlet = db.session.get(AdminUnit, form.hamlet.data)
-        try:
-            services.transfer_collaborator(collaborator, hamlet, on=form.on.data, actor=_actor(),
-                                           decision_ref=form.decision_ref.data, note=form.note.data)
-        except DomainError as e:
-            status = _refused(form, e)
-        else:
-            return _done(collaborator, _("Đã điều chuyển %(n)s sang %(h)s từ ngày %(d)s.", n=collaborator.full_name,
-                                         h=hamlet.name, d=form.on.data.strftime("%d/%m/%Y")))
-    return _render_action("transfer", collaborator, form, status)
+    collaborator = _changeable(collaborator_id)
+    form = _hamlet_form(TransferForm, collaborator)
+    return _act("transfer", collaborator, form, lambda: services.transfer_collaborator(
+        collaborator, _picked(AdminUnit, form.hamlet.data), on=form.on.data, actor=actor(),
+        decision_ref=form.decision_ref.data, note=form.note.data),
+        lambda new: _("Đã điều chuyển %(n)s sang %(h)s từ ngày %(d)s.", n=collaborator.full_name,
+                      h=new.hamlet.name, d=_on(form)))
 
 
 @bp.route("/<int:collaborator_id>/add-hamlet", methods=["GET", "POST"])
 @login_required
 def add_hamlet(collaborator_id: int):
-    collaborator = get_changeable_or_404(collaborator_id)
-    form = AddHamletForm()
-    form.hamlet.choices = _hamlet_choices(exclude={a.hamlet_id for a in services.open_assignments(collaborator)})
-    status = 422 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        hamlet = db.session.get(AdminUnit, form.hamlet.data)
-        try:
-            services.add_hamlet(collaborator, hamlet, on=form.on.data, actor=_actor(),
-                                decision_ref=form.decision_ref.data)
-        except DomainError as e:
-            status = _refused(form, e)
-        else:
-            return _done(collaborator, _("%(n)s kiêm nhiệm thêm %(h)s từ ngày %(d)s.", n=collaborator.full_name,
-                                         h=hamlet.name, d=form.on.data.strftime("%d/%m/%Y")))
+    collaborator = _changeable(collaborator_id)
+    form = _hamlet_form(AddHamletForm, collaborator)
     home = home_assignment(collaborator)
-    policy = policy_for(province_id_of(home.hamlet_path)) if home else None
-    return _render_action("add_hamlet", collaborator, form, status, policy=policy)
-
-
-@bp.post("/assignments/<int:assignment_id>/end-cover")
-@login_required
-def end_cover(assignment_id: int):
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
-    collaborator = get_collaborator_or_404(assignment.collaborator_id)
-    require(can_change_assignments(current_user, assignment.hamlet))
-    form = EndCoverForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "danger")
-        return redirect(url_for(".show", collaborator_id=collaborator.id))
-    try:
-        services.end_additional_hamlet(assignment, on=form.on.data, actor=_actor())
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e), "danger")
-        return redirect(url_for(".show", collaborator_id=collaborator.id))
-    return _done(collaborator, _("Đã kết thúc kiêm nhiệm %(h)s từ ngày %(d)s.", h=assignment.hamlet.name,
-                                 d=form.on.data.strftime("%d/%m/%Y")))
+    return _act("add_hamlet", collaborator, form, lambda: services.add_hamlet(
+        collaborator, _picked(AdminUnit, form.hamlet.data), on=form.on.data, actor=actor(),
+        decision_ref=form.decision_ref.data),
+        lambda new: _("%(n)s kiêm nhiệm thêm %(h)s từ ngày %(d)s.", n=collaborator.full_name, h=new.hamlet.name,
+                      d=_on(form)),
+        policy=policy_for(province_id_of(home.hamlet_path)) if home else None)
 
 
 @bp.route("/<int:collaborator_id>/suspend", methods=["GET", "POST"])
 @login_required
 def suspend(collaborator_id: int):
-    collaborator = get_changeable_or_404(collaborator_id)
+    collaborator = _changeable(collaborator_id)
     form = SuspendForm()
-    status = 422 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        try:
-            services.suspend_collaborator(collaborator, on=form.on.data, reason=form.reason.data, actor=_actor())
-        except DomainError as e:
-            status = _refused(form, e)
-        else:
-            return _done(collaborator, _("Đã tạm đình chỉ %(n)s từ ngày %(d)s.", n=collaborator.full_name,
-                                         d=form.on.data.strftime("%d/%m/%Y")))
-    return _render_action("suspend", collaborator, form, status)
+    return _act("suspend", collaborator, form, lambda: services.suspend_collaborator(
+        collaborator, on=form.on.data, reason=form.reason.data, actor=actor()),
+        lambda _made: _("Đã tạm đình chỉ %(n)s từ ngày %(d)s.", n=collaborator.full_name, d=_on(form)))
 
 
 @bp.route("/<int:collaborator_id>/reinstate", methods=["GET", "POST"])
 @login_required
 def reinstate(collaborator_id: int):
-    collaborator = get_changeable_or_404(collaborator_id)
+    collaborator = _changeable(collaborator_id)
     form = ReinstateForm()
-    status = 422 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        try:
-            services.reinstate_collaborator(collaborator, on=form.on.data, actor=_actor(), note=form.note.data)
-        except DomainError as e:
-            status = _refused(form, e)
-        else:
-            return _done(collaborator, _("%(n)s hoạt động trở lại từ ngày %(d)s.", n=collaborator.full_name,
-                                         d=form.on.data.strftime("%d/%m/%Y")))
-    return _render_action("reinstate", collaborator, form, status)
+    return _act("reinstate", collaborator, form, lambda: services.reinstate_collaborator(
+        collaborator, on=form.on.data, actor=actor(), note=form.note.data),
+        lambda _ended: _("%(n)s hoạt động trở lại từ ngày %(d)s.", n=collaborator.full_name, d=_on(form)))
+
+
+def _terminated(collaborator: Collaborator, form, handovers) -> str:
+    message = _("%(n)s nghỉ việc từ ngày %(d)s.", n=collaborator.full_name, d=_on(form))
+    if handovers:
+        message += " " + _("%(h)s không còn cộng tác viên: đã đưa vào danh sách cần tuyển; hãy ghi nhận bàn "
+                           "giao Sổ A0.", h=", ".join(h.hamlet.name for h in handovers))
+    return message
 
 
 @bp.route("/<int:collaborator_id>/terminate", methods=["GET", "POST"])
 @login_required
 def terminate(collaborator_id: int):
-    collaborator = get_changeable_or_404(collaborator_id)
+    collaborator = _changeable(collaborator_id)
     form = TerminateForm()
-    status = 422 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        try:
-            handovers = services.terminate_collaborator(collaborator, on=form.on.data, reason=form.reason.data,
-                                                        actor=_actor(), note=form.note.data)
-        except DomainError as e:
-            status = _refused(form, e)
-        else:
-            message = _("%(n)s nghỉ việc từ ngày %(d)s.", n=collaborator.full_name, d=form.on.data.strftime("%d/%m/%Y"))
-            if handovers:
-                message += " " + _("%(h)s không còn cộng tác viên: đã đưa vào danh sách cần tuyển; hãy ghi nhận bàn "
-                                   "giao Sổ A0.", h=", ".join(h.hamlet.name for h in handovers))
-            return _done(collaborator, message)
-    return _render_action("terminate", collaborator, form, status)
+    return _act("terminate", collaborator, form, lambda: services.terminate_collaborator(
+        collaborator, on=form.on.data, reason=form.reason.data, actor=actor(), note=form.note.data),
+        lambda handovers: _terminated(collaborator, form, handovers))
+
+
+@bp.post("/assignments/<int:assignment_id>/end-cover")
+@login_required
+def end_cover(assignment_id: int):
+    """End an additional hamlet from the profile page (a small form there): errors and
+    refusals are flashed on the profile."""
+    assignment = load_or_404(Assignment, assignment_id, need=lambda user, a: (
+        can_view_collaborator(user, a.collaborator) and can_change_assignments(user, a.hamlet)))
+    back = redirect(url_for(".show", collaborator_id=assignment.collaborator_id))
+    form = EndCoverForm()
+    if not form.validate_on_submit():
+        for message in (m for errors in form.errors.values() for m in errors):
+            flash(message, "danger")
+        return back
+    if run_service(services.end_additional_hamlet, assignment, on=form.on.data, actor=actor()).ok:
+        db.session.commit()
+        flash(_("Đã kết thúc kiêm nhiệm %(h)s từ ngày %(d)s.", h=assignment.hamlet.name, d=_on(form)), "success")
+    return back
 
 
 # --- hand-overs -----------------------------------------------------------------------------------
@@ -481,9 +415,10 @@ def terminate(collaborator_id: int):
 @bp.get("/handovers")
 @login_required
 def handovers():
-    """Sổ A0 hand-overs still to record in the user's area."""
-    stmt = services.pending_handovers_query(scope_of(current_user).prefixes)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    """Sổ A0 hand-overs still to record in the user's area, oldest request first; counted and
+    sliced by the database."""
+    number, per_page = page_arg()
+    page = paginate(services.pending_handovers_query(scope_of(current_user).prefixes), number, per_page)
     return render_template("collaborators/handovers.html", page=page, can_record_at=can_record_at)
 
 
@@ -500,23 +435,21 @@ def _successor_choices(handover: RegisterHandover) -> list[SelectChoice]:
 @bp.route("/handovers/<int:handover_id>", methods=["GET", "POST"])
 @login_required
 def handover(handover_id: int):
-    handover = get_handover_or_404(handover_id)
+    handover = load_or_404(RegisterHandover, handover_id, need=lambda user, h: can_view_path(user, h.hamlet_path))
     if request.method == "POST":
         require(can_record_at(current_user, handover.hamlet))
     form = HandoverForm()
     form.to_collaborator.choices = _successor_choices(handover)
     status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
-        successor = db.session.get(Collaborator, form.to_collaborator.data) if form.to_collaborator.data else None
-        try:
-            services.record_handover(handover, handed_on=form.handed_on.data, received_by=form.received_by.data,
-                                     to_collaborator=successor, note=form.note.data, actor=_actor())
-        except DomainError as e:
-            status = _refused(form, e)
-        else:
+        outcome = run_service(services.record_handover, handover, handed_on=form.handed_on.data,
+                              received_by=form.received_by.data, note=form.note.data, actor=actor(), form=form,
+                              to_collaborator=_picked(Collaborator, form.to_collaborator.data))
+        if outcome.ok:
             db.session.commit()
             flash(_("Đã ghi nhận bàn giao Sổ A0 của %(h)s.", h=handover.hamlet.name), "success")
             return redirect(url_for(".handovers"))
+        status = outcome.status
     may_record = handover.handed_on is None and can_record_at(current_user, handover.hamlet)
     return render_template("collaborators/handover.html", handover=handover, form=form,
                            may_record=may_record), status

@@ -1,7 +1,8 @@
 """Dossier attachments: upload (station staff, while the dossier is editable), download (anyone who
 sees the application), delete after a confirmation page. Files are served with ``send_file`` as
 downloads under their original name; ``X-Content-Type-Options: nosniff`` is set for every response
-(web.py). The panel ``recruitment/attachments_panel.html`` is included by the application page."""
+(web.py). The panel ``recruitment/attachments_panel.html`` is included by the application page,
+whose view passes it :func:`panel_data` as ``panel``."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ..auth.models import User
-from ..auth.permissions import require
-from ..errors import DomainError
+from ..common.views import actor, load_or_404, run_service
+from ..errors import NotFound
 from ..extensions import db
 from ..safe_redirect import safe_next
 from . import attachments
@@ -41,26 +42,14 @@ class UploadForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.kind.choices = [SelectChoice(k, dossier_label(k)) for k in DOSSIER_ITEMS]
 
+    def show_domain_error(self, error) -> None:
+        """A refused file (type, size, storage) is shown under the file field."""
+        self.file.errors = [*self.file.errors, str(error)]
+
 
 class DeleteForm(FlaskForm):
     next = HiddenField()
     submit = SubmitField(_l("Xoá tệp"))
-
-
-def get_application_or_404(application_id: int, need=can_view_application) -> Application:
-    application = db.session.get(Application, application_id)
-    if application is None:
-        abort(404)
-    require(need(current_user, application))
-    return application
-
-
-def get_attachment_or_404(attachment_id: int, need=can_view_attachment) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None:
-        abort(404)
-    require(need(current_user, attachment))
-    return attachment
 
 
 def _edit_dossier(user, attachment: Attachment) -> bool:
@@ -70,31 +59,27 @@ def _edit_dossier(user, attachment: Attachment) -> bool:
 def _page(application: Application, form: UploadForm | None = None):
     show = "recruitment.show" in current_app.view_functions  # the application page, when installed
     back = url_for("recruitment.show", application_id=application.id) if show else ""
-    return render_template("recruitment/attachments.html", application=application,
+    return render_template("recruitment/attachments.html", application=application, panel=panel_data(application),
                            upload_form=form, back=safe_next(default=back))
 
 
 @bp.get("/applications/<int:application_id>")
 @login_required
 def index(application_id: int):
-    return _page(get_application_or_404(application_id))
+    return _page(load_or_404(Application, application_id, need=can_view_application))
 
 
 @bp.post("/applications/<int:application_id>")
 @login_required
 def upload(application_id: int):
-    application = get_application_or_404(application_id, need=can_edit_dossier)
+    application = load_or_404(Application, application_id, need=can_edit_dossier)
     form = UploadForm()
     if form.validate_on_submit():
-        try:
-            saved = attachments.save_attachment(application, kind=form.kind.data, stream=form.file.data.stream,
-                                                filename=form.file.data.filename, actor=current_user)
-        except DomainError as e:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, str(e)]
-        else:
+        done = run_service(attachments.save_attachment, application, kind=form.kind.data,
+                           stream=form.file.data.stream, filename=form.file.data.filename, actor=actor(), form=form)
+        if done.ok:
             db.session.commit()
-            flash(_("Đã tải lên “%(n)s”.", n=saved.original_name), "success")
+            flash(_("Đã tải lên “%(n)s”.", n=done.value.original_name), "success")
             return redirect(safe_next(default=url_for(".index", application_id=application.id)))
     return _page(application, form)
 
@@ -102,10 +87,10 @@ def upload(application_id: int):
 @bp.get("/<int:attachment_id>")
 @login_required
 def download(attachment_id: int):
-    attachment = get_attachment_or_404(attachment_id)
+    attachment = load_or_404(Attachment, attachment_id, need=can_view_attachment)
     try:
         path = attachments.file_path(attachment)
-    except DomainError:
+    except NotFound:  # the row is there, the file has gone from the disk
         abort(404)
     response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
                          download_name=attachment.original_name, max_age=0)
@@ -116,18 +101,13 @@ def download(attachment_id: int):
 @bp.route("/<int:attachment_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(attachment_id: int):
-    attachment = get_attachment_or_404(attachment_id, need=_edit_dossier)
+    attachment = load_or_404(Attachment, attachment_id, need=_edit_dossier)
     application = attachment.application
     back = safe_next(default=url_for(".index", application_id=application.id))
     form = DeleteForm()
     if form.validate_on_submit():
         name = attachment.original_name
-        try:
-            attachments.delete_attachment(attachment, actor=current_user)
-        except DomainError as e:
-            db.session.rollback()
-            flash(str(e), "danger")
-        else:
+        if run_service(attachments.delete_attachment, attachment, actor=actor()).ok:
             db.session.commit()
             flash(_("Đã xoá tệp “%(n)s”.", n=name), "success")
         return redirect(back)
@@ -146,7 +126,8 @@ def human_size(n: int) -> str:
 
 
 def panel_data(application: Application) -> dict:
-    """What ``attachments_panel.html`` shows for the current user."""
+    """What ``attachments_panel.html`` shows for the current user (passed as ``panel`` by the
+    application page and the attachments page)."""
     ids = {a.uploaded_by_id for a in application.attachments if a.uploaded_by_id}
     names = dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all()) if ids else {}
     may_edit = can_edit_dossier(current_user, application)
@@ -161,8 +142,3 @@ def panel_data(application: Application) -> dict:
         "human_size": human_size,
         "kind_label": dossier_label,
     }
-
-
-@bp.app_context_processor
-def _panel_helper():
-    return {"attachments_panel_data": panel_data}

@@ -15,7 +15,6 @@ import os
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
+from ..common import clock
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from .models import DOSSIER_ITEMS, Application, Attachment
@@ -115,7 +115,7 @@ def save_attachment(application: Application, *, kind: str, stream: BinaryIO, fi
     _pending(db.session)["written"].append(path)
     attachment = Attachment(application=application, kind=kind, original_name=name, stored_name=stored_name,
                             content_type=file_type.content_type, size_bytes=len(data),
-                            uploaded_at=datetime.now(UTC), uploaded_by_id=getattr(actor, "id", None))
+                            uploaded_at=clock.now(), uploaded_by_id=getattr(actor, "id", None))
     db.session.add(attachment)
     db.session.flush()
     record("attachment.upload", attachment, label=f"{name} – {application.candidate.full_name}",

@@ -4,8 +4,6 @@ the version they were screened with (issue #3)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,7 +11,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..auth.permissions import require, scope_of
-from ..errors import DomainError
+from ..common import clock
+from ..common.views import actor, load_or_404, run_service
 from ..extensions import db
 from ..units.models import AdminUnit, UnitLevel
 from . import rules, services
@@ -35,8 +34,8 @@ RULE_GROUPS = [(kind, [r for r in rules.RULES.values() if r.kind == kind]) for k
 
 def get_province_or_404(province_id: int, need=can_view_criteria) -> AdminUnit:
     """The province, or 404 if unknown or not a province; 403 unless ``need(user, province)``."""
-    province = db.session.get(AdminUnit, province_id)
-    if province is None or province.level != UnitLevel.PROVINCE:
+    province = load_or_404(AdminUnit, province_id)
+    if province.level != UnitLevel.PROVINCE:
         abort(404)
     require(need(current_user, province))
     return province
@@ -81,22 +80,18 @@ def new_version(province_id: int):
     latest = versions[0] if versions else None
     form = CriteriaVersionForm()
     if not form.is_submitted():
-        form.prefill(latest, date.today())
+        form.prefill(latest, clock.today())
     if form.validate_on_submit():
         bands, problems = form.band_rows()
         if problems:
             form.form_errors.extend(problems)
         else:
-            try:
-                criteria = services.create_criteria_version(province, **form.criteria_fields(bands),
-                                                            actor=current_user)
-            except DomainError as e:
-                db.session.rollback()
-                form.show_domain_error(e)
-            else:
+            done = run_service(services.create_criteria_version, province, **form.criteria_fields(bands),
+                               actor=actor(), form=form)
+            if done.ok:
                 db.session.commit()
-                flash(_("Đã ban hành phiên bản %(v)d, có hiệu lực từ %(d)s.", v=criteria.version,
-                        d=criteria.valid_from.strftime("%d/%m/%Y")), "success")
+                flash(_("Đã ban hành phiên bản %(v)d, có hiệu lực từ %(d)s.", v=done.value.version,
+                        d=done.value.valid_from.strftime("%d/%m/%Y")), "success")
                 return redirect(url_for(".show", province_id=province.id))
     return render_template("recruitment/criteria_form.html", form=form, province=province, latest=latest,
                            rule_choices=[rules.RULES[c] for c in RULE_CHOICES], kind_labels=KIND_LABELS,

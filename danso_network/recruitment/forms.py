@@ -4,8 +4,6 @@ and come back as a :class:`DomainError` shown next to the field it concerns."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..common import clock
 from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
 from . import rules
 from .labels import ACTION_LABELS, DOSSIER_LABELS, EDUCATION_LABELS, SEX_LABELS
@@ -187,7 +186,7 @@ def transition_form(action: Action, *, manual_codes=(), with_override: bool = Fa
                         Length(max=2000)], render_kw={"rows": 2})
     if action == Action.CONTRACT:
         attrs["contract_date"] = _date(_l("Ngày ký hợp đồng"), required=_l("Vui lòng nhập ngày ký hợp đồng."),
-                                       default=date.today)
+                                       default=clock.today)
         attrs["contract_number"] = StringField(_l("Số hợp đồng"), filters=[_clean_text],
                                                validators=[Optional(), Length(max=60)])
         attrs["allowance_tier"] = StringField(_l("Mức bồi dưỡng"), filters=[_clean_text],
@@ -195,7 +194,7 @@ def transition_form(action: Action, *, manual_codes=(), with_override: bool = Fa
                                                           Length(max=60)])
     if action == Action.ACTIVATE:
         attrs["start_date"] = _date(_l("Ngày bắt đầu hoạt động"),
-                                    required=_l("Vui lòng nhập ngày bắt đầu hoạt động."), default=date.today)
+                                    required=_l("Vui lòng nhập ngày bắt đầu hoạt động."), default=clock.today)
     attrs["submit"] = SubmitField(ACTION_LABELS[action])
     cls = type(f"{action.value.title().replace('_', '')}Form", (TransitionForm,), attrs)
     return cls(prefix=action.value, **kw) if bound else cls(formdata=None, prefix=action.value, **kw)
@@ -213,7 +212,7 @@ class DecisionForm(RecruitmentForm):
     number = StringField(_l("Số quyết định"), filters=[_clean_text],
                          validators=[DataRequired(_l("Vui lòng nhập số quyết định.")), Length(max=60)],
                          render_kw={"placeholder": _l("vd. 125/QĐ-TTYT")})
-    issued_on = _date(_l("Ngày quyết định"), required=_l("Vui lòng nhập ngày quyết định."), default=date.today)
+    issued_on = _date(_l("Ngày quyết định"), required=_l("Vui lòng nhập ngày quyết định."), default=clock.today)
     signer_name = StringField(_l("Người ký"), filters=[_clean_text],
                               validators=[DataRequired(_l("Vui lòng nhập người ký.")), Length(max=200)])
     signer_title = StringField(_l("Chức vụ người ký"), filters=[_clean_text],

@@ -4,27 +4,31 @@ Never commits (DESIGN.md §4)."""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import wraps
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit.services import record, snapshot
 from ..auth.models import Role, User
 from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, Collaborator
+from ..common import clock
+from ..common.paging import PER_PAGE, Page, clamp
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..textnorm import fold
 from ..training.services import completed_population_training
-from ..units.models import AdminUnit, UnitLevel
-from ..units.services import path_filter, valid_on
+from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
+from ..units.services import bytewise, in_areas, is_postgresql, province_id_of, province_of, valid_on
 from . import rules
 from .models import (
     DOSSIER_ITEMS,
@@ -36,18 +40,24 @@ from .models import (
     RecognitionDecision,
     Sex,
 )
-from .workflow import FINAL_STATES, Action, Approver, State, actions_from, allowed_roles, target_state
+from .workflow import (
+    FINAL_STATES,
+    Action,
+    Approver,
+    State,
+    actions_from,
+    allowed_roles,
+    approver_roles,
+    target_state,
+)
 
 CCCD_RE = re.compile(r"^\d{12}$")
 OVERRIDE_FLAG = "override"
+APPROVER_ROLES = frozenset().union(*(approver_roles(a) for a in Approver))  # who may approve somewhere
 
 
 DUPLICATE_RACE = _l("Số CCCD hoặc số quyết định vừa được người khác ghi. Vui lòng tải lại trang và kiểm tra.")
 CONCURRENT_CHANGE = _l("Hồ sơ vừa được người khác xử lý. Vui lòng tải lại trang để xem trạng thái mới.")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def guard_concurrent_change(service):
@@ -90,15 +100,9 @@ def _actor_name(actor) -> str:
 # --- criteria ---------------------------------------------------------------------------------
 
 
-def province_of(unit: AdminUnit) -> AdminUnit:
-    """The province a unit belongs to (the root of its path)."""
-    root_id = int(unit.path.strip("/").split("/")[0])
-    return unit if unit.id == root_id else db.session.get(AdminUnit, root_id)
-
-
 def criteria_for(province: AdminUnit, on: date | None = None) -> CriteriaSet | None:
     """The version in force on a date: the latest whose ``valid_from`` is on or before it."""
-    on = on or date.today()
+    on = on or clock.today()
     return db.session.scalar(
         select(CriteriaSet).where(CriteriaSet.province_id == province.id, CriteriaSet.valid_from <= on)
         .order_by(CriteriaSet.valid_from.desc(), CriteriaSet.version.desc()).limit(1))
@@ -157,7 +161,7 @@ def create_criteria_version(province: AdminUnit, *, valid_from: date, quota_band
         legal_basis="Thông tư 02/2021/TT-BYT, Điều 2", quota_bands=[list(b) for b in quota_bands],
         quota_preset=quota_preset, approver=Approver(approver).value, min_age=min_age, max_age=max_age,
         min_residence_months=min_residence_months, single_active_assignment=single_active_assignment,
-        allow_override=allow_override, enabled_rules=enabled, note=note, created_at=now(),
+        allow_override=allow_override, enabled_rules=enabled, note=note, created_at=clock.now(),
         created_by_id=getattr(actor, "id", None))
     db.session.add(criteria)
     db.session.flush()
@@ -168,15 +172,66 @@ def create_criteria_version(province: AdminUnit, *, valid_from: date, quota_band
 
 # --- quota and vacancies ----------------------------------------------------------------------
 
+DEFAULT_BANDS = rules.QUOTA_PRESETS["gia_lai"]  # a province without criteria: QĐ 34/2023/QĐ-UBND Gia Lai
+
 
 def _open_on(day: date):
     return and_(Assignment.started_on <= day, or_(Assignment.ended_on.is_(None), Assignment.ended_on > day))
 
 
 def active_collaborators(hamlet_id: int, on: date | None = None) -> int:
-    day = on or date.today()
+    day = on or clock.today()
     return db.session.scalar(select(func.count()).select_from(Assignment)
                              .where(Assignment.hamlet_id == hamlet_id, _open_on(day))) or 0
+
+
+def bands_in_force(province_ids: Iterable[int], on: date) -> dict[int, list]:
+    """The quota bands of each province's criteria version in force on ``on`` (as
+    :func:`criteria_for`, in one query); a province without criteria gets Gia Lai's bands
+    (QĐ 34/2023/QĐ-UBND), the fallback used wherever a quota is shown."""
+    ids = set(province_ids)
+    found: dict[int, list] = {}
+    if ids:
+        rows = db.session.execute(
+            select(CriteriaSet.province_id, CriteriaSet.quota_bands)
+            .where(CriteriaSet.province_id.in_(ids), CriteriaSet.valid_from <= on)
+            .order_by(CriteriaSet.province_id, CriteriaSet.valid_from, CriteriaSet.version))
+        for province_id, bands in rows:  # ascending: the version in force comes last
+            found[province_id] = bands
+    return {i: found.get(i) or DEFAULT_BANDS for i in ids}
+
+
+def _band_case(households, bands):
+    """:func:`rules.quota_for` as SQL over a households column, for one band table."""
+    whens, default = [], None
+    for upper, count in bands:
+        if upper is None:
+            default = max(1, int(count))
+            break
+        whens.append((households <= upper, max(1, int(count))))
+    if default is None:
+        default = max(1, int(bands[-1][1])) if bands else 1
+    return case(*whens, else_=literal(default)) if whens else literal(default)
+
+
+def quota_sql(households, path, bands_by_province: dict[int, list]):
+    """SQL for a hamlet's quota: :func:`rules.quota_for` of its households with the bands of
+    its province (the first segment of its ``path``); provinces sharing a band table share a
+    branch, so the usual case (every province on the same bands) is one CASE."""
+    households = func.coalesce(households, 0)
+    groups: dict[str, list[int]] = {}
+    tables: dict[str, list] = {}
+    for province_id, bands in sorted(bands_by_province.items()):
+        key = repr(bands)
+        groups.setdefault(key, []).append(province_id)
+        tables[key] = bands
+    if not groups:
+        return _band_case(households, DEFAULT_BANDS)
+    keys = sorted(groups, key=lambda k: -len(groups[k]))
+    branches = [(or_(*(path.startswith(f"/{i}/") for i in groups[k])), _band_case(households, tables[k]))
+                for k in keys[1:]]
+    widest = _band_case(households, tables[keys[0]])
+    return case(*branches, else_=widest) if branches else widest
 
 
 @dataclass(frozen=True)
@@ -193,41 +248,186 @@ class Vacancy:
         return max(0, self.quota - self.active)
 
 
-def vacancies(prefixes: Sequence[str], on: date | None = None) -> list[Vacancy]:
-    """Hamlets in the given areas with fewer active collaborators than their quota on the date
-    (none at all first): TT 02/2021 requires at least one per hamlet; quotas are provincial."""
-    day = on or date.today()
-    hamlets = list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, day),
-                                path_filter(prefixes))))
-    if not hamlets:
+@dataclass(frozen=True)
+class VacancyTotals:
+    hamlets: int = 0
+    empty: int = 0  # hamlets with nobody active
+    missing: int = 0  # collaborators needed to reach every quota
+
+
+@dataclass(frozen=True)
+class VacancyFilters:
+    on: date
+    commune_id: int | None = None
+    q: str | None = None  # part of the hamlet's name, without diacritics
+
+
+_vacant_hamlet = aliased(AdminUnit, name="vacant_hamlet")
+_vacant_commune = aliased(AdminUnit, name="vacant_commune")
+_GEOMETRY = ("geom_wkb", "geom_simplified_wkb")  # not needed for a table; large
+
+
+def _vacancy_columns(prefixes: Sequence[str], f: VacancyFilters):
+    """(staffed, quota, active, conditions) over ``_vacant_hamlet``: the hamlets in force
+    under ``prefixes`` with fewer collaborators in post on the day than their quota, filtered.
+
+    Collaborators in post are counted by the database in the way each answers fastest, with the
+    same result: PostgreSQL counts the area's assignments in force by one GROUP BY (``staffed``,
+    outer-joined by the caller), which it hashes; SQLite counts each hamlet's through the
+    assignments' (hamlet, dates) index (a correlated count; ``staffed`` is None), which is
+    several times faster there than grouping every assignment of the area."""
+    day, h = f.on, _vacant_hamlet
+    if is_postgresql():
+        staffed = (select(Assignment.hamlet_id, func.count().label("active"))
+                   .where(in_areas(prefixes, Assignment.hamlet_path), _open_on(day))
+                   .group_by(Assignment.hamlet_id).subquery("staffed"))
+        active = func.coalesce(staffed.c.active, 0)
+    else:
+        staffed = None
+        active = (select(func.count()).select_from(Assignment)
+                  .where(Assignment.hamlet_id == h.id, _open_on(day)).correlate(h).scalar_subquery())
+    quota = quota_sql(h.households, h.path, bands_in_force({province_id_of(p) for p in prefixes}, day))
+    conds = [h.level == UnitLevel.HAMLET.value, valid_on(h, day), in_areas(prefixes, h.path), active < quota]
+    if f.commune_id:
+        conds.append(h.parent_id == f.commune_id)
+    if f.q and f.q.strip():
+        conds.append(h.search_text.contains(fold(f.q), autoescape=True))
+    return staffed, quota, active, conds
+
+
+def _vacant_hamlets(prefixes: Sequence[str], f: VacancyFilters, columns, *, commune: bool = False):
+    """``select(*columns(quota, active))`` over the vacant hamlets (joined to their commune)."""
+    staffed, quota, active, conds = _vacancy_columns(prefixes, f)
+    stmt = select(*columns(quota, active)).select_from(_vacant_hamlet)
+    if commune:
+        stmt = stmt.join(_vacant_commune, _vacant_commune.id == _vacant_hamlet.parent_id)
+    if staffed is not None:
+        stmt = stmt.outerjoin(staffed, staffed.c.hamlet_id == _vacant_hamlet.id)
+    return stmt.where(*conds), active
+
+
+def _vacancy_order(active):
+    """Hamlets with nobody first, then by commune, hamlet number and name (folded)."""
+    c, h = _vacant_commune, _vacant_hamlet
+    return [case((active > 0, 1), else_=0), bytewise(c.search_text), c.id,
+            bytewise(func.coalesce(h.local_id, "")), bytewise(h.search_text), h.id]
+
+
+def _vacancy_query(prefixes: Sequence[str], f: VacancyFilters, columns):
+    stmt, active = _vacant_hamlets(prefixes, f, columns, commune=True)
+    return stmt.order_by(*_vacancy_order(active))
+
+
+def _vacancies_of(rows) -> list[Vacancy]:
+    """Vacancy objects for ``(hamlet id, quota, active)`` rows, in their order: the hamlets,
+    their communes and their applications in progress in one query each."""
+    ids = [r[0] for r in rows]
+    if not ids:
         return []
-    ids = [h.id for h in hamlets]
-    active = dict(db.session.execute(
-        select(Assignment.hamlet_id, func.count()).where(Assignment.hamlet_id.in_(ids), _open_on(day))
-        .group_by(Assignment.hamlet_id)).all())
+    units = {hamlet.id: (hamlet, commune) for hamlet, commune in db.session.execute(
+        select(_vacant_hamlet, _vacant_commune).join(_vacant_commune, _vacant_commune.id == _vacant_hamlet.parent_id)
+        .where(_vacant_hamlet.id.in_(ids))
+        .options(*(defer(getattr(m, c)) for m in (_vacant_hamlet, _vacant_commune) for c in _GEOMETRY)))}
     pending = dict(db.session.execute(
         select(Application.hamlet_id, func.count()).where(
-            Application.hamlet_id.in_(ids),
-            Application.state.not_in([s.value for s in FINAL_STATES])).group_by(Application.hamlet_id)).all())
-    parents = {u.id: u for u in db.session.scalars(
-        select(AdminUnit).where(AdminUnit.id.in_({h.parent_id for h in hamlets})))}
-    criteria_cache: dict[int, CriteriaSet | None] = {}
+            Application.hamlet_id.in_(ids), Application.state.not_in([s.value for s in FINAL_STATES]))
+        .group_by(Application.hamlet_id)).all())
     result = []
-    for hamlet in hamlets:
-        root = int(hamlet.path.strip("/").split("/")[0])
-        if root not in criteria_cache:
-            criteria_cache[root] = criteria_for(db.session.get(AdminUnit, root), day)
-        criteria = criteria_cache[root]
-        bands = criteria.quota_bands if criteria else rules.QUOTA_PRESETS["gia_lai"]
-        households = hamlet.households or 0
-        quota = rules.quota_for(households, bands)
-        n_active = active.get(hamlet.id, 0)
-        if n_active < quota:
-            result.append(Vacancy(hamlet, parents[hamlet.parent_id], households, quota, n_active,
-                                  pending.get(hamlet.id, 0)))
-    result.sort(key=lambda v: (v.active > 0, v.commune.name, v.hamlet.local_id or "", v.hamlet.name))
+    for hamlet_id, quota, active in rows:
+        hamlet, commune = units[hamlet_id]
+        result.append(Vacancy(hamlet, commune, hamlet.households or 0, int(quota), int(active),
+                              pending.get(hamlet_id, 0)))
     return result
+
+
+def vacancy_page(prefixes: Sequence[str], filters: VacancyFilters, page: int = 1,
+                 per_page: int = PER_PAGE) -> tuple[Page, VacancyTotals]:
+    """One page of the hamlets in the given areas (unit paths; none → nothing) with fewer
+    collaborators in post on ``filters.on`` than their quota — hamlets with nobody first
+    (TT 02/2021/TT-BYT: at least one per hamlet; quotas are the province's bands) — and the
+    totals of the whole filtered list (hamlets, hamlets with nobody, collaborators missing).
+
+    The database computes the quota (:func:`quota_sql`) and counts the collaborators in post;
+    one query returns the page's hamlets with the totals (window aggregates), then the page's
+    units and applications in progress are read for its rows only."""
+    page, per_page = clamp(page, per_page)
+
+    def columns(quota, active):
+        return (_vacant_hamlet.id, quota, active, func.count().over(),
+                func.sum(case((active == 0, 1), else_=0)).over(), func.sum(quota - active).over())
+
+    found = db.session.execute(_vacancy_query(prefixes, filters, columns)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    if not found:
+        totals = vacancy_totals(prefixes, filters)
+        last = max(1, math.ceil(totals.hamlets / per_page))
+        if totals.hamlets and page > last:  # past the end (a stale link): the last page
+            return vacancy_page(prefixes, filters, last, per_page)
+        return Page([], totals.hamlets, page, per_page), totals
+    first = found[0]
+    totals = VacancyTotals(int(first[3]), int(first[4] or 0), int(first[5] or 0))
+    return Page(_vacancies_of([r[:3] for r in found]), totals.hamlets, page, per_page), totals
+
+
+def vacancy_totals(prefixes: Sequence[str], filters: VacancyFilters) -> VacancyTotals:
+    """How many hamlets are below their quota, how many have nobody, how many collaborators are
+    missing (the figures above the list), by one aggregate query."""
+    stmt, _active = _vacant_hamlets(prefixes, filters, lambda quota, active: (
+        func.count(), func.sum(case((active == 0, 1), else_=0)), func.sum(quota - active)))
+    row = db.session.execute(stmt).one()
+    return VacancyTotals(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
+
+
+def vacancies(prefixes: Sequence[str], on: date | None = None) -> list[Vacancy]:
+    """Every hamlet in the given areas below its quota on the date, in the list's order (for
+    services and tests; a page reads :func:`vacancy_page`)."""
+    filters = VacancyFilters(on or clock.today())
+    rows = db.session.execute(_vacancy_query(prefixes, filters, lambda quota, active: (
+        _vacant_hamlet.id, quota, active))).all()
+    return _vacancies_of(rows)
+
+
+# --- lists of applications and decisions ------------------------------------------------------
+
+
+def applications_query(prefixes: Sequence[str], *, state: str | None = None, within: str | None = None,
+                       q: str | None = None):
+    """The applications for hamlets under ``prefixes`` (and under the path ``within``, e.g. a
+    commune), newest change first, as a select for :func:`common.paging.paginate` (the page and
+    the API). ``q`` matches part of the candidate's name without diacritics, or the start of
+    the CCCD (spaces ignored)."""
+    stmt = (select(Application).where(in_areas(prefixes, Application.hamlet_path))
+            .options(selectinload(Application.candidate),
+                     selectinload(Application.hamlet).selectinload(AdminUnit.parent)))
+    if state:
+        stmt = stmt.where(Application.state == state)
+    if within:
+        stmt = stmt.where(in_areas([within], Application.hamlet_path))
+    q = (q or "").strip()
+    if q:
+        digits = q.replace(" ", "")
+        people = select(Candidate.id).where(
+            Candidate.national_id.startswith(digits, autoescape=True) if digits.isdigit()
+            else Candidate.search_text.contains(fold(q), autoescape=True))
+        stmt = stmt.where(Application.candidate_id.in_(people))
+    return stmt.order_by(Application.updated_at.desc(), Application.id.desc())
+
+
+def application_counts(prefixes: Sequence[str]) -> dict[str, int]:
+    """How many applications are in each state under ``prefixes`` (one GROUP BY)."""
+    return {state: int(n) for state, n in db.session.execute(
+        select(Application.state, func.count()).where(in_areas(prefixes, Application.hamlet_path))
+        .group_by(Application.state))}
+
+
+def decisions_query(prefixes: Sequence[str]):
+    """The recognition decisions covering an application under ``prefixes``, newest first
+    (each decision looks up its own applications by their decision index)."""
+    visible = exists().where(Application.decision_id == RecognitionDecision.id,
+                             in_areas(prefixes, Application.hamlet_path))
+    return (select(RecognitionDecision).where(visible)
+            .options(selectinload(RecognitionDecision.applications))
+            .order_by(RecognitionDecision.issued_on.desc(), RecognitionDecision.id.desc()))
 
 
 # --- candidates and applications --------------------------------------------------------------
@@ -263,7 +463,7 @@ def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date
                        resident_since: date | None = None, nominated_by: str | None = None, actor=None) -> Application:
     """Nominate a candidate for a hamlet (state: nominated). The candidate must live in that
     hamlet (TT 02/2021 Art. 2.2); a national ID belongs to one person only."""
-    today = date.today()
+    today = clock.today()
     if hamlet.level != UnitLevel.HAMLET or not hamlet.is_current:
         raise ValidationFailed(_l("Chỉ tuyển CTV cho thôn/tổ dân phố đang hiệu lực."), field="hamlet")
     full_name = " ".join((full_name or "").split())
@@ -294,7 +494,7 @@ def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date
         if open_app is not None:
             raise Conflict(_l("Ứng viên này đã có hồ sơ đang xử lý cho %(h)s.", h=hamlet.name), field="national_id")
     else:
-        candidate = Candidate(created_at=now())
+        candidate = Candidate(created_at=clock.now())
         db.session.add(candidate)
     candidate.full_name, candidate.search_text = full_name, fold(full_name)
     candidate.date_of_birth, candidate.sex, candidate.ethnicity = date_of_birth, sex_value.value, ethnicity.strip()
@@ -303,7 +503,7 @@ def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date
     candidate.education, candidate.is_village_health_worker = education_value.value, is_village_health_worker
     candidate.languages, candidate.speaks_local_language = languages, speaks_local_language
     candidate.prior_experience = prior_experience
-    stamp = now()
+    stamp = clock.now()
     application = Application(candidate=candidate, hamlet_id=hamlet.id, hamlet_path=hamlet.path,
                               state=State.NOMINATED.value, nominated_by=nominated_by, dossier={},
                               created_at=stamp, updated_at=stamp)
@@ -325,7 +525,7 @@ def update_dossier(application: Application, *, items: dict[str, bool], applicat
     """Record which dossier documents are on file. Editable until the station review. (Training
     is not part of the dossier: it is an attendance record, see collaborators.training.)"""
     state = State(application.state)
-    if application_signed_on is not None and application_signed_on > date.today():
+    if application_signed_on is not None and application_signed_on > clock.today():
         raise ValidationFailed(_l("Ngày không được ở tương lai."), field="application_signed_on")
     if state not in DOSSIER_EDITABLE:
         raise Conflict(_l("Hồ sơ ở trạng thái này không còn sửa được."))
@@ -337,7 +537,7 @@ def update_dossier(application: Application, *, items: dict[str, bool], applicat
     after = {"dossier": dict(application.dossier or {}), "application_signed_on": application.application_signed_on,
              "exception_justification": application.exception_justification}
     if before != after:
-        application.updated_at = now()
+        application.updated_at = clock.now()
         _event(application, "update_dossier", state, state, actor)
         record("application.update_dossier", application, label=application.candidate.full_name,
                unit_path=application.hamlet_path, before=before, after=after, actor=actor)
@@ -388,10 +588,10 @@ def perform(application: Application, action: Action | str, *, actor: User, comm
     if not roles & roles_for(actor, application):
         raise PermissionDenied(_l("Vai trò của bạn không được phép “%(a)s” hồ sơ này.", a=action_label(action)))
     handler = _HANDLERS.get(action)
-    data = handler(application, actor=actor, comment=comment, on=on or date.today(), **payload) if handler else None
+    data = handler(application, actor=actor, comment=comment, on=on or clock.today(), **payload) if handler else None
     to_state = target_state(state, action, approver)
     application.state = to_state.value
-    application.updated_at = now()
+    application.updated_at = clock.now()
     _event(application, action.value, state, to_state, actor, comment=comment, data=data)
     record(f"application.{action.value}", application, label=application.candidate.full_name,
            unit_path=application.hamlet_path, before={"state": state.value},
@@ -545,12 +745,12 @@ def _activate(application: Application, *, on: date, actor=None, **_) -> dict:
             raise Conflict(_l("Người này đang là CTV hoạt động ở thôn khác."))
     collaborator = db.session.scalar(select(Collaborator).where(Collaborator.candidate_id == candidate.id))
     if collaborator is None:
-        collaborator = Collaborator(candidate=candidate, application=application, activated_on=on, created_at=now())
+        collaborator = Collaborator(candidate=candidate, application=application, activated_on=on, created_at=clock.now())
         db.session.add(collaborator)
     db.session.add(Assignment(collaborator=collaborator, hamlet_id=application.hamlet_id,
                               hamlet_path=application.hamlet.path, started_on=on,
                               decision_id=application.decision_id, allowance_tier=application.allowance_tier,
-                              created_at=now(), created_by_id=getattr(actor, "id", None)))
+                              created_at=clock.now(), created_by_id=getattr(actor, "id", None)))
     application.activated_on = on
     db.session.flush()
     record("collaborator.activate", collaborator, label=candidate.full_name, unit_path=application.hamlet_path,
@@ -610,6 +810,32 @@ def decide_batch(choices: Sequence[tuple[Application, str, str | None]], *, acto
 # --- recognition decisions ----------------------------------------------------------------------
 
 
+def decision_issuer(user: User, applications: Sequence[Application], on: date | None = None, *,
+                    name: str | None = None) -> tuple[str, Facility | None]:
+    """The body issuing a recognition decision for ``applications``, as ``(name, facility)``,
+    the same for the page and the API: a name the caller writes (the API's ``issuer_name``) is
+    kept as written; otherwise the facility of the user's grant in force on ``on`` — one holding
+    an approver role first (the health centre or the Department that approves, per the
+    province's criteria) — else the province's Department of Health (Sở Y tế) in force, else
+    its name alone ("Sở Y tế <province>")."""
+    if name and name.strip():
+        return name.strip(), None
+    day = on or clock.today()
+    grants = [g for g in user.grants if g.valid_on(day) and g.facility is not None]
+    grants.sort(key=lambda g: (Role(g.role) not in APPROVER_ROLES, g.id))
+    if grants:
+        return grants[0].facility.name, grants[0].facility
+    if not applications:
+        return "", None
+    province = province_of(applications[0].hamlet)
+    department = db.session.scalar(select(Facility).where(
+        Facility.kind == FacilityKind.DEPARTMENT.value, Facility.unit_id == province.id, valid_on(Facility, day))
+        .order_by(Facility.id).limit(1))
+    if department is not None:
+        return department.name, department
+    return str(_l("Sở Y tế %(p)s", p=province.full_name)), None
+
+
 @guard_duplicate_race
 @guard_concurrent_change
 def issue_decision(applications: Sequence[Application], *, number: str, issued_on: date, signer_name: str,
@@ -619,7 +845,7 @@ def issue_decision(applications: Sequence[Application], *, number: str, issued_o
     number = (number or "").strip()
     if not number:
         raise ValidationFailed(_l("Vui lòng nhập số quyết định."), field="number")
-    if issued_on > date.today():
+    if issued_on > clock.today():
         raise ValidationFailed(_l("Ngày quyết định không được ở tương lai."), field="issued_on")
     if not (signer_name or "").strip():
         raise ValidationFailed(_l("Vui lòng nhập người ký."), field="signer_name")
@@ -649,12 +875,12 @@ def issue_decision(applications: Sequence[Application], *, number: str, issued_o
     decision = RecognitionDecision(
         province_id=province_id, issuer_facility=issuer_facility, issuer_name=issuer_name, number=number,
         year=issued_on.year, issued_on=issued_on, signer_name=signer_name.strip(),
-        signer_title=(signer_title or "").strip(), scope_path=common or "/", created_at=now(),
+        signer_title=(signer_title or "").strip(), scope_path=common or "/", created_at=clock.now(),
         created_by_id=actor.id)
     db.session.add(decision)
     for a in applications:
         a.decision = decision
-        a.updated_at = now()
+        a.updated_at = clock.now()
         _event(a, "decision", State.APPROVED, State.APPROVED, actor,
                comment=f"QĐ số {number} ngày {issued_on.strftime('%d/%m/%Y')}")
     db.session.flush()
@@ -679,7 +905,7 @@ def _event(application: Application, action: str, from_state: State | None, to_s
            *, comment: str | None = None, data: dict | None = None) -> None:
     db.session.add(ApplicationEvent(
         application=application, action=action, from_state=from_state.value if from_state else None,
-        to_state=to_state.value, actor_id=getattr(actor, "id", None), actor_name=_actor_name(actor), at=now(),
+        to_state=to_state.value, actor_id=getattr(actor, "id", None), actor_name=_actor_name(actor), at=clock.now(),
         comment=(comment or "").strip() or None, data=data))
 
 

@@ -1,33 +1,38 @@
 """Selection workflow pages: vacancies, applications and their timeline, one form per allowed
 action, the station's submission list, the approver's batch decisions and recognition decisions.
 
-Every page loads its application through :func:`get_application_or_404` (404 unknown, 403 out of
-scope). A POST checks the user's role for the action (403 if the role may never take it), makes one
-service call (or one batch through the services) and commits once; a :class:`DomainError` rolls
-back and is shown on the form with the input kept, so nothing changes (DESIGN.md §4).
+Every page loads its application through :func:`load_or_404` (404 unknown, 403 out of scope). A
+POST checks the user's role for the action (403 if the role may never take it), makes one service
+call through :func:`run_service` (or one batch through the services) and commits once; a
+:class:`DomainError` rolls back and is shown on the form with the input kept, so nothing changes
+(DESIGN.md §4). Lists are counted and paginated by the database (``common.paging``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..auth.models import Role, User
 from ..auth.permissions import require, scope_of
-from ..errors import DomainError, PermissionDenied, ValidationFailed
+from ..common import clock
+from ..common.paging import paginate
+from ..common.params import choice_arg, int_arg, page_arg
+from ..common.views import actor, load_or_404, run_service
+from ..errors import PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..textnorm import fold
-from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
-from ..units.services import valid_on
+from ..training.services import population_training
+from ..units.models import AdminUnit, UnitLevel
+from ..units.services import in_areas, valid_on
 from . import rules, services
+from .attachment_views import panel_data
 from .forms import ALLOWANCE_TIERS, BatchForm, CandidateForm, DecisionForm, DossierForm, transition_form
 from .labels import (
     ACTION_LABELS,
@@ -41,13 +46,13 @@ from .labels import (
 )
 from .models import DOSSIER_ITEMS, Application, Candidate, Education, RecognitionDecision
 from .permissions import can_edit_dossier, can_nominate, can_take, can_view_application, can_view_decision
-from .workflow import Action, Approver, State, actions_from, approver_roles
+from .workflow import Action, Approver, State, actions_from
 
 bp = Blueprint("recruitment", __name__, url_prefix="/recruitment")
 
-PER_PAGE = 50
-APPROVER_ROLES = frozenset().union(*(approver_roles(a) for a in Approver))
+APPROVER_ROLES = services.APPROVER_ROLES
 DECIDING_ROLES = APPROVER_ROLES | {Role.COMMUNE_COMMITTEE}
+STATE_VALUES = frozenset(s.value for s in State)
 
 
 @bp.context_processor
@@ -61,53 +66,29 @@ def labels():
 # --- loading and permission helpers -----------------------------------------------------------------
 
 
-def get_application_or_404(application_id: int) -> Application:
-    """The application, or 404 if unknown; 403 unless the user may see it."""
-    application = db.session.get(Application, application_id)
-    if application is None:
-        abort(404)
-    require(can_view_application(current_user, application))
-    return application
-
-
-def get_decision_or_404(decision_id: int) -> RecognitionDecision:
-    decision = db.session.get(RecognitionDecision, decision_id)
-    if decision is None:
-        abort(404)
-    require(can_view_decision(current_user, decision))
-    return decision
+def application_or_404(application_id: int) -> Application:
+    return load_or_404(Application, application_id, need=can_view_application)
 
 
 def require_may(application: Application, action: Action) -> None:
     require(can_take(current_user, application, action))
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-class ListPagination(Pagination):
-    """Pagination over a Python list (the vacancy list is computed, not queried)."""
-
-    def _query_items(self):
-        start = self._query_offset
-        return self._query_args["items"][start:start + self.per_page]
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
-
-
 def _in_scope(*states: State):
     return (select(Application).join(Candidate)
-            .where(scope_of(current_user).filter(Application.hamlet_path),
+            .where(in_areas(scope_of(current_user).prefixes, Application.hamlet_path),
                    Application.state.in_([s.value for s in states]))
             .options(selectinload(Application.candidate), selectinload(Application.hamlet)))
 
 
-def _communes_in_scope() -> list[AdminUnit]:
-    return list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value, valid_on(AdminUnit, date.today()),
-                                scope_of(current_user).filter(AdminUnit.path)).order_by(AdminUnit.name)))
+def _communes_in_scope() -> list:
+    """The communes in force under the user's scope, as ``(id, full_name)`` rows (the lists'
+    commune filter: thousands for a national user, so columns only)."""
+    return list(db.session.execute(
+        select(AdminUnit.id, AdminUnit.full_name)
+        .where(AdminUnit.level == UnitLevel.COMMUNE.value, valid_on(AdminUnit, clock.today()),
+               in_areas(scope_of(current_user).prefixes, AdminUnit.path))
+        .order_by(AdminUnit.name, AdminUnit.id)))
 
 
 # --- vacancies and applications ----------------------------------------------------------------------
@@ -116,47 +97,26 @@ def _communes_in_scope() -> list[AdminUnit]:
 @bp.get("/vacancies")
 @login_required
 def vacancies():
-    rows = services.vacancies(scope_of(current_user).prefixes)
-    communes = sorted({v.commune.id: v.commune for v in rows}.values(), key=lambda c: fold(c.name))
-    commune_id = request.args.get("commune", type=int)
-    q = request.args.get("q", "").strip()[:100]
-    if commune_id:
-        rows = [v for v in rows if v.commune.id == commune_id]
-    if q:
-        rows = [v for v in rows if fold(q) in fold(v.hamlet.name)]
-    page = ListPagination(items=rows, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                          error_out=False)
-    totals = {"hamlets": len(rows), "empty": sum(1 for v in rows if v.active == 0),
-              "missing": sum(v.missing for v in rows)}
-    return render_template("recruitment/vacancies.html", page=page, communes=communes, commune_id=commune_id,
-                           q=q, totals=totals, can_nominate=can_nominate)
+    filters = services.VacancyFilters(clock.today(), commune_id=int_arg("commune"),
+                                      q=request.args.get("q", "").strip()[:100] or None)
+    page, totals = services.vacancy_page(scope_of(current_user).prefixes, filters, *page_arg())
+    return render_template("recruitment/vacancies.html", page=page, communes=_communes_in_scope(),
+                           commune_id=filters.commune_id, q=filters.q or "", totals=totals,
+                           can_nominate=can_nominate)
 
 
 @bp.get("/applications")
 @login_required
 def applications():
-    state = request.args.get("state", "")
-    state = state if state in {s.value for s in State} else ""
-    commune_id = request.args.get("commune", type=int)
+    state = choice_arg("state", STATE_VALUES, "")
+    commune_id = int_arg("commune")
     q = request.args.get("q", "").strip()[:100]
-    scoped = scope_of(current_user).filter(Application.hamlet_path)
-    stmt = (select(Application).join(Candidate).where(scoped)
-            .options(selectinload(Application.candidate), selectinload(Application.hamlet)))
+    prefixes = scope_of(current_user).prefixes
     commune = db.session.get(AdminUnit, commune_id) if commune_id else None
-    if commune is not None and commune.level == UnitLevel.COMMUNE:
-        stmt = stmt.where(Application.hamlet_path.startswith(commune.path, autoescape=True))
-    if q:
-        digits = q.replace(" ", "")
-        stmt = stmt.where(or_(Candidate.search_text.contains(fold(q), autoescape=True),
-                              Candidate.national_id.startswith(digits, autoescape=True)))
-    counts = dict(db.session.execute(
-        select(Application.state, func.count()).where(scoped).group_by(Application.state)).all())
-    if state:
-        stmt = stmt.where(Application.state == state)
-    stmt = stmt.order_by(Application.updated_at.desc(), Application.id.desc())
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    within = commune.path if commune is not None and commune.level == UnitLevel.COMMUNE else None
+    page = paginate(services.applications_query(prefixes, state=state or None, within=within, q=q), *page_arg())
     return render_template("recruitment/applications.html", page=page, state=state, commune_id=commune_id, q=q,
-                           communes=_communes_in_scope(), counts=counts)
+                           communes=_communes_in_scope(), counts=services.application_counts(prefixes))
 
 
 @bp.route("/hamlets/<int:hamlet_id>/applications/new", methods=["GET", "POST"])
@@ -169,23 +129,19 @@ def new_application(hamlet_id: int):
     form = CandidateForm()
     neighbours = db.session.scalars(
         select(AdminUnit).where(AdminUnit.parent_id == hamlet.parent_id, AdminUnit.level == UnitLevel.HAMLET.value,
-                                valid_on(AdminUnit, date.today())).order_by(AdminUnit.local_id, AdminUnit.name))
+                                valid_on(AdminUnit, clock.today())).order_by(AdminUnit.local_id, AdminUnit.name))
     form.residence_hamlet.choices = [SelectChoice(h.id, h.name) for h in neighbours]
     if request.method == "GET":
         form.residence_hamlet.data = hamlet.id
     if form.validate_on_submit():
-        try:
-            application = services.create_application(
-                hamlet=hamlet, residence_hamlet=db.session.get(AdminUnit, form.residence_hamlet.data),
-                actor=_actor(), **form.candidate_fields())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
+        done = run_service(services.create_application, hamlet=hamlet,
+                           residence_hamlet=db.session.get(AdminUnit, form.residence_hamlet.data),
+                           actor=actor(), **form.candidate_fields(), form=form)
+        if done.ok:
             db.session.commit()
             flash(_("Đã lập hồ sơ ứng viên %(n)s cho %(h)s. Tiếp theo: cập nhật hồ sơ giấy tờ.",
-                    n=application.candidate.full_name, h=hamlet.name), "success")
-            return redirect(url_for(".show", application_id=application.id))
+                    n=done.value.candidate.full_name, h=hamlet.name), "success")
+            return redirect(url_for(".show", application_id=done.value.id))
     return render_template("recruitment/application_form.html", form=form, hamlet=hamlet,
                            criteria=services.criteria_for(services.province_of(hamlet)))
 
@@ -227,12 +183,14 @@ def _render_show(application: Application, *, failed=None, dossier_form=None):
     actor_ids = {e.actor_id for e in application.events if e.actor_id}
     actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     candidate = application.candidate
+    below_thcs = Education(candidate.education).rank < Education.LOWER_SECONDARY.rank
     return render_template(
         "recruitment/show.html", application=application, candidate=candidate, hamlet=application.hamlet,
         actions=actions, waiting=waiting, forms=forms, failed=failed, dossier_form=dossier_form,
         dossier_mode=_dossier_mode(application), actors=actors, manual_codes=_manual_codes(application),
-        below_thcs=Education(candidate.education).rank < Education.LOWER_SECONDARY.rank,
-        allowance_tiers=ALLOWANCE_TIERS, approver=_approver_of(application))
+        below_thcs=below_thcs, allowance_tiers=ALLOWANCE_TIERS, approver=_approver_of(application),
+        population_training=population_training(candidate, current_user) if below_thcs else None,
+        panel=panel_data(application))
 
 
 def _approver_of(application: Application):
@@ -243,13 +201,26 @@ def _approver_of(application: Application):
 @bp.get("/applications/<int:application_id>")
 @login_required
 def show(application_id: int):
-    return _render_show(get_application_or_404(application_id))
+    return _render_show(application_or_404(application_id))
+
+
+def _refused(application: Application, shown: dict, error):
+    """After a refused change (``run_service`` has rolled back): invalid input is shown on the
+    form that failed (``shown``: the page's form argument, input kept); a refusal of the move
+    itself (someone acted first, the move no longer exists) is flashed on the page; a role
+    refusal is a 403."""
+    if isinstance(error, PermissionDenied):
+        abort(403)
+    if isinstance(error, ValidationFailed):
+        return _render_show(application, **shown)
+    flash(str(error), "danger")
+    return redirect(url_for(".show", application_id=application.id))
 
 
 @bp.post("/applications/<int:application_id>/transitions")
 @login_required
 def transition(application_id: int):
-    application = get_application_or_404(application_id)
+    application = application_or_404(application_id)
     try:
         action = Action(request.form.get("action", ""))
     except ValueError:
@@ -261,19 +232,10 @@ def transition(application_id: int):
     if form.version.data != str(application.version):
         flash(str(services.CONCURRENT_CHANGE), "warning")
         return redirect(url_for(".show", application_id=application.id))
-    try:
-        services.perform(application, action, actor=_actor(), comment=form.comment_text, **form.payload())
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except ValidationFailed as e:
-        db.session.rollback()
-        form.show_domain_error(e)
-        return _render_show(application, failed=form)
-    except DomainError as e:  # Conflict: the move no longer exists, or someone acted first
-        db.session.rollback()
-        flash(str(e), "danger")
-        return redirect(url_for(".show", application_id=application.id))
+    done = run_service(services.perform, application, action, actor=actor(), comment=form.comment_text,
+                       **form.payload(), form=form)
+    if not done.ok:
+        return _refused(application, {"failed": form}, done.error)
     db.session.commit()
     flash(_("Đã thực hiện “%(a)s” cho hồ sơ của %(n)s.", a=ACTION_LABELS[action],
             n=application.candidate.full_name), "success")
@@ -283,7 +245,7 @@ def transition(application_id: int):
 @bp.post("/applications/<int:application_id>/dossier")
 @login_required
 def update_dossier(application_id: int):
-    application = get_application_or_404(application_id)
+    application = application_or_404(application_id)
     require(can_edit_dossier(current_user, application))
     form = DossierForm()
     if not form.validate_on_submit():
@@ -294,18 +256,11 @@ def update_dossier(application_id: int):
     if _dossier_mode(application) != "full":
         flash(_("Hồ sơ ở trạng thái này không còn sửa được."), "warning")
         return redirect(url_for(".show", application_id=application.id))
-    try:
-        services.update_dossier(
-            application, items=form.items(), application_signed_on=form.application_signed_on.data,
-            exception_justification=form.exception_justification.data, actor=_actor())
-    except ValidationFailed as e:
-        db.session.rollback()
-        form.show_domain_error(e)
-        return _render_show(application, dossier_form=form)
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e), "danger")
-        return redirect(url_for(".show", application_id=application.id))
+    done = run_service(services.update_dossier, application, items=form.items(),
+                       application_signed_on=form.application_signed_on.data,
+                       exception_justification=form.exception_justification.data, actor=actor(), form=form)
+    if not done.ok:
+        return _refused(application, {"dossier_form": form}, done.error)
     db.session.commit()
     flash(_("Đã lưu hồ sơ của %(n)s.", n=application.candidate.full_name), "success")
     return redirect(url_for(".show", application_id=application.id))
@@ -315,7 +270,7 @@ def update_dossier(application_id: int):
 
 
 def _selected_applications(action: Action) -> list[Application]:
-    apps = [get_application_or_404(i) for i in dict.fromkeys(request.form.getlist("application", type=int))]
+    apps = [application_or_404(i) for i in dict.fromkeys(request.form.getlist("application", type=int))]
     for application in apps:
         require_may(application, action)
     return apps
@@ -332,8 +287,8 @@ def submit_batch():
     selected = set(request.form.getlist("application", type=int))
     if form.validate_on_submit():
         apps = _selected_applications(Action.SUBMIT)
-        if _run_batch(lambda: services.perform_many(apps, Action.SUBMIT, actor=_actor(),
-                                                    comment=form.comment.data or None)) is not None:
+        if _run_batch(services.perform_many, apps, Action.SUBMIT, actor=actor(),
+                      comment=form.comment.data or None).ok:
             flash(_("Đã trình phê duyệt %(n)d hồ sơ.", n=len(apps)), "success")
             return redirect(url_for(".applications", state=State.SUBMITTED.value))
     return render_template("recruitment/submit_batch.html", rows=rows, form=form, selected=selected,
@@ -358,7 +313,7 @@ def _chosen() -> list[tuple[Application, str, str | None]]:
         if not key.startswith("choice-") or choice not in ("approve", "reject"):
             continue
         try:
-            application = get_application_or_404(int(key.removeprefix("choice-")))
+            application = application_or_404(int(key.removeprefix("choice-")))
         except ValueError:
             abort(400)
         if choice == "reject":
@@ -371,20 +326,15 @@ def _chosen() -> list[tuple[Application, str, str | None]]:
     return choices
 
 
-def _run_batch(action):
-    """Run one batch service call: commit and return its result, or roll back and flash the
-    refusal (a role refusal is a 403). None means refused."""
-    try:
-        result = action()
-    except PermissionDenied:
-        db.session.rollback()
+def _run_batch(service, *args, **kwargs):
+    """Run one batch service call: commit on success; a refusal is rolled back and flashed (a
+    role refusal is a 403)."""
+    done = run_service(service, *args, **kwargs)
+    if done.status == 403:
         abort(403)
-    except DomainError as e:
-        db.session.rollback()
-        flash(str(e), "danger")
-        return None
-    db.session.commit()
-    return result
+    if done.ok:
+        db.session.commit()
+    return done
 
 
 @bp.route("/approvals", methods=["GET", "POST"])
@@ -393,10 +343,9 @@ def approvals():
     require(bool(scope_of(current_user).all_roles & DECIDING_ROLES))
     form = BatchForm()
     if form.validate_on_submit():
-        choices = _chosen()
-        outcome = _run_batch(lambda: services.decide_batch(choices, actor=_actor()))
-        if outcome is not None:
-            approved, rejected = outcome
+        done = _run_batch(services.decide_batch, _chosen(), actor=actor())
+        if done.ok:
+            approved, rejected = done.value
             flash(_("Đã phê duyệt %(a)d và từ chối %(r)d hồ sơ.", a=approved, r=rejected), "success")
             if approved and _issuable():
                 return redirect(url_for(".new_decision"))
@@ -415,23 +364,6 @@ def _issuable() -> list[Application]:
             if Action.CONTRACT in services.available_actions(current_user, a)]
 
 
-def _issuer(user: User, province: AdminUnit | None) -> tuple[Facility | None, str]:
-    """The issuing body: the facility of the user's current approver grant, else the province's
-    Department of Health."""
-    today = date.today()
-    grants = [g for g in user.grants if g.valid_on(today) and g.facility is not None]
-    grants.sort(key=lambda g: Role(g.role) not in APPROVER_ROLES)
-    if grants:
-        return grants[0].facility, grants[0].facility.name
-    if province is not None:
-        department = db.session.scalar(select(Facility).where(
-            Facility.kind == FacilityKind.DEPARTMENT.value, Facility.unit_id == province.id, valid_on(Facility, today)))
-        if department is not None:
-            return department, department.name
-        return None, _("Sở Y tế %(p)s", p=province.full_name)
-    return None, ""
-
-
 @bp.route("/decisions/new", methods=["GET", "POST"])
 @login_required
 def new_decision():
@@ -442,35 +374,24 @@ def new_decision():
     selected = set(request.form.getlist("application", type=int)) if request.method == "POST" else {a.id for a in rows}
     if form.validate_on_submit():
         apps = _selected_applications(Action.CONTRACT)
-        facility, issuer_name = _issuer(_actor(), services.province_of(apps[0].hamlet) if apps else None)
-        try:
-            decision = services.issue_decision(
-                apps, number=form.number.data, issued_on=form.issued_on.data, signer_name=form.signer_name.data,
-                signer_title=form.signer_title.data, issuer_name=issuer_name, issuer_facility=facility,
-                actor=_actor())
-        except PermissionDenied:
-            db.session.rollback()
+        issuer_name, facility = services.decision_issuer(actor(), apps)
+        done = run_service(services.issue_decision, apps, number=form.number.data, issued_on=form.issued_on.data,
+                           signer_name=form.signer_name.data, signer_title=form.signer_title.data,
+                           issuer_name=issuer_name, issuer_facility=facility, actor=actor(), form=form)
+        if done.status == 403:
             abort(403)
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
+        if done.ok:
             db.session.commit()
-            flash(_("Đã ban hành Quyết định số %(n)s công nhận %(c)d cộng tác viên.", n=decision.number,
+            flash(_("Đã ban hành Quyết định số %(n)s công nhận %(c)d cộng tác viên.", n=done.value.number,
                     c=len(apps)), "success")
-            return redirect(url_for(".decision", decision_id=decision.id))
+            return redirect(url_for(".decision", decision_id=done.value.id))
     return render_template("recruitment/decision_form.html", form=form, rows=rows, selected=selected)
 
 
 @bp.get("/decisions")
 @login_required
 def decisions():
-    visible = select(Application.decision_id).where(scope_of(current_user).filter(Application.hamlet_path),
-                                                    Application.decision_id.is_not(None))
-    stmt = (select(RecognitionDecision).where(RecognitionDecision.id.in_(visible))
-            .options(selectinload(RecognitionDecision.applications))
-            .order_by(RecognitionDecision.issued_on.desc(), RecognitionDecision.id.desc()))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = paginate(services.decisions_query(scope_of(current_user).prefixes), *page_arg())
     return render_template("recruitment/decisions.html", page=page,
                            can_issue=bool(scope_of(current_user).all_roles & APPROVER_ROLES))
 
@@ -478,7 +399,7 @@ def decisions():
 @bp.get("/decisions/<int:decision_id>")
 @login_required
 def decision(decision_id: int):
-    decision = get_decision_or_404(decision_id)
+    decision = load_or_404(RecognitionDecision, decision_id, need=can_view_decision)
     communes = {a.hamlet.parent_id for a in decision.applications}
     parents = {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes)))}
     return render_template("recruitment/decision.html", decision=decision, communes=parents)

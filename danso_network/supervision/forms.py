@@ -5,8 +5,6 @@ attendance only for the commune's collaborators) live in services and come back 
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -21,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..common.clock import today
 from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
 from .labels import CHECKLIST_LABELS, LINK_BASIS_DEFAULT, LINK_KIND_LABELS
 from .models import ChecklistItem, LinkKind
@@ -51,7 +50,7 @@ def _visit_form_class():
 class VisitForm(_visit_form_class()):
     """The visit checklist: one Đạt / Chưa đạt / Không kiểm tra choice per item."""
 
-    visited_on = _date(_l("Ngày giám sát"), required=_l("Vui lòng nhập ngày giám sát."), default=date.today)
+    visited_on = _date(_l("Ngày giám sát"), required=_l("Vui lòng nhập ngày giám sát."), default=today)
     findings = _text(_l("Nhận xét, phát hiện"), max_length=4000, rows=3)
     follow_up = _text(_l("Nội dung cần khắc phục"), max_length=2000)
     follow_up_due = _date(_l("Hạn khắc phục"))
@@ -71,7 +70,7 @@ class VisitForm(_visit_form_class()):
 
 class CloseFollowUpForm(DomainErrorForm):
     closed_on = _date(_l("Ngày hoàn thành khắc phục"), required=_l("Vui lòng nhập ngày hoàn thành."),
-                      default=date.today)
+                      default=today)
     result = _text(_l("Kết quả khắc phục"), max_length=2000, rows=3, required=_l("Vui lòng ghi kết quả khắc phục."))
     submit = SubmitField(_l("Xác nhận đã khắc phục"))
 

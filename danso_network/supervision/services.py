@@ -11,20 +11,27 @@ deterministic. A collaborator *serves* on a day ``d`` when one of their assignme
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, or_, select, true
+from sqlalchemy import Integer, and_, case, exists, extract, false, func, literal, null, or_, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..audit.services import record, snapshot
 from ..auth.models import Role, RoleGrant, User
+from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, AssignmentKind, Collaborator, Suspension
-from ..collaborators.policy import policy_for, province_id_of
+from ..collaborators.permissions import can_record_for_collaborator
+from ..collaborators.policy import Policy, policy_for, province_id_of
+from ..collaborators.services import _bytewise, in_areas
+from ..common.clock import now, today
+from ..common.paging import PER_PAGE, Page, clamp, count, paginate
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Candidate
@@ -44,14 +51,6 @@ FUTURE_VISIT = _l("Ngày giám sát không được ở tương lai.")
 NOTE_MAX = 300  # MeetingAttendance.note
 
 
-def today() -> date:
-    return date.today()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _vn(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
@@ -66,12 +65,6 @@ def next_month(month: date) -> date:
 
 def previous_month(month: date) -> date:
     return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
-
-
-@lru_cache(maxsize=4096)
-def _fold(text: str) -> str:
-    """Sort key for names: communes and hamlets repeat across thousands of rows."""
-    return fold(text)
 
 
 def _clean(text: str | None) -> str | None:
@@ -121,12 +114,82 @@ class ServingRow:
     kind: str
 
 
-def _serving_ids(prefixes: Sequence[str], on: date):
-    """A select of the ids of collaborators serving on ``on`` in a hamlet under ``prefixes`` (its
-    own alias, so it never correlates with an outer query on assignments)."""
-    a = aliased(Assignment)
-    return select(a.collaborator_id).where(_in_force(a, on), path_filter(prefixes, a.hamlet_path),
-                                           _not_suspended(on, a))
+def _placing(prefixes: Sequence[str], on: date):
+    """``(a, in_area, placed)``: an alias of Assignment, the SQL conditions "in force on ``on`` in
+    the area" (cheap: an index range) and the conditions that keep, for each collaborator serving
+    there (not suspended), the one assignment that places them — the rule of
+    :func:`assignment_on`: primary first, then the earliest start, then the lowest id. Written as
+    "no better assignment exists" (a probe of the collaborator's index) rather than a window over
+    the area, which SQLite sorts slowly. Callers put their own cheap filters between the two."""
+    a, b = aliased(Assignment), aliased(Assignment)
+
+    def secondary(x):
+        return case((x.kind == AssignmentKind.PRIMARY.value, 0), else_=1)
+
+    better = exists().where(
+        b.collaborator_id == a.collaborator_id, b.id != a.id, _in_force(b, on), in_areas(prefixes, b.hamlet_path),
+        or_(secondary(b) < secondary(a),
+            and_(secondary(b) == secondary(a),
+                 or_(b.started_on < a.started_on, and_(b.started_on == a.started_on, b.id < a.id)))))
+    return a, [_in_force(a, on), in_areas(prefixes, a.hamlet_path)], [_not_suspended(on, a), ~better]
+
+
+def _policies(prefixes: Sequence[str], on: date) -> dict[int, Policy]:
+    """The network policy in force on ``on`` of each province the area touches (34 at most)."""
+    return {pid: policy_for(pid, on) for pid in sorted({province_id_of(p) for p in prefixes})}
+
+
+def _by_province(path_column, values: Mapping[int, object]):
+    """SQL: the value of the province a path lies in (a literal when all provinces agree)."""
+    distinct = set(values.values())
+    if len(distinct) <= 1:
+        return literal(distinct.pop()) if distinct else null()
+    return case(*[(path_column.startswith(f"/{pid}/"), value) for pid, value in values.items()], else_=null())
+
+
+class _DayNumber(FunctionElement):
+    """A date as a whole number of days, to order by a date plus a number of days."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_DayNumber)
+def _day_number(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} - DATE '2000-01-01')"  # PostgreSQL: date - date
+
+
+@compiles(_DayNumber, "sqlite")
+def _day_number_sqlite(element, compiler, **kw):
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+def _place_and_name_order(commune, hamlet) -> list:
+    """Commune, hamlet, then the collaborator's name, each folded (accents ignored, "Đ" with
+    "D"), the same on SQLite and PostgreSQL; the query must join Candidate."""
+    return [_bytewise(commune.search_text), _bytewise(hamlet.search_text), _bytewise(Candidate.search_text)]
+
+
+def _chunks(ids: Sequence[int], size: int = 5000):
+    """Ids in slices (a page has 50; a whole list for an export may have thousands)."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _windowed_page(stmt, page: int, per_page: int, make_rows: Callable[[Sequence[tuple]], list]) -> Page:
+    """One page of a select of columns with its total, in ONE query (``count(*) OVER ()`` beside
+    LIMIT/OFFSET), as ``collaborators.services.roster_page`` does; ``make_rows`` turns the
+    page's values into rows. A page past the end (a stale link) shows the last page."""
+    page, per_page = clamp(page, per_page)
+    found = db.session.execute(stmt.add_columns(func.count().over().label("total"))
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    if not found:
+        total = count(stmt)
+        last = max(1, math.ceil(total / per_page))
+        if total and page > last:
+            return _windowed_page(stmt, last, per_page, make_rows)
+        return Page([], total, page, per_page)
+    return Page(make_rows([tuple(r)[:-1] for r in found]), int(found[0][-1]), page, per_page)
 
 
 def serving_collaborators(prefixes: Sequence[str], on: date) -> dict[int, ServingRow]:
@@ -376,7 +439,7 @@ def visits_query(prefixes: Sequence[str], *, date_from: date | None = None, date
                  supervisor_id: int | None = None, q: str | None = None, collaborator_id: int | None = None):
     """A select of visits filed under the area, newest first, with optional filters (name search
     is diacritics-insensitive)."""
-    stmt = (select(SupervisionVisit).where(path_filter(prefixes, SupervisionVisit.hamlet_path))
+    stmt = (select(SupervisionVisit).where(in_areas(prefixes, SupervisionVisit.hamlet_path))
             .options(selectinload(SupervisionVisit.collaborator).selectinload(Collaborator.candidate),
                      selectinload(SupervisionVisit.hamlet), selectinload(SupervisionVisit.supervisor)))
     if date_from is not None:
@@ -397,8 +460,15 @@ def visits_query(prefixes: Sequence[str], *, date_from: date | None = None, date
 
 def supervisors_in(prefixes: Sequence[str]) -> list[User]:
     """Users who recorded visits in the area (for the list's filter)."""
-    ids = select(SupervisionVisit.supervisor_id).where(path_filter(prefixes, SupervisionVisit.hamlet_path))
+    ids = select(SupervisionVisit.supervisor_id).where(in_areas(prefixes, SupervisionVisit.hamlet_path))
     return sorted(db.session.scalars(select(User).where(User.id.in_(ids))), key=lambda u: fold(u.full_name))
+
+
+def visits_of(collaborator: Collaborator):
+    """A select of every visit to the collaborator, newest first (the API's list)."""
+    return (select(SupervisionVisit).where(SupervisionVisit.collaborator_id == collaborator.id)
+            .options(selectinload(SupervisionVisit.hamlet), selectinload(SupervisionVisit.supervisor))
+            .order_by(SupervisionVisit.visited_on.desc(), SupervisionVisit.id.desc()))
 
 
 def recent_visits(collaborator: Collaborator, limit: int = 5) -> list[SupervisionVisit]:
@@ -427,36 +497,89 @@ class OverdueRow:
     days_overdue: int
 
 
+def _overdue_select(prefixes: Sequence[str], on: date, policies: Mapping[int, Policy], *, full: bool = True):
+    """The overdue list as one select (columns only), in its order: most overdue first, then by
+    commune, hamlet and name (folded), then id. A collaborator is overdue when the day they were
+    last seen (last visit on or before ``on``, else their start) is before ``on`` minus their
+    province's interval — in SQL: no visit since that cut-off, and a visit before it or a start
+    before it. ``full=False`` keeps only what counting needs."""
+    a, in_area, placed = _placing(prefixes, on)
+    cutoff = _by_province(a.hamlet_path, {pid: on - timedelta(days=p.visit_interval_days)
+                                          for pid, p in policies.items()})
+    visit = aliased(SupervisionVisit)
+    seen_since = exists().where(visit.collaborator_id == a.collaborator_id, visit.visited_on >= cutoff,
+                                visit.visited_on <= on)
+    # A scalar probe, not EXISTS: PostgreSQL would hash every earlier visit for the few it needs.
+    seen_before = (select(visit.id).where(visit.collaborator_id == a.collaborator_id, visit.visited_on < cutoff)
+                   .limit(1).scalar_subquery().is_not(None))
+    # A start before the cut-off settles it without reading the visits (most collaborators).
+    overdue = and_(~seen_since, case((Collaborator.activated_on < cutoff, true()), else_=seen_before))
+    if not full:
+        return (select(a.collaborator_id).join(Collaborator, Collaborator.id == a.collaborator_id)
+                .where(*in_area, overdue, *placed))
+    hamlet, commune = aliased(AdminUnit), aliased(AdminUnit)
+    last_visit = (select(func.max(visit.visited_on))
+                  .where(visit.collaborator_id == a.collaborator_id, visit.visited_on <= on).scalar_subquery())
+    since = func.coalesce(last_visit, Collaborator.activated_on).label("since")
+    intervals = {pid: p.visit_interval_days for pid, p in policies.items()}
+    if len(set(intervals.values())) <= 1:
+        most_overdue_first = since  # rendered as its label: computed once a row
+    else:  # the due date (last seen + the province's interval), earliest first
+        most_overdue_first = _DayNumber(since) + _by_province(a.hamlet_path, intervals)
+    return (select(a.collaborator_id, Candidate.full_name, a.hamlet_id, hamlet.name, commune.id, commune.full_name,
+                   a.hamlet_path, since, Collaborator.activated_on)
+            .join(Collaborator, Collaborator.id == a.collaborator_id)
+            .join(Candidate, Candidate.id == Collaborator.candidate_id)
+            .join(hamlet, hamlet.id == a.hamlet_id)
+            .join(commune, commune.id == hamlet.parent_id)
+            .where(*in_area, overdue, *placed)
+            .order_by(most_overdue_first, *_place_and_name_order(commune, hamlet), a.collaborator_id))
+
+
+def _overdue_rows(values: Sequence[tuple], on: date, policies: Mapping[int, Policy]) -> list[OverdueRow]:
+    """The rows of a page; their last visits are read in one query (the sort needed only the
+    day each collaborator was last seen, which may be their start)."""
+    last = {}
+    for ids in _chunks([v[0] for v in values]):
+        last.update(db.session.execute(
+            select(SupervisionVisit.collaborator_id, func.max(SupervisionVisit.visited_on))
+            .where(SupervisionVisit.collaborator_id.in_(ids), SupervisionVisit.visited_on <= on)
+            .group_by(SupervisionVisit.collaborator_id)).all())
+    rows = []
+    for cid, name, hamlet_id, hamlet_name, commune_id, commune_name, path, since, _activated_on in values:
+        interval = policies[province_id_of(path)].visit_interval_days
+        due_on = since + timedelta(days=interval)
+        rows.append(OverdueRow(cid, name, hamlet_id, hamlet_name, commune_id, commune_name, path, last.get(cid), since,
+                               interval, due_on, (on - due_on).days))
+    return rows
+
+
+def overdue_page(prefixes: Sequence[str], on: date, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of :func:`overdue_visits`, counted and cut by the database."""
+    if not prefixes:
+        return Page([], 0, 1, per_page)
+    policies = _policies(prefixes, on)
+    return _windowed_page(_overdue_select(prefixes, on, policies), page, per_page,
+                          lambda values: _overdue_rows(values, on, policies))
+
+
+def overdue_count(prefixes: Sequence[str], on: date) -> int:
+    """How many collaborators :func:`overdue_visits` lists (one SQL COUNT)."""
+    return count(_overdue_select(prefixes, on, _policies(prefixes, on), full=False)) if prefixes else 0
+
+
 def overdue_visits(prefixes: Sequence[str], on: date) -> list[OverdueRow]:
     """Collaborators serving on ``on`` in the area whose latest visit on or before ``on`` is older
     than the province's ``visit_interval_days`` (policy_for; default 92 days = at least once a
     quarter, a proposal of DOMAIN.md §7.3), or who were never visited and started more than that
     many days before. Due date = last visit (or start) + interval; a visit exactly ``interval``
-    days ago is not yet overdue. Most overdue first. Two grouped queries, whatever the size of
-    the area (no per-collaborator query)."""
-    serving = serving_collaborators(prefixes, on)
-    if not serving:
+    days ago is not yet overdue. Most overdue first, then by commune, hamlet and name. The whole
+    list (for exports and checks): pages use :func:`overdue_page`, counts :func:`overdue_count`.
+    Computed by the database in one query, whatever the size of the area."""
+    if not prefixes:
         return []
-    last = dict(db.session.execute(
-        select(SupervisionVisit.collaborator_id, func.max(SupervisionVisit.visited_on))
-        .where(SupervisionVisit.visited_on <= on, SupervisionVisit.collaborator_id.in_(_serving_ids(prefixes, on)))
-        .group_by(SupervisionVisit.collaborator_id)).all())
-    intervals: dict[int, int] = {}
-    rows = []
-    for row in serving.values():
-        province_id = province_id_of(row.hamlet_path)
-        if province_id not in intervals:
-            intervals[province_id] = policy_for(province_id, on).visit_interval_days
-        interval = intervals[province_id]
-        last_visit = last.get(row.collaborator_id)
-        since = last_visit or row.activated_on
-        due_on = since + timedelta(days=interval)
-        if on > due_on:
-            rows.append(OverdueRow(row.collaborator_id, row.full_name, row.hamlet_id, row.hamlet_name, row.commune_id,
-                                   row.commune_name, row.hamlet_path, last_visit, since, interval, due_on,
-                                   (on - due_on).days))
-    rows.sort(key=lambda r: (-r.days_overdue, _fold(r.commune_name), _fold(r.hamlet_name), _fold(r.full_name)))
-    return rows
+    policies = _policies(prefixes, on)
+    return _overdue_rows(db.session.execute(_overdue_select(prefixes, on, policies)).all(), on, policies)
 
 
 @dataclass(frozen=True)
@@ -466,27 +589,56 @@ class FollowUpRow:
     days_late: int
 
 
-def open_follow_ups(prefixes: Sequence[str], on: date, *, collaborator_id: int | None = None) -> list[FollowUpRow]:
-    """Follow-ups open on ``on`` (the visit on or before ``on``, not closed by then) of visits
-    filed in the area: overdue ones (due before ``on``) first, most late first, then by due date."""
+def _open_follow_ups_select(prefixes: Sequence[str], on: date, collaborator_id: int | None = None):
+    """Follow-ups open on ``on`` of visits filed in the area, in their order: by due date (so the
+    overdue ones, due before ``on``, come first, the most late first), then the visit's date, id."""
     stmt = (select(SupervisionVisit)
-            .where(path_filter(prefixes, SupervisionVisit.hamlet_path), SupervisionVisit.follow_up.is_not(None),
+            .where(in_areas(prefixes, SupervisionVisit.hamlet_path), SupervisionVisit.follow_up.is_not(None),
                    SupervisionVisit.visited_on <= on,
                    or_(SupervisionVisit.follow_up_closed_on.is_(None), SupervisionVisit.follow_up_closed_on > on))
-            .options(selectinload(SupervisionVisit.collaborator).selectinload(Collaborator.candidate),
-                     selectinload(SupervisionVisit.hamlet).selectinload(AdminUnit.parent),
-                     selectinload(SupervisionVisit.supervisor))
             .order_by(case((SupervisionVisit.follow_up_due.is_(None), 1), else_=0), SupervisionVisit.follow_up_due,
                       SupervisionVisit.visited_on, SupervisionVisit.id))
     if collaborator_id is not None:
         stmt = stmt.where(SupervisionVisit.collaborator_id == collaborator_id)
+    return stmt
+
+
+def _follow_up_rows(visits: Sequence[SupervisionVisit], on: date) -> list[FollowUpRow]:
     rows = []
-    for visit in db.session.scalars(stmt):
+    for visit in visits:
         due = visit.follow_up_due
         late = (on - due).days if due is not None and due < on else 0
         rows.append(FollowUpRow(visit, late > 0, late))
-    rows.sort(key=lambda r: (not r.overdue, -r.days_late))  # stable: due date order kept within each group
     return rows
+
+
+_FOLLOW_UP_LOADS = (selectinload(SupervisionVisit.collaborator).selectinload(Collaborator.candidate),
+                    selectinload(SupervisionVisit.collaborator).selectinload(Collaborator.assignments),
+                    selectinload(SupervisionVisit.hamlet).selectinload(AdminUnit.parent),
+                    selectinload(SupervisionVisit.supervisor))
+
+
+def open_follow_ups_page(prefixes: Sequence[str], on: date, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of :func:`open_follow_ups`, counted and cut by the database."""
+    found = paginate(_open_follow_ups_select(prefixes, on).options(*_FOLLOW_UP_LOADS), page, per_page)
+    return Page(_follow_up_rows(found.items, on), found.total, found.page, found.per_page)
+
+
+def follow_up_counts(prefixes: Sequence[str], on: date) -> tuple[int, int]:
+    """``(open, overdue)``: the follow-ups :func:`open_follow_ups` lists and those due before
+    ``on`` (one SQL query)."""
+    listed = _open_follow_ups_select(prefixes, on).order_by(None).subquery()
+    total, late = db.session.execute(select(
+        func.count(), func.coalesce(func.sum(case((listed.c.follow_up_due < on, 1), else_=0)), 0))).one()
+    return int(total or 0), int(late or 0)
+
+
+def open_follow_ups(prefixes: Sequence[str], on: date, *, collaborator_id: int | None = None) -> list[FollowUpRow]:
+    """Follow-ups open on ``on`` (the visit on or before ``on``, not closed by then) of visits
+    filed in the area: overdue ones (due before ``on``) first, most late first, then by due date.
+    The whole list (one collaborator's, or for checks): pages use :func:`open_follow_ups_page`."""
+    stmt = _open_follow_ups_select(prefixes, on, collaborator_id).options(*_FOLLOW_UP_LOADS)
+    return _follow_up_rows(list(db.session.scalars(stmt)), on)
 
 
 # --- professional-direction links ---------------------------------------------------------------
@@ -736,6 +888,21 @@ def meeting_summaries(commune: AdminUnit) -> list[MeetingSummary]:
     return summarise_meetings(list(db.session.scalars(meetings_query(commune))))
 
 
+def meetings_page(commune: AdminUnit, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of the commune's meetings (latest month first) with their summaries."""
+    found = paginate(meetings_query(commune), page, per_page)
+    return Page(summarise_meetings(found.items), found.total, found.page, found.per_page)
+
+
+def meeting_roster_count(commune: AdminUnit, month: date) -> int:
+    """How many collaborators :func:`meeting_roster` lists for ``month`` (one SQL COUNT)."""
+    month = month_start(month)
+    return db.session.scalar(
+        select(func.count(func.distinct(Assignment.collaborator_id)))
+        .where(Assignment.hamlet_path.startswith(commune.path, autoescape=True), _month_overlap(Assignment, month),
+               ~_suspended_whole_month(month))) or 0
+
+
 def recent_attendance(collaborator: Collaborator, limit: int = 6) -> list[MeetingAttendance]:
     return list(db.session.scalars(
         select(MeetingAttendance).join(MonthlyMeeting, MonthlyMeeting.id == MeetingAttendance.meeting_id)
@@ -772,9 +939,127 @@ class ReviewRow:
     missed: list[MissedMeeting]
 
 
-def _consecutive(months: Sequence[date]) -> bool:
-    """Months (latest first) follow each other without a gap."""
-    return all(previous_month(a) == b for a, b in zip(months, months[1:], strict=False))
+def _ancestors(path: str) -> list[str]:
+    """The proper prefixes of a unit path (``/1/7/42/`` → ``/1/``, ``/1/7/``)."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+
+
+def _review_runs(prefixes: Sequence[str], on: date, policies: Mapping[int, Policy], most: int):
+    """A subquery with one row per commune of the area whose meetings can put someone under
+    review: its N most recent meetings for a month up to ``on``'s month and held on or before
+    ``on`` (N = the province's ``missed_meetings_for_review``), when there are N of them for N
+    consecutive calendar months. Columns: ``commune_id``, ``commune_path``, ``needed`` (N) and,
+    for the i-th most recent meeting (i = 1..``most``; NULL beyond N), ``id_i``, ``month_i``,
+    ``held_on_i``."""
+    needed = _by_province(MonthlyMeeting.commune_path,
+                          {pid: p.missed_meetings_for_review for pid, p in policies.items()})
+    area = or_(path_filter(prefixes, MonthlyMeeting.commune_path),
+               MonthlyMeeting.commune_path.in_(sorted({a for p in prefixes for a in _ancestors(p)})))
+    month_number = extract("year", MonthlyMeeting.month) * 12 + extract("month", MonthlyMeeting.month)
+    recent = (select(MonthlyMeeting.id, MonthlyMeeting.commune_id, MonthlyMeeting.commune_path, MonthlyMeeting.month,
+                     MonthlyMeeting.held_on, needed.label("needed"), month_number.label("number"),
+                     func.row_number().over(partition_by=MonthlyMeeting.commune_id,
+                                            order_by=MonthlyMeeting.month.desc()).label("recency"))
+              .where(area, MonthlyMeeting.month <= on, MonthlyMeeting.held_on <= on)
+              .subquery())
+    columns = [func.max(case((recent.c.recency == i, getattr(recent.c, name)))).label(f"{name}_{i}")
+               for i in range(1, most + 1) for name in ("id", "month", "held_on")]
+    return (select(recent.c.commune_id, recent.c.commune_path, recent.c.needed, *columns)
+            .where(recent.c.recency <= recent.c.needed)
+            .group_by(recent.c.commune_id, recent.c.commune_path, recent.c.needed)
+            # N meetings whose months span N-1 months: N months in a row.
+            .having(func.count() == recent.c.needed,
+                    func.max(recent.c.number) - func.min(recent.c.number) == recent.c.needed - 1)
+            .subquery("runs"))
+
+
+def _review_select(prefixes: Sequence[str], on: date, policies: Mapping[int, Policy]):
+    """Parts of the under-review query: ``(a, runs, reasons, stmt)`` — the placing assignment
+    of each collaborator serving in the area whose commune has a run, the run, the reason the
+    collaborator missed the run's i-th meeting (NULL: not missed) and the select of those who
+    missed every meeting of their run (columns ``collaborator_id``, ``hamlet_id``,
+    ``hamlet_path``). One attendance lookup per meeting and collaborator, the latest meeting
+    first, so whoever attended it is left at once."""
+    most = max(p.missed_meetings_for_review for p in policies.values())
+    a, in_area, placed = _placing(prefixes, on)
+    runs = _review_runs(prefixes, on, policies, most)
+    hamlet = aliased(AdminUnit)
+    stmt = (select(a.collaborator_id, a.hamlet_id, a.hamlet_path).select_from(a)
+            .join(hamlet, hamlet.id == a.hamlet_id)
+            .join(runs, runs.c.commune_id == hamlet.parent_id))
+    reasons, missed_every = [], []
+    for i in range(1, most + 1):
+        row, other = aliased(MeetingAttendance), aliased(Assignment)
+        meeting_id, held_on = getattr(runs.c, f"id_{i}"), getattr(runs.c, f"held_on_{i}")
+        stmt = stmt.outerjoin(row, and_(row.meeting_id == meeting_id, row.collaborator_id == a.collaborator_id))
+        # No row on the sheet is a miss only for who served in the commune that day, not suspended.
+        served_that_day = exists().where(
+            other.collaborator_id == a.collaborator_id, other.hamlet_path.startswith(runs.c.commune_path),
+            other.started_on <= held_on, or_(other.ended_on.is_(None), other.ended_on > held_on))
+        suspended_that_day = exists().where(
+            Suspension.collaborator_id == a.collaborator_id, Suspension.started_on <= held_on,
+            or_(Suspension.ended_on.is_(None), Suspension.ended_on > held_on))
+        reason = case((and_(row.id.is_not(None), row.attended == false()), Miss.ABSENT),
+                      (and_(row.id.is_not(None), row.p0_submitted == false()), Miss.NO_P0),
+                      (and_(row.id.is_(None), meeting_id.is_not(None), served_that_day, ~suspended_that_day),
+                       Miss.NO_RECORD))
+        reasons.append(reason)
+        missed_every.append(or_(runs.c.needed < i, reason.is_not(None)))
+    # The placement is checked only for who missed the latest meeting (a CASE keeps PostgreSQL
+    # from turning it into an anti-join over everyone); most attended and are left at once.
+    missed_then_placed = case((missed_every[0], and_(*placed)), else_=false())
+    return a, runs, reasons, stmt.where(*in_area, missed_then_placed, *missed_every[1:])
+
+
+def _under_review_select(prefixes: Sequence[str], on: date, policies: Mapping[int, Policy], *, full: bool = True):
+    """The under-review list as one select (one row per collaborator, columns only), ordered by
+    commune, hamlet and name (folded), then id; names are joined for those listed only.
+    ``full=False`` keeps only what counting needs."""
+    _a, _runs, _reasons, found = _review_select(prefixes, on, policies)
+    if not full:
+        return found
+    listed = found.subquery("listed")
+    hamlet, commune = aliased(AdminUnit), aliased(AdminUnit)
+    return (select(listed.c.collaborator_id, Candidate.full_name, listed.c.hamlet_id, hamlet.name, commune.id,
+                   commune.full_name, listed.c.hamlet_path)
+            .join(Collaborator, Collaborator.id == listed.c.collaborator_id)
+            .join(Candidate, Candidate.id == Collaborator.candidate_id)
+            .join(hamlet, hamlet.id == listed.c.hamlet_id)
+            .join(commune, commune.id == hamlet.parent_id)
+            .order_by(*_place_and_name_order(commune, hamlet), listed.c.collaborator_id))
+
+
+def _review_rows(values: Sequence[tuple], prefixes: Sequence[str], on: date,
+                 policies: Mapping[int, Policy]) -> list[ReviewRow]:
+    """The rows of a page, with the meetings each one missed, latest first (one query)."""
+    if not values:
+        return []
+    a, runs, reasons, found = _review_select(prefixes, on, policies)
+    columns = [runs.c.needed]
+    for i, reason in enumerate(reasons, start=1):
+        columns += [getattr(runs.c, f"month_{i}"), getattr(runs.c, f"held_on_{i}"), reason]
+    missed: dict[int, list[MissedMeeting]] = {}
+    for ids in _chunks([v[0] for v in values]):
+        for cid, needed, *run in db.session.execute(
+                found.with_only_columns(a.collaborator_id, *columns).where(a.collaborator_id.in_(ids))):
+            missed[cid] = [MissedMeeting(*run[3 * i:3 * i + 3]) for i in range(needed)]
+    return [ReviewRow(cid, name, hamlet_id, hamlet_name, commune_id, commune_name, path, missed.get(cid, []))
+            for cid, name, hamlet_id, hamlet_name, commune_id, commune_name, path in values]
+
+
+def under_review_page(prefixes: Sequence[str], on: date, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of :func:`under_review`, counted and cut by the database."""
+    if not prefixes:
+        return Page([], 0, 1, per_page)
+    policies = _policies(prefixes, on)
+    return _windowed_page(_under_review_select(prefixes, on, policies), page, per_page,
+                          lambda values: _review_rows(values, prefixes, on, policies))
+
+
+def under_review_count(prefixes: Sequence[str], on: date) -> int:
+    """How many collaborators :func:`under_review` lists (one SQL COUNT)."""
+    return count(_under_review_select(prefixes, on, _policies(prefixes, on), full=False)) if prefixes else 0
 
 
 def under_review(prefixes: Sequence[str], on: date) -> list[ReviewRow]:
@@ -790,79 +1075,18 @@ def under_review(prefixes: Sequence[str], on: date) -> list[ReviewRow]:
     be concluded over it), and the collaborator missed every one. Missing a meeting means being
     marked absent, or attending without handing in the P0 slip, or having no row on the sheet of
     a meeting held on a day they served in the commune (not suspended that day). A meeting held
-    before they joined the commune is not a miss, so a newcomer is never under review for it. One attended meeting with the slip in the run clears the collaborator."""
-    serving = serving_collaborators(prefixes, on)
-    if not serving:
-        return []
-    needed: dict[int, int] = {}
-    for row in serving.values():
-        pid = province_id_of(row.hamlet_path)
-        if pid not in needed:
-            needed[pid] = policy_for(pid, on).missed_meetings_for_review
-    most = max(needed.values())
-    commune_ids = sorted({r.commune_id for r in serving.values()})
-    recency = func.row_number().over(partition_by=MonthlyMeeting.commune_id,
-                                     order_by=MonthlyMeeting.month.desc()).label("recency")
-    recent = (select(MonthlyMeeting.id, MonthlyMeeting.commune_id, MonthlyMeeting.commune_path, MonthlyMeeting.month,
-                     MonthlyMeeting.held_on, recency)
-              .where(MonthlyMeeting.commune_id.in_(commune_ids), MonthlyMeeting.month <= on,
-                     MonthlyMeeting.held_on <= on)
-              .subquery())
-    meetings: dict[int, list] = defaultdict(list)
-    for m in db.session.execute(select(recent).where(recent.c.recency <= most).order_by(recent.c.month.desc())):
-        meetings[m.commune_id].append(m)
-    if not meetings:
-        return []
-    meeting_ids = [m.id for ms in meetings.values() for m in ms]
-    serving_ids = _serving_ids(prefixes, on)
-    # Plain columns, not ORM objects: an area may hold thousands of collaborators.
-    sheet = {(mid, cid): (attended, p0) for mid, cid, attended, p0 in db.session.execute(
-        select(MeetingAttendance.meeting_id, MeetingAttendance.collaborator_id, MeetingAttendance.attended,
-               MeetingAttendance.p0_submitted)
-        .where(MeetingAttendance.meeting_id.in_(meeting_ids), MeetingAttendance.collaborator_id.in_(serving_ids)))}
-    history: dict[int, list[tuple]] = defaultdict(list)
-    for cid, path, started, ended in db.session.execute(
-            select(Assignment.collaborator_id, Assignment.hamlet_path, Assignment.started_on, Assignment.ended_on)
-            .where(Assignment.collaborator_id.in_(serving_ids))):
-        history[cid].append((path, started, ended))
-    suspensions: dict[int, list[tuple]] = defaultdict(list)
-    for cid, started, ended in db.session.execute(
-            select(Suspension.collaborator_id, Suspension.started_on, Suspension.ended_on)
-            .where(Suspension.collaborator_id.in_(serving_ids))):
-        suspensions[cid].append((started, ended))
+    before they joined the commune is not a miss, so a newcomer is never under review for it.
+    One attended meeting with the slip in the run clears the collaborator.
 
-    def expected(cid: int, commune_path: str, held_on: date) -> bool:
-        """Serving in the commune, not suspended, on the day the meeting was held."""
-        if any(started <= held_on and (ended is None or ended > held_on) for started, ended in suspensions[cid]):
-            return False
-        return any(path.startswith(commune_path) and started <= held_on and (ended is None or ended > held_on)
-                   for path, started, ended in history[cid])
-
-    rows = []
-    for row in serving.values():
-        n = needed[province_id_of(row.hamlet_path)]
-        run = meetings.get(row.commune_id, [])[:n]
-        if len(run) < n or not _consecutive([m.month for m in run]):
-            continue
-        missed = []
-        for m in run:
-            att = sheet.get((m.id, row.collaborator_id))
-            if att is None:
-                reason = Miss.NO_RECORD if expected(row.collaborator_id, m.commune_path, m.held_on) else None
-            elif not att[0]:
-                reason = Miss.ABSENT
-            elif not att[1]:
-                reason = Miss.NO_P0
-            else:
-                reason = None
-            if reason is None:
-                break
-            missed.append(MissedMeeting(m.month, m.held_on, reason))
-        if len(missed) == n:
-            rows.append(ReviewRow(row.collaborator_id, row.full_name, row.hamlet_id, row.hamlet_name, row.commune_id,
-                                  row.commune_name, row.hamlet_path, missed))
-    rows.sort(key=lambda r: (_fold(r.commune_name), _fold(r.hamlet_name), _fold(r.full_name)))
-    return rows
+    Ordered by commune, hamlet and name. The whole list (for exports and checks): pages use
+    :func:`under_review_page`, counts :func:`under_review_count`. Computed by the database (a
+    window over the communes' meetings, one row per collaborator and meeting of the run), in a
+    fixed number of queries whatever the size of the area."""
+    if not prefixes:
+        return []
+    policies = _policies(prefixes, on)
+    values = db.session.execute(_under_review_select(prefixes, on, policies)).all()
+    return _review_rows(values, prefixes, on, policies)
 
 
 # --- the area's communes (for the dashboard) ----------------------------------------------------
@@ -875,20 +1099,64 @@ class CommuneStatus:
     links: int
 
 
-def communes_in(prefixes: Sequence[str], on: date) -> list[CommuneStatus]:
-    """The communes of the area valid on ``on`` with their last recorded meeting month and the
-    number of professional-direction links in force (two grouped queries)."""
-    communes = list(db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value, valid_on(AdminUnit, on),
-                                path_filter(prefixes, AdminUnit.path))
-        .order_by(AdminUnit.name)))
-    if not communes:
-        return []
-    ids = [c.id for c in communes]
-    last = dict(db.session.execute(select(MonthlyMeeting.commune_id, func.max(MonthlyMeeting.month))
-                                   .where(MonthlyMeeting.commune_id.in_(ids)).group_by(MonthlyMeeting.commune_id)).all())
-    links = dict(db.session.execute(select(ProfessionalLink.commune_id, func.count())
-                                    .where(ProfessionalLink.commune_id.in_(ids), valid_on(ProfessionalLink, on))
-                                    .group_by(ProfessionalLink.commune_id)).all())
-    communes.sort(key=lambda c: fold(c.name))
-    return [CommuneStatus(c, last.get(c.id), links.get(c.id, 0)) for c in communes]
+def _communes_select(prefixes: Sequence[str], on: date):
+    """The communes of the area valid on ``on``, by folded name."""
+    return (select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value, valid_on(AdminUnit, on),
+                                    in_areas(prefixes, AdminUnit.path))
+            .order_by(_bytewise(AdminUnit.search_text), AdminUnit.id))
+
+
+def communes_page(prefixes: Sequence[str], on: date, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of the area's communes (valid on ``on``, by name) with their last recorded
+    meeting month and the number of professional-direction links in force: the page by
+    LIMIT/OFFSET, then two grouped queries over the page's communes."""
+    found = paginate(_communes_select(prefixes, on), page, per_page)
+    ids = [c.id for c in found.items]
+    last, links = {}, {}
+    if ids:
+        last = dict(db.session.execute(select(MonthlyMeeting.commune_id, func.max(MonthlyMeeting.month))
+                                       .where(MonthlyMeeting.commune_id.in_(ids))
+                                       .group_by(MonthlyMeeting.commune_id)).all())
+        links = dict(db.session.execute(select(ProfessionalLink.commune_id, func.count())
+                                        .where(ProfessionalLink.commune_id.in_(ids), valid_on(ProfessionalLink, on))
+                                        .group_by(ProfessionalLink.commune_id)).all())
+    return found.map(lambda c: CommuneStatus(c, last.get(c.id), links.get(c.id, 0)))
+
+
+COMMUNE_CHOICES_MAX = 400  # beyond that a drop-down list is no help (a national user has 3,321)
+
+
+def commune_choices(prefixes: Sequence[str], on: date) -> list[tuple[int, str]]:
+    """``(id, full name)`` of the area's communes for a list's commune filter, by name; empty
+    when the area has more than :data:`COMMUNE_CHOICES_MAX` of them (the filter is then hidden;
+    ``?commune=`` still works)."""
+    stmt = _communes_select(prefixes, on).with_only_columns(AdminUnit.id, AdminUnit.full_name)
+    rows = db.session.execute(stmt.limit(COMMUNE_CHOICES_MAX + 1)).all()
+    return [] if len(rows) > COMMUNE_CHOICES_MAX else [tuple(r) for r in rows]
+
+
+# --- the collaborator's profile -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileSection:
+    """What the supervision part of a collaborator's profile shows."""
+
+    chain: SupervisionChain
+    visits: list[SupervisionVisit]
+    follow_ups: list[FollowUpRow]
+    meetings: list[MeetingAttendance]
+    can_record: bool
+
+
+def profile_section(collaborator: Collaborator, on: date, user) -> ProfileSection:
+    """For ``supervision/_profile_section.html`` (the collaborator's profile passes it as
+    ``supervision_section``): the chain on ``on``, the last visits with their scores, the open
+    follow-ups filed in ``user``'s scope, the last meetings (attended, P0 slip), and whether
+    ``user`` may record a visit."""
+    return ProfileSection(
+        chain=supervision_chain_for(collaborator, on),
+        visits=recent_visits(collaborator),
+        follow_ups=open_follow_ups(scope_of(user).prefixes, on, collaborator_id=collaborator.id),
+        meetings=recent_attendance(collaborator),
+        can_record=can_record_for_collaborator(user, collaborator))

@@ -1,23 +1,20 @@
 """Supervision pages: chain, visits, overdue list, follow-ups, professional-direction links,
 monthly meetings and the under-review list.
 
-Every page loads its object through a ``get_*_or_404`` helper (404 unknown, 403 out of scope);
-lists show only what lies in the user's scope (fail-closed). A POST makes one service call and
-commits once; a :class:`DomainError` rolls back and is shown on the form with the input kept, so
-nothing changes (DESIGN.md §4). The supervisor of a visit is the logged-in user.
+Every page loads its object with ``common.views.load_or_404`` and a permission predicate (404
+unknown, 403 out of scope); lists show only what lies in the user's scope (fail-closed) and are
+counted and cut into pages by the database. A POST makes one service call through
+``run_service`` and commits once; a :class:`DomainError` rolls back and is shown on the form with
+the input kept, so nothing changes (DESIGN.md §4). The supervisor of a visit is the logged-in user.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_sqlalchemy.pagination import Pagination
 from werkzeug.routing import BuildError
 
-from ..auth.models import User
 from ..auth.permissions import require, scope_of
 from ..collaborators.models import Collaborator
 from ..collaborators.permissions import (
@@ -28,10 +25,12 @@ from ..collaborators.permissions import (
     can_view_collaborator,
     can_view_path,
 )
-from ..errors import DomainError
+from ..common.clock import today
+from ..common.paging import paginate
+from ..common.params import date_arg, int_arg, month_arg, page_arg
+from ..common.views import actor, load_or_404, run_service
 from ..extensions import db
 from ..units.models import AdminUnit, FacilityKind, UnitLevel
-from ..units.views import _parse_vn_date
 from . import services
 from .forms import ANSWERS, CloseFollowUpForm, EndLinkForm, LinkForm, MeetingForm, VisitForm
 from .labels import (
@@ -49,8 +48,6 @@ from .permissions import can_close_follow_up, can_view_visit
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
-PER_PAGE = 50
-PRINT_LIMIT = 10_000  # "show all for printing" still has a ceiling
 # Where a collaborator's name links to, first match wins (the profile belongs to another package).
 PROFILE_ENDPOINTS = ("collaborators.profile", "collaborators.show")
 
@@ -74,113 +71,45 @@ def collaborator_url(collaborator_id: int) -> str:
     return url_for("supervision.chain", collaborator_id=collaborator_id)
 
 
-def profile_data(collaborator: Collaborator) -> dict:
-    """What the profile's supervision section shows: the chain today, the last visits with their
-    scores, open follow-ups, the last meetings (attended, P0 slip)."""
-    today = services.today()
-    return {
-        "chain": services.supervision_chain_for(collaborator, today),
-        "visits": services.recent_visits(collaborator),
-        "follow_ups": services.open_follow_ups(scope_of(current_user).prefixes, today,
-                                               collaborator_id=collaborator.id),
-        "meetings": services.recent_attendance(collaborator),
-        "can_record": can_record_for_collaborator(current_user, collaborator),
-    }
-
-
 @bp.app_context_processor
 def _profile_helpers():
-    return {"supervision_profile": profile_data, "supervision_collaborator_url": collaborator_url,
-            "CHECKLIST_LABELS": CHECKLIST_LABELS, "LINK_KIND_LABELS": LINK_KIND_LABELS,
-            "CHAIN_LEVEL_LABELS": CHAIN_LEVEL_LABELS, "supervision_score_colour": score_colour}
+    """Labels and pure helpers for ``supervision/_profile_section.html`` (included by the
+    collaborator's profile, whose view passes ``supervision_section`` =
+    :func:`services.profile_section`); no query runs from here."""
+    return {"supervision_collaborator_url": collaborator_url, "CHECKLIST_LABELS": CHECKLIST_LABELS,
+            "LINK_KIND_LABELS": LINK_KIND_LABELS, "CHAIN_LEVEL_LABELS": CHAIN_LEVEL_LABELS,
+            "supervision_score_colour": score_colour}
 
 
-# --- loading, dates, pagination ------------------------------------------------------------------
+# --- loading and the area of a list ---------------------------------------------------------------
 
 
-def get_collaborator_or_404(collaborator_id: int, need=can_view_collaborator) -> Collaborator:
-    collaborator = db.session.get(Collaborator, collaborator_id)
-    if collaborator is None:
-        abort(404)
-    require(need(current_user, collaborator))
-    return collaborator
+def _in_scope(user, unit: AdminUnit) -> bool:
+    return can_view_path(user, unit.path)
 
 
-def get_visit_or_404(visit_id: int, need=can_view_visit) -> SupervisionVisit:
-    visit = db.session.get(SupervisionVisit, visit_id)
-    if visit is None:
-        abort(404)
-    require(need(current_user, visit))
-    return visit
-
-
-def get_commune_or_404(commune_id: int, need=None) -> AdminUnit:
+def _commune(commune_id: int, need=_in_scope) -> AdminUnit:
     """The commune, or 404 (unknown, or not a commune); 403 unless ``need`` (default: in scope)."""
-    commune = db.session.get(AdminUnit, commune_id)
-    if commune is None:
-        abort(404)
-    require(need(current_user, commune) if need else can_view_path(current_user, commune.path))
+    commune = load_or_404(AdminUnit, commune_id, need=need)
     if commune.level != UnitLevel.COMMUNE:
         abort(404)
     return commune
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-def _date_arg(name: str, default: date | None = None) -> date | None:
-    """A date query parameter (YYYY-MM-DD or dd/mm/yyyy); a bad value is flashed and ignored."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    for parse in (date.fromisoformat, _parse_vn_date):
-        try:
-            return parse(raw)
-        except ValueError:
-            pass
-    flash(_("Ngày “%(v)s” không hợp lệ; đã bỏ qua.", v=raw[:30]), "warning")
-    return default
-
-
-def _month_arg() -> date:
-    raw = request.args.get("month", "").strip()
-    if raw:
-        try:
-            year, month = (int(x) for x in raw.split("-")[:2])
-            if not 1900 <= year <= 2100:  # the months around it must exist too
-                raise ValueError(raw)
-            return date(year, month, 1)
-        except ValueError:
-            flash(_("Tháng “%(v)s” không hợp lệ; đang dùng tháng hiện tại.", v=raw[:30]), "warning")
-    return services.month_start(services.today())
-
-
-class ListPagination(Pagination):
-    """Pagination over a computed Python list."""
-
-    def _query_items(self):
-        start = self._query_offset
-        return self._query_args["items"][start:start + self.per_page]
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
-
-
-def _paginate(rows: list):
-    show_all = request.args.get("all") == "1"
-    return ListPagination(items=rows, page=1 if show_all else request.args.get("page", 1, type=int),
-                          per_page=PRINT_LIMIT if show_all else PER_PAGE, error_out=False)
-
-
 def _scope_prefixes() -> tuple[list[str], AdminUnit | None]:
     """The user's prefixes, narrowed to one commune of theirs when ``?commune=`` names one."""
     prefixes = scope_of(current_user).prefixes
-    commune_id = request.args.get("commune", type=int)
+    commune_id = int_arg("commune")
     commune = db.session.get(AdminUnit, commune_id) if commune_id else None
     if commune is not None and commune.level == UnitLevel.COMMUNE and can_view_path(current_user, commune.path):
         return [commune.path], commune
     return prefixes, None
+
+
+def _render_list(template: str, page, as_of, commune, **context):
+    """A list page of the user's area: its page of rows, the date and the commune filter."""
+    return render_template(template, page=page, total=page.total, as_of=as_of, commune=commune,
+                           communes=services.commune_choices(scope_of(current_user).prefixes, as_of), **context)
 
 
 # --- dashboard and chain -------------------------------------------------------------------------
@@ -190,23 +119,20 @@ def _scope_prefixes() -> tuple[list[str], AdminUnit | None]:
 @login_required
 def index():
     prefixes = scope_of(current_user).prefixes
-    today = services.today()
-    counts = {"overdue": len(services.overdue_visits(prefixes, today)),
-              "follow_ups": services.open_follow_ups(prefixes, today),
-              "under_review": len(services.under_review(prefixes, today))}
-    counts["follow_ups_late"] = sum(1 for r in counts["follow_ups"] if r.overdue)
-    counts["follow_ups"] = len(counts["follow_ups"])
-    communes = services.communes_in(prefixes, today)
-    page = _paginate(communes)
-    return render_template("supervision/index.html", counts=counts, page=page, today=today,
+    day = today()
+    open_follow_ups, late_follow_ups = services.follow_up_counts(prefixes, day)
+    counts = {"overdue": services.overdue_count(prefixes, day), "follow_ups": open_follow_ups,
+              "follow_ups_late": late_follow_ups, "under_review": services.under_review_count(prefixes, day)}
+    page = services.communes_page(prefixes, day, *page_arg())
+    return render_template("supervision/index.html", counts=counts, page=page, today=day,
                            can_record_at=can_record_at, can_manage_links=can_manage_links)
 
 
 @bp.get("/chain/<int:collaborator_id>")
 @login_required
 def chain(collaborator_id: int):
-    collaborator = get_collaborator_or_404(collaborator_id)
-    on = _date_arg("on", services.today())
+    collaborator = load_or_404(Collaborator, collaborator_id, need=can_view_collaborator)
+    on = date_arg("on")
     return render_template("supervision/chain.html", collaborator=collaborator,
                            chain=services.supervision_chain_for(collaborator, on), on=on,
                            profile_url=collaborator_url(collaborator.id))
@@ -219,46 +145,39 @@ def chain(collaborator_id: int):
 @login_required
 def visits():
     prefixes, commune = _scope_prefixes()
-    date_from, date_to = _date_arg("from"), _date_arg("to")
-    supervisor_id = request.args.get("supervisor", type=int)
+    date_from, date_to = date_arg("from", fallback_today=False), date_arg("to", fallback_today=False)
+    supervisor_id = int_arg("supervisor")
     q = request.args.get("q", "").strip()[:100]
     stmt = services.visits_query(prefixes, date_from=date_from, date_to=date_to, supervisor_id=supervisor_id, q=q)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
-    return render_template("supervision/visits.html", page=page, date_from=date_from, date_to=date_to,
-                           supervisor_id=supervisor_id, q=q, supervisors=services.supervisors_in(prefixes),
-                           commune=commune)
+    return render_template("supervision/visits.html", page=paginate(stmt, *page_arg()), date_from=date_from,
+                           date_to=date_to, supervisor_id=supervisor_id, q=q,
+                           supervisors=services.supervisors_in(prefixes), commune=commune)
 
 
 @bp.route("/visits/new/<int:collaborator_id>", methods=["GET", "POST"])
 @login_required
 def new_visit(collaborator_id: int):
-    collaborator = get_collaborator_or_404(collaborator_id, need=can_record_for_collaborator)
+    collaborator = load_or_404(Collaborator, collaborator_id, need=can_record_for_collaborator)
     form = VisitForm()
     if form.validate_on_submit():
-        try:
-            visit = services.record_visit(
-                collaborator, supervisor=_actor(), visited_on=form.visited_on.data, checklist=form.checklist(),
-                findings=form.findings.data, follow_up=form.follow_up.data, follow_up_due=form.follow_up_due.data,
-                actor=_actor())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
+        done = run_service(services.record_visit, collaborator, supervisor=actor(), visited_on=form.visited_on.data,
+                           checklist=form.checklist(), findings=form.findings.data, follow_up=form.follow_up.data,
+                           follow_up_due=form.follow_up_due.data, actor=actor(), form=form)
+        if done.ok:
             db.session.commit()
             flash(_("Đã lưu phiếu giám sát %(n)s ngày %(d)s: %(s)d điểm.", n=collaborator.full_name,
-                    d=visit.visited_on.strftime("%d/%m/%Y"), s=visit.score), "success")
-            return redirect(url_for(".visit", visit_id=visit.id))
+                    d=done.value.visited_on.strftime("%d/%m/%Y"), s=done.value.score), "success")
+            return redirect(url_for(".visit", visit_id=done.value.id))
     status = 422 if request.method == "POST" else 200
-    today = services.today()
     return render_template("supervision/visit_form.html", form=form, collaborator=collaborator,
-                           chain=services.supervision_chain_for(collaborator, today),
+                           chain=services.supervision_chain_for(collaborator, today()),
                            last=services.recent_visits(collaborator, limit=3)), status
 
 
 @bp.get("/visits/<int:visit_id>")
 @login_required
 def visit(visit_id: int):
-    visit = get_visit_or_404(visit_id)
+    visit = load_or_404(SupervisionVisit, visit_id, need=can_view_visit)
     return render_template("supervision/visit.html", visit=visit, answers=ANSWERS,
                            chain=services.supervision_chain_for(visit.collaborator, visit.visited_on),
                            can_close=visit.follow_up is not None and visit.follow_up_closed_on is None
@@ -269,19 +188,14 @@ def visit(visit_id: int):
 @bp.route("/visits/<int:visit_id>/close-follow-up", methods=["GET", "POST"])
 @login_required
 def close_follow_up(visit_id: int):
-    visit = get_visit_or_404(visit_id, need=can_close_follow_up)
+    visit = load_or_404(SupervisionVisit, visit_id, need=can_close_follow_up)
     form = CloseFollowUpForm()
-    if form.validate_on_submit():
-        try:
-            services.close_follow_up(visit, closed_on=form.closed_on.data, result=form.result.data, actor=_actor())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
-            db.session.commit()
-            flash(_("Đã xác nhận hoàn thành khắc phục sau lần giám sát ngày %(d)s.",
-                    d=visit.visited_on.strftime("%d/%m/%Y")), "success")
-            return redirect(url_for(".visit", visit_id=visit.id))
+    if form.validate_on_submit() and run_service(services.close_follow_up, visit, closed_on=form.closed_on.data,
+                                                 result=form.result.data, actor=actor(), form=form).ok:
+        db.session.commit()
+        flash(_("Đã xác nhận hoàn thành khắc phục sau lần giám sát ngày %(d)s.",
+                d=visit.visited_on.strftime("%d/%m/%Y")), "success")
+        return redirect(url_for(".visit", visit_id=visit.id))
     status = 422 if request.method == "POST" else 200
     return render_template("supervision/close_follow_up.html", form=form, visit=visit), status
 
@@ -293,34 +207,29 @@ def close_follow_up(visit_id: int):
 @login_required
 def overdue():
     prefixes, commune = _scope_prefixes()
-    as_of = _date_arg("as_of", services.today())
-    rows = services.overdue_visits(prefixes, as_of)
-    return render_template("supervision/overdue.html", page=_paginate(rows), total=len(rows), as_of=as_of,
-                           commune=commune, communes=services.communes_in(scope_of(current_user).prefixes, as_of),
-                           can_record=lambda row: bool(scope_of(current_user).roles_at(row.hamlet_path)
-                                                       & RECORDING_ROLES))
+    as_of = date_arg("as_of")
+    scope = scope_of(current_user)
+    return _render_list("supervision/overdue.html", services.overdue_page(prefixes, as_of, *page_arg()), as_of,
+                        commune, can_record=lambda row: bool(scope.roles_at(row.hamlet_path) & RECORDING_ROLES))
 
 
 @bp.get("/follow-ups")
 @login_required
 def follow_ups():
     prefixes, commune = _scope_prefixes()
-    as_of = _date_arg("as_of", services.today())
-    rows = services.open_follow_ups(prefixes, as_of)
-    return render_template("supervision/follow_ups.html", page=_paginate(rows), total=len(rows),
-                           late=sum(1 for r in rows if r.overdue), as_of=as_of, commune=commune,
-                           communes=services.communes_in(scope_of(current_user).prefixes, as_of),
-                           can_close=lambda v: can_close_follow_up(current_user, v))
+    as_of = date_arg("as_of")
+    _open, late = services.follow_up_counts(prefixes, as_of)
+    return _render_list("supervision/follow_ups.html", services.open_follow_ups_page(prefixes, as_of, *page_arg()),
+                        as_of, commune, late=late, can_close=lambda v: can_close_follow_up(current_user, v))
 
 
 @bp.get("/under-review")
 @login_required
 def under_review():
     prefixes, commune = _scope_prefixes()
-    as_of = _date_arg("as_of", services.today())
-    rows = services.under_review(prefixes, as_of)
-    return render_template("supervision/under_review.html", page=_paginate(rows), total=len(rows), as_of=as_of,
-                           commune=commune, communes=services.communes_in(scope_of(current_user).prefixes, as_of))
+    as_of = date_arg("as_of")
+    return _render_list("supervision/under_review.html", services.under_review_page(prefixes, as_of, *page_arg()),
+                        as_of, commune)
 
 
 # --- professional-direction links ------------------------------------------------------------------
@@ -329,49 +238,43 @@ def under_review():
 @bp.route("/links/<int:commune_id>", methods=["GET", "POST"])
 @login_required
 def links(commune_id: int):
-    commune = get_commune_or_404(commune_id)
+    commune = _commune(commune_id)
     may_manage = can_manage_links(current_user, commune)
     form = LinkForm()
     if request.method == "POST":
         require(may_manage)
         if form.validate_on_submit():
-            try:
-                link = services.set_professional_link(commune, actor=_actor(), **form.link_fields())
-            except DomainError as e:
-                db.session.rollback()
-                form.show_domain_error(e)
-            else:
+            done = run_service(services.set_professional_link, commune, actor=actor(), form=form,
+                               **form.link_fields())
+            if done.ok:
                 db.session.commit()
+                link = done.value
                 flash(_("Đã ghi %(p)s phụ trách chuyên môn CTV tại %(c)s từ %(d)s.", p=link.person_name,
                         c=commune.full_name, d=link.valid_from.strftime("%d/%m/%Y")), "success")
                 return redirect(url_for(".links", commune_id=commune.id))
-    today = services.today()
+    day = today()
     status = 422 if request.method == "POST" else 200
     return render_template("supervision/links.html", commune=commune, form=form, may_manage=may_manage,
-                           current=services.links_on(commune, today), history=services.link_history(commune),
-                           today=today), status
+                           current=services.links_on(commune, day), history=services.link_history(commune),
+                           today=day), status
 
 
 @bp.route("/links/<int:commune_id>/end", methods=["GET", "POST"])
 @login_required
 def end_link(commune_id: int):
-    commune = get_commune_or_404(commune_id, need=can_manage_links)
-    link_id = request.values.get("link_id", type=int)
-    link = db.session.get(ProfessionalLink, link_id) if link_id else None
+    commune = _commune(commune_id, need=can_manage_links)
+    link_id = request.values.get("link_id", "")
+    link = db.session.get(ProfessionalLink, int(link_id)) if link_id.isascii() and link_id.isdigit() \
+        and int(link_id) < 2**31 else None
     if link is None or link.commune_id != commune.id:
         abort(404)
     form = EndLinkForm(link_id=str(link.id))
-    if form.validate_on_submit():
-        try:
-            services.end_professional_link(link, valid_to=form.valid_to.data, actor=_actor())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
-            db.session.commit()
-            flash(_("Đã kết thúc việc phụ trách của %(p)s từ %(d)s.", p=link.person_name,
-                    d=link.valid_to.strftime("%d/%m/%Y")), "success")
-            return redirect(url_for(".links", commune_id=commune.id))
+    if form.validate_on_submit() and run_service(services.end_professional_link, link, valid_to=form.valid_to.data,
+                                                 actor=actor(), form=form).ok:
+        db.session.commit()
+        flash(_("Đã kết thúc việc phụ trách của %(p)s từ %(d)s.", p=link.person_name,
+                d=link.valid_to.strftime("%d/%m/%Y")), "success")
+        return redirect(url_for(".links", commune_id=commune.id))
     status = 422 if request.method == "POST" else 200
     return render_template("supervision/end_link.html", commune=commune, link=link, form=form), status
 
@@ -382,14 +285,12 @@ def end_link(commune_id: int):
 @bp.get("/meetings/<int:commune_id>")
 @login_required
 def meetings(commune_id: int):
-    commune = get_commune_or_404(commune_id)
-    page = db.paginate(services.meetings_query(commune), page=request.args.get("page", 1, type=int),
-                       per_page=PER_PAGE, error_out=False)
-    summaries = services.summarise_meetings(page.items)
-    this_month = services.month_start(services.today())
-    return render_template("supervision/meetings.html", commune=commune, page=page, summaries=summaries,
+    commune = _commune(commune_id)
+    page = services.meetings_page(commune, *page_arg())
+    this_month = services.month_start(today())
+    return render_template("supervision/meetings.html", commune=commune, page=page, summaries=page.items,
                            this_month=this_month, may_record=can_record_at(current_user, commune),
-                           roster_now=len(services.meeting_roster(commune, this_month)))
+                           roster_now=services.meeting_roster_count(commune, this_month))
 
 
 def _attendance_from_request() -> dict[int, tuple]:
@@ -404,39 +305,31 @@ def _attendance_from_request() -> dict[int, tuple]:
 @bp.route("/meetings/<int:commune_id>/record", methods=["GET", "POST"])
 @login_required
 def record_meeting(commune_id: int):
-    commune = get_commune_or_404(commune_id, need=can_record_at)
-    month = _month_arg()
+    commune = _commune(commune_id, need=can_record_at)
+    month = month_arg()
     roster = services.meeting_roster(commune, month)
     meeting = services.get_meeting(commune, month)
     form = MeetingForm(obj=meeting)
-    posted = None
-    if form.validate_on_submit():
-        posted = _attendance_from_request()
-        try:
-            services.record_meeting(commune, month=month, held_on=form.held_on.data, attendance=posted,
-                                    note=form.note.data, actor=_actor())
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
-            db.session.commit()
-            flash(_("Đã lưu điểm danh giao ban tháng %(m)s của %(c)s.", m=month.strftime("%m/%Y"),
-                    c=commune.full_name), "success")
-            return redirect(url_for(".meetings", commune_id=commune.id))
-    elif request.method == "POST":
-        posted = _attendance_from_request()
+    posted = _attendance_from_request() if request.method == "POST" else None
+    if form.validate_on_submit() and run_service(services.record_meeting, commune, month=month,
+                                                 held_on=form.held_on.data, attendance=posted, note=form.note.data,
+                                                 actor=actor(), form=form).ok:
+        db.session.commit()
+        flash(_("Đã lưu điểm danh giao ban tháng %(m)s của %(c)s.", m=month.strftime("%m/%Y"),
+                c=commune.full_name), "success")
+        return redirect(url_for(".meetings", commune_id=commune.id))
     status = 422 if request.method == "POST" else 200
     return render_template("supervision/meeting_form.html", commune=commune, month=month, roster=roster,
                            meeting=meeting, form=form, posted=posted,
                            previous=services.previous_month(month), following=services.next_month(month),
-                           this_month=services.month_start(services.today())), status
+                           this_month=services.month_start(today())), status
 
 
 @bp.get("/meetings/<int:commune_id>/sheet")
 @login_required
 def meeting_sheet(commune_id: int):
-    commune = get_commune_or_404(commune_id)
-    month = _month_arg()
+    commune = _commune(commune_id)
+    month = month_arg()
     return render_template("supervision/meeting_sheet.html", commune=commune, month=month,
                            roster=services.meeting_roster(commune, month), meeting=services.get_meeting(commune, month),
                            station=next((f for f in services.facilities_serving(commune, month)

@@ -11,7 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..collaborators.models import path_index
 from ..extensions import db
 from ..recruitment.models import Candidate
+from ..textnorm import fold
 from ..units.models import AdminUnit
+
+
+def course_search_text(title: str | None, organiser: str | None) -> str:
+    """What :attr:`TrainingCourse.search_text` holds: the folded title and organiser on two lines,
+    so a search never matches across them (a folded query has no line break)."""
+    return f"{fold(title)}\n{fold(organiser)}"
 
 
 class TrainingCourse(db.Model):
@@ -31,6 +38,9 @@ class TrainingCourse(db.Model):
     unit_path: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
     organiser: Mapped[str] = mapped_column(String(300))
+    # The title and organiser folded (no diacritics, lower case), one per line: the course search
+    # runs in SQL ("tap huan" finds "Tập huấn"). Written by the services with every change.
+    search_text: Mapped[str] = mapped_column(String(700), default="")
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     hours: Mapped[Decimal] = mapped_column(Numeric(6, 1))

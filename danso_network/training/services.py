@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -40,25 +40,31 @@ from ..audit.services import record
 from ..auth.models import User
 from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, Collaborator
-from ..collaborators.permissions import RECORDING_ROLES, can_record_at
+from ..collaborators.permissions import can_record_at
+from ..common import clock
+from ..common.paging import PER_PAGE, Page, paginate
 from ..errors import Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Application, Candidate
 from ..textnorm import fold
-from ..training.models import TrainingAttendance, TrainingCourse
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import path_filter
+from .models import TrainingAttendance, TrainingCourse, course_search_text
+from .permissions import (
+    can_change_attendance,
+    can_edit_course,
+    can_enrol,
+    can_view_course,
+    recording_prefixes,
+    sees_every_attendee,
+)
 
 MAX_HOURS = Decimal("99999.9")  # Numeric(6, 1)
 COURSE_FIELDS = ["unit_id", "title", "organiser", "starts_on", "ends_on", "hours", "is_population_work", "location",
                  "note"]
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --- who sees and changes what ------------------------------------------------------------------
+# --- scope in SQL (the predicates are in :mod:`.permissions`) -----------------------------------
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -67,36 +73,15 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
 
 
-def _course_visible_from(prefixes: Sequence[str], unit_path: str) -> bool:
-    return any(unit_path.startswith(p) or p.startswith(unit_path) for p in prefixes)
-
-
-def _recording_prefixes(user: User) -> list[str]:
-    return scope_of(user).prefixes_for(RECORDING_ROLES)
-
-
 def visible_courses_filter(prefixes: Sequence[str]):
     """SQL condition: the course's unit lies inside one of the areas, or one of the areas lies
-    inside the course's unit. No prefixes → nothing (fail-closed)."""
+    inside the course's unit (as :func:`.permissions.can_view_course`). No prefixes → nothing
+    (fail-closed)."""
     above = sorted({a for p in prefixes for a in _ancestor_paths(p)})
     conditions = [path_filter(prefixes, TrainingCourse.unit_path)]
     if above:
         conditions.append(TrainingCourse.unit_path.in_(above))
     return or_(*conditions)
-
-
-def can_view_course(user: User, course: TrainingCourse) -> bool:
-    return _course_visible_from(scope_of(user).prefixes, course.unit_path)
-
-
-def can_edit_course(user: User, course: TrainingCourse) -> bool:
-    """Changing the course itself, and the results of everyone on it: the organising area."""
-    return can_record_at(user, course.unit)
-
-
-def can_enrol_on(user: User, course: TrainingCourse) -> bool:
-    """Whether the user may put people (of their own area) on this course."""
-    return _course_visible_from(_recording_prefixes(user), course.unit_path)
 
 
 def person_filter(prefixes: Sequence[str]):
@@ -110,15 +95,6 @@ def person_filter(prefixes: Sequence[str]):
     return or_(by_application, by_assignment)
 
 
-def person_paths(candidate: Candidate) -> list[str]:
-    """The hamlet paths a person belongs to (applications, open assignments)."""
-    paths = [a.hamlet_path for a in candidate.applications]
-    collaborator = db.session.scalar(select(Collaborator).where(Collaborator.candidate_id == candidate.id))
-    if collaborator is not None:
-        paths += [a.hamlet_path for a in collaborator.assignments if a.ended_on is None]
-    return paths
-
-
 def home_path(candidate: Candidate) -> str:
     """Where the person is counted now (for the audit trail): the open assignment, else the
     latest application, else the residence."""
@@ -130,30 +106,6 @@ def home_path(candidate: Candidate) -> str:
     if candidate.applications:
         return max(candidate.applications, key=lambda a: a.id).hamlet_path
     return candidate.residence_hamlet.path
-
-
-def _person_in(prefixes: Sequence[str], candidate: Candidate) -> bool:
-    return any(path.startswith(p) for path in person_paths(candidate) for p in prefixes)
-
-
-def can_enrol(user: User, course: TrainingCourse, candidate: Candidate) -> bool:
-    """A person of the user's own area, on a course the user sees, by an editing role."""
-    return can_enrol_on(user, course) and _person_in(_recording_prefixes(user), candidate)
-
-
-def can_change_attendance(user: User, attendance: TrainingAttendance) -> bool:
-    return can_enrol(user, attendance.course, attendance.candidate) or can_edit_course(user, attendance.course)
-
-
-def sees_every_attendee(user: User, course: TrainingCourse) -> bool:
-    """The organising area sees the whole list; others see the people of their own area."""
-    return bool(scope_of(user).roles_at(course.unit_path))
-
-
-def can_view_attendance(user: User, attendance: TrainingAttendance) -> bool:
-    course = attendance.course
-    return can_view_course(user, course) and (
-        sees_every_attendee(user, course) or _person_in(scope_of(user).prefixes, attendance.candidate))
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -191,23 +143,68 @@ def training_summary(candidate: Candidate, on: date | None = None) -> TrainingSu
     rows = trainings_of(candidate)
     done = [a for a in rows if a.completed]
     return TrainingSummary(rows, len(done), sum((a.course.hours for a in done), Decimal(0)),
-                           completed_population_training(candidate, on or date.today()))
+                           completed_population_training(candidate, on or clock.today()))
 
 
-def courses_visible(prefixes: Sequence[str], *, q: str | None = None, year: int | None = None,
-                    population_work: bool | None = None) -> list[TrainingCourse]:
-    """The courses visible from the areas (see :func:`visible_courses_filter`), latest first;
-    ``q`` matches the title or organiser without diacritics ("tap huan" finds "Tập huấn")."""
+@dataclass(frozen=True)
+class TrainingSection:
+    """The training part of a collaborator's profile: the person's courses and totals, and the
+    courses the viewer may open."""
+
+    summary: TrainingSummary
+    visible_courses: frozenset[int]
+
+
+def profile_section(collaborator: Collaborator, viewer: User, on: date | None = None) -> TrainingSection:
+    """What ``training/_profile_section.html`` shows, for the profile view to pass."""
+    summary = training_summary(collaborator.candidate, on)
+    return TrainingSection(summary, frozenset(a.course.id for a in summary.attendances
+                                              if can_view_course(viewer, a.course)))
+
+
+@dataclass(frozen=True)
+class PopulationTraining:
+    """The population-work training a primary-school-exception candidate must complete before
+    activation (TT 02/2021/TT-BYT Art. 2.1), for the application page: the evidence, if any,
+    and whether the viewer may open its course."""
+
+    attendance: TrainingAttendance | None
+    course_visible: bool = False
+
+    def __bool__(self) -> bool:
+        return self.attendance is not None
+
+
+def population_training(candidate: Candidate, viewer: User, on: date | None = None) -> PopulationTraining:
+    """:func:`completed_population_training` on ``on`` (today by default), with the viewer's access."""
+    attendance = completed_population_training(candidate, on or clock.today())
+    return PopulationTraining(attendance, attendance is not None and can_view_course(viewer, attendance.course))
+
+
+def courses_query(prefixes: Sequence[str], *, q: str | None = None, year: int | None = None,
+                  population_work: bool | None = None):
+    """A select of the courses visible from the areas (see :func:`visible_courses_filter`),
+    latest first; ``q`` matches the title or organiser without diacritics ("tap huan" finds "Tập
+    huấn"), in SQL on the folded :attr:`TrainingCourse.search_text`."""
     stmt = select(TrainingCourse).where(visible_courses_filter(prefixes)).options(selectinload(TrainingCourse.unit))
     if year:
         stmt = stmt.where(TrainingCourse.starts_on >= date(year, 1, 1), TrainingCourse.starts_on <= date(year, 12, 31))
     if population_work is not None:
         stmt = stmt.where(TrainingCourse.is_population_work.is_(population_work))
-    courses = list(db.session.scalars(stmt.order_by(TrainingCourse.starts_on.desc(), TrainingCourse.id.desc())))
     needle = fold(q)
     if needle:
-        courses = [c for c in courses if needle in fold(c.title) or needle in fold(c.organiser)]
-    return courses
+        stmt = stmt.where(TrainingCourse.search_text.contains(needle, autoescape=True))
+    return stmt.order_by(TrainingCourse.starts_on.desc(), TrainingCourse.id.desc())
+
+
+def course_page(prefixes: Sequence[str], page: int = 1, per_page: int = PER_PAGE, **filters) -> Page:
+    """One page of :func:`courses_query`, counted and sliced by the database."""
+    return paginate(courses_query(prefixes, **filters), page, per_page)
+
+
+def courses_visible(prefixes: Sequence[str], **filters) -> list[TrainingCourse]:
+    """Every course of :func:`courses_query` (for the services and the CLI, not for a page)."""
+    return list(db.session.scalars(courses_query(prefixes, **filters)))
 
 
 def course_years(prefixes: Sequence[str]) -> list[int]:
@@ -228,6 +225,12 @@ def attendance_counts(course_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
                func.count(case((TrainingAttendance.completed.is_(True), 1))))
         .where(TrainingAttendance.course_id.in_(list(course_ids))).group_by(TrainingAttendance.course_id))
     return {cid: (int(n), int(done)) for cid, n, done in rows}
+
+
+def attendance_page(course: TrainingCourse, user: User, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of the course's attendance list the user may see, by name, counted and sliced by
+    the database."""
+    return paginate(attendances_query(course, user), page, per_page)
 
 
 def attendances_query(course: TrainingCourse, user: User):
@@ -285,7 +288,7 @@ def is_collaborator(candidate_ids: Sequence[int]) -> set[int]:
 def organising_units(user: User) -> list[AdminUnit]:
     """The units the user may organise a course for: the tops of their editing scope (their
     province for a province admin, their communes for the centre and the stations)."""
-    paths = _recording_prefixes(user)
+    paths = recording_prefixes(user)
     if not paths:
         return []
     units = db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_(paths),
@@ -337,7 +340,8 @@ def create_course(unit: AdminUnit, *, title: str, organiser: str, starts_on: dat
     values = _clean_course(unit, title=title, organiser=organiser, starts_on=starts_on, ends_on=ends_on,
                            hours=hours, location=location, note=note)
     course = TrainingCourse(unit_id=unit.id, unit_path=unit.path, is_population_work=bool(is_population_work),
-                            created_at=now(), created_by_id=getattr(actor, "id", None), **values)
+                            search_text=course_search_text(values["title"], values["organiser"]),
+                            created_at=clock.now(), created_by_id=getattr(actor, "id", None), **values)
     course.unit = unit
     db.session.add(course)
     db.session.flush()
@@ -353,7 +357,7 @@ def update_course(course: TrainingCourse, *, title: str, organiser: str, starts_
     """Correct a course's details (the organising area only). Once someone's completion is
     recorded, the course cannot be moved to end after ``on`` (today), nor stop being a
     population-work course: those completions are evidence for TT 02/2021/TT-BYT Art. 2.1."""
-    on = on or date.today()
+    on = on or clock.today()
     if not can_edit_course(actor, course):
         raise PermissionDenied(_l("Chỉ đơn vị tổ chức lớp mới sửa được thông tin lớp."))
     values = _clean_course(course.unit, title=title, organiser=organiser, starts_on=starts_on, ends_on=ends_on,
@@ -370,6 +374,7 @@ def update_course(course: TrainingCourse, *, title: str, organiser: str, starts_
     for key, value in values.items():
         setattr(course, key, value)
     course.is_population_work = bool(is_population_work)
+    course.search_text = course_search_text(course.title, course.organiser)
     after = _snapshot(course)
     if before != after:
         record("training_course.update", course, label=course.title, unit_path=course.unit_path, before=before,
@@ -386,7 +391,7 @@ def record_attendance(course: TrainingCourse, *, candidate: Candidate, completed
     default), and a recorded completion is not withdrawn (see the module docstring). A new
     person must belong to the actor's own area; an existing row may also be updated by the
     organising area."""
-    on = on or date.today()
+    on = on or clock.today()
     attendance = db.session.scalar(select(TrainingAttendance).where(
         TrainingAttendance.course_id == course.id, TrainingAttendance.candidate_id == candidate.id))
     allowed = can_change_attendance(actor, attendance) if attendance is not None else can_enrol(actor, course,
@@ -403,7 +408,7 @@ def record_attendance(course: TrainingCourse, *, candidate: Candidate, completed
     path = home_path(candidate)
     if attendance is None:
         attendance = TrainingAttendance(course=course, candidate=candidate, completed=bool(completed), note=note,
-                                        recorded_at=now(), recorded_by_id=getattr(actor, "id", None))
+                                        recorded_at=clock.now(), recorded_by_id=getattr(actor, "id", None))
         db.session.add(attendance)
         try:
             db.session.flush()
@@ -418,7 +423,7 @@ def record_attendance(course: TrainingCourse, *, candidate: Candidate, completed
         attendance.completed, attendance.note = bool(completed), note
         after = {"completed": attendance.completed, "note": attendance.note}
         if before != after:
-            attendance.recorded_at, attendance.recorded_by_id = now(), getattr(actor, "id", None)
+            attendance.recorded_at, attendance.recorded_by_id = clock.now(), getattr(actor, "id", None)
             record("training_attendance.update", attendance, label=f"{candidate.full_name} – {course.title}",
                    unit_path=path, before=before, after=after, actor=actor)
     db.session.flush()

@@ -1,79 +1,50 @@
 """Training pages: the course list, a course with its attendance list and the form to add people,
-the printable list of trainees, and the template helpers the application page and the
-collaborator profile use.
+and the printable list of trainees. The collaborator profile and the application page receive
+their training data from their own views (:func:`.services.profile_section`,
+:func:`.services.population_training`).
 
-Every page loads its course through :func:`get_course_or_404` (404 unknown, 403 out of scope). A
-POST makes one service call from :mod:`.training` and commits once; a :class:`DomainError` rolls
-back and the form comes back with the input kept, so nothing changes (DESIGN.md §4).
+Every page loads its course with :func:`load_or_404` and a predicate of :mod:`.permissions` (404
+unknown, 403 out of scope). Lists are counted and sliced by the database. A POST makes one service
+call and commits once; a :class:`DomainError` rolls back and the form comes back with the input
+kept, so nothing changes (DESIGN.md §4).
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_sqlalchemy.pagination import Pagination
 from wtforms.fields.choices import SelectChoice
 
-from ..auth.models import User
 from ..auth.permissions import require, scope_of
-from ..collaborators.permissions import RECORDING_ROLES
-from ..errors import DomainError, PermissionDenied
+from ..common import clock
+from ..common.params import choice_arg, int_arg, page_arg
+from ..common.views import actor, load_or_404, run_service
 from ..extensions import db
 from ..recruitment.labels import EDUCATION_LABELS
 from ..recruitment.models import Candidate
-from ..training.models import TrainingAttendance, TrainingCourse
 from . import services as training
 from .forms import AttendanceForm, CourseForm, RemoveAttendanceForm
+from .models import TrainingAttendance, TrainingCourse
+from .permissions import (
+    can_change_attendance,
+    can_edit_course,
+    can_enrol_on,
+    can_view_attendance,
+    can_view_course,
+    recording_prefixes,
+    sees_every_attendee,
+)
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 
-PER_PAGE = 50
+KINDS = {"population": True, "other": False}
 
 
-@bp.app_context_processor
-def training_helpers():
-    """For the application page (recruitment/show.html) and the collaborator profile."""
-    return {
-        "population_training_of": lambda candidate, on=None: training.completed_population_training(
-            candidate, on or date.today()),
-        "training_summary_of": training.training_summary,
-        "can_view_training_course": lambda course: training.can_view_course(current_user, course),
-    }
-
-
-class ListPagination(Pagination):
-    """Pagination over a Python list (the title search folds diacritics in Python)."""
-
-    def _query_items(self):
-        start = self._query_offset
-        return self._query_args["items"][start:start + self.per_page]
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
-
-
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-def get_course_or_404(course_id: int) -> TrainingCourse:
-    """The course, or 404 if unknown; 403 unless the user's area covers it or lies under it."""
-    course = db.session.get(TrainingCourse, course_id)
-    if course is None:
-        abort(404)
-    require(training.can_view_course(current_user, course))
-    return course
-
-
-def get_attendance_or_404(attendance_id: int) -> TrainingAttendance:
-    attendance = db.session.get(TrainingAttendance, attendance_id)
-    if attendance is None:
-        abort(404)
-    require(training.can_view_attendance(current_user, attendance))
-    return attendance
+def _refused(outcome) -> None:
+    """A refusal for lack of rights is a 403 page, as an out-of-scope address is."""
+    if outcome.status == 403:
+        abort(403)
 
 
 # --- courses ------------------------------------------------------------------------------------
@@ -84,17 +55,13 @@ def get_attendance_or_404(attendance_id: int) -> TrainingAttendance:
 def index():
     prefixes = scope_of(current_user).prefixes
     q = request.args.get("q", "").strip()[:100]
-    year = request.args.get("year", type=int)
-    if year is not None and not 1900 <= year <= 2100:
-        year = None  # a year typed by hand outside the calendar the courses can have
-    kind = request.args.get("kind", "")
-    population_work = {"population": True, "other": False}.get(kind)
-    courses = training.courses_visible(prefixes, q=q, year=year, population_work=population_work)
-    page = ListPagination(items=courses, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
-                          error_out=False)
-    counts = training.attendance_counts([c.id for c in page.items])
-    return render_template("training/index.html", page=page, counts=counts, q=q, year=year, kind=kind,
-                           years=training.course_years(prefixes), total=len(courses),
+    year = int_arg("year", low=1900, high=2100)  # a year typed by hand outside the calendar: no filter
+    kind = choice_arg("kind", KINDS, "")
+    page, per_page = page_arg()
+    courses = training.course_page(prefixes, page, per_page, q=q, year=year, population_work=KINDS.get(kind))
+    counts = training.attendance_counts([c.id for c in courses.items])
+    return render_template("training/index.html", page=courses, counts=counts, q=q, year=year, kind=kind,
+                           years=training.course_years(prefixes), total=courses.total,
                            can_create=bool(training.organising_units(current_user)))
 
 
@@ -116,18 +83,12 @@ def new_course():
         form.unit_id.data = units[0].id
     if form.validate_on_submit():
         unit = next(u for u in units if u.id == form.unit_id.data)
-        try:
-            course = training.create_course(unit, actor=_actor(), **form.course_fields())
-        except PermissionDenied:
-            db.session.rollback()
-            abort(403)
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
+        outcome = run_service(training.create_course, unit, actor=actor(), **form.course_fields(), form=form)
+        _refused(outcome)
+        if outcome.ok:
             db.session.commit()
-            flash(_("Đã ghi lớp tập huấn “%(t)s”. Tiếp theo: thêm học viên.", t=course.title), "success")
-            return redirect(url_for(".course", course_id=course.id))
+            flash(_("Đã ghi lớp tập huấn “%(t)s”. Tiếp theo: thêm học viên.", t=outcome.value.title), "success")
+            return redirect(url_for(".course", course_id=outcome.value.id))
     status = 422 if request.method == "POST" else 200
     return render_template("training/course_form.html", form=form, course=None), status
 
@@ -135,19 +96,13 @@ def new_course():
 @bp.route("/<int:course_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_course(course_id: int):
-    course = get_course_or_404(course_id)
-    require(training.can_edit_course(current_user, course))
+    course = load_or_404(TrainingCourse, course_id, need=can_view_course)
+    require(can_edit_course(current_user, course))
     form = _course_form([course.unit], course)
     if form.validate_on_submit():
-        try:
-            training.update_course(course, actor=_actor(), **form.course_fields())
-        except PermissionDenied:
-            db.session.rollback()
-            abort(403)
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-        else:
+        outcome = run_service(training.update_course, course, actor=actor(), **form.course_fields(), form=form)
+        _refused(outcome)
+        if outcome.ok:
             db.session.commit()
             flash(_("Đã lưu lớp tập huấn “%(t)s”.", t=course.title), "success")
             return redirect(url_for(".course", course_id=course.id))
@@ -158,12 +113,11 @@ def edit_course(course_id: int):
 def _render_course(course: TrainingCourse, *, failed: AttendanceForm | None = None, failed_person=None,
                    status: int = 200):
     q = (request.values.get("q") or "").strip()[:100]
-    page = db.paginate(training.attendances_query(course, current_user), page=request.args.get("page", 1, type=int),
-                       per_page=PER_PAGE, error_out=False)
+    page = training.attendance_page(course, current_user, *page_arg())
     counts = training.attendance_counts([course.id]).get(course.id, (0, 0))
-    may_enrol = training.can_enrol_on(current_user, course)
-    editor = training.can_edit_course(current_user, course)
-    recording = scope_of(current_user).prefixes_for(RECORDING_ROLES)
+    may_enrol = can_enrol_on(current_user, course)
+    editor = can_edit_course(current_user, course)
+    recording = recording_prefixes(current_user)
     row_ids = [a.candidate_id for a in page.items]
     changeable = set(row_ids) if editor else training.people_in(recording, row_ids) if may_enrol else set()
     found = training.find_people(recording, q) if may_enrol and q else []
@@ -172,46 +126,41 @@ def _render_course(course: TrainingCourse, *, failed: AttendanceForm | None = No
     return render_template(
         "training/course.html", course=course, page=page, counts=counts, q=q, found=found, on_course=on_course,
         appointed=appointed, may_enrol=may_enrol, editor=editor, changeable=changeable, failed=failed,
-        failed_person=failed_person, ended=course.ends_on <= date.today(),
-        sees_all=training.sees_every_attendee(current_user, course), EDUCATION_LABELS=EDUCATION_LABELS), status
+        failed_person=failed_person, ended=course.ends_on <= clock.today(),
+        sees_all=sees_every_attendee(current_user, course), EDUCATION_LABELS=EDUCATION_LABELS), status
 
 
 @bp.get("/<int:course_id>")
 @login_required
 def course(course_id: int):
-    return _render_course(get_course_or_404(course_id))
+    return _render_course(load_or_404(TrainingCourse, course_id, need=can_view_course))
 
 
 @bp.get("/<int:course_id>/print")
 @login_required
 def print_course(course_id: int):
-    course = get_course_or_404(course_id)
-    rows = list(db.session.scalars(training.attendances_query(course, current_user)))
+    course = load_or_404(TrainingCourse, course_id, need=can_view_course)
+    rows = list(db.session.scalars(training.attendances_query(course, current_user)))  # the printed list: all
     return render_template("training/print.html", course=course, rows=rows,
-                           sees_all=training.sees_every_attendee(current_user, course))
+                           sees_all=sees_every_attendee(current_user, course))
 
 
 @bp.post("/<int:course_id>/attendance")
 @login_required
 def record_attendance(course_id: int):
-    course = get_course_or_404(course_id)
-    require(training.can_enrol_on(current_user, course) or training.can_edit_course(current_user, course))
+    course = load_or_404(TrainingCourse, course_id, need=can_view_course)
+    require(can_enrol_on(current_user, course) or can_edit_course(current_user, course))
     form = AttendanceForm()
     person = db.session.get(Candidate, form.candidate_id.data) if form.validate_on_submit() else None
     if person is None:
         if not form.errors:
             form.form_errors.append(_("Không tìm thấy người này."))
         return _render_course(course, failed=form, status=422)
-    try:
-        training.record_attendance(course, candidate=person, completed=form.completed.data, note=form.note.data,
-                                   actor=_actor())
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except DomainError as e:
-        db.session.rollback()
-        form.show_domain_error(e)
-        return _render_course(course, failed=form, failed_person=person, status=e.status)
+    outcome = run_service(training.record_attendance, course, candidate=person, completed=form.completed.data,
+                          note=form.note.data, actor=actor(), form=form)
+    _refused(outcome)
+    if not outcome.ok:
+        return _render_course(course, failed=form, failed_person=person, status=outcome.status)
     db.session.commit()
     if form.completed.data:
         flash(_("Đã ghi %(n)s hoàn thành lớp “%(t)s”.", n=person.full_name, t=course.title), "success")
@@ -223,22 +172,16 @@ def record_attendance(course_id: int):
 @bp.route("/attendance/<int:attendance_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove_attendance(attendance_id: int):
-    attendance = get_attendance_or_404(attendance_id)
-    require(training.can_change_attendance(current_user, attendance))
+    attendance = load_or_404(TrainingAttendance, attendance_id, need=can_view_attendance)
+    require(can_change_attendance(current_user, attendance))
     course, person = attendance.course, attendance.candidate
     form = RemoveAttendanceForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            training.remove_attendance(attendance, actor=_actor())
-        except PermissionDenied:
-            db.session.rollback()
-            abort(403)
-        except DomainError as e:
-            db.session.rollback()
-            form.show_domain_error(e)
-            status = e.status
-        else:
+        outcome = run_service(training.remove_attendance, attendance, actor=actor(), form=form)
+        _refused(outcome)
+        status = outcome.status
+        if outcome.ok:
             db.session.commit()
             flash(_("Đã xoá %(n)s khỏi danh sách lớp “%(t)s”.", n=person.full_name, t=course.title), "success")
             return redirect(url_for(".course", course_id=course.id))

@@ -11,6 +11,7 @@ import pytest
 from danso_network.allowances import services as allowances
 from danso_network.allowances.models import AllowanceRule, CommuneCategory, Zone
 from danso_network.collaborators.policy import policy_for
+from danso_network.common import clock
 from danso_network.errors import ValidationFailed
 from danso_network.extensions import db
 
@@ -290,5 +291,5 @@ def test_two_policy_versions_on_the_same_day_are_refused(world):
 
 def test_future_dates_are_allowed_for_settings(world):
     """A resolution is often issued before it takes effect."""
-    r = rule(world, valid_from=date.today() + timedelta(days=30))
-    assert r.valid_from > date.today()
+    r = rule(world, valid_from=clock.today() + timedelta(days=30))
+    assert r.valid_from > clock.today()

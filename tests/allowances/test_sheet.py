@@ -263,3 +263,132 @@ def test_allowance_for_the_profile(world, hcm_rules):
         (world.hamlets_b[1].id, 700_000, True), (world.hamlets_b[0].id, 700_000, False)]
     assert items[0].rule == hcm_rules["xa"] and items[0].vhw is True
     assert allowances.allowance_for(c, date(2025, 8, 1)) == []
+
+
+# --- pages and totals (issue #8: the sheet is paginated in SQL, its totals aggregated in SQL) ------
+
+
+@pytest.fixture
+def mixed(world, coefficient_rules, hcm_rules):
+    """Lines of every kind in March 2026 on top of both rule sets (the fixed ones win for a xã or
+    phường, being more specific; a coefficient applies where only it matches): whole months,
+    late starts, early ends, suspensions, transfers, an unpaid additional hamlet, VHWs, and a
+    coefficient rule changed on 16 March."""
+    admin = world.users["admin"]
+    allowances.end_allowance_rule(coefficient_rules["ethnic"], valid_to=date(2026, 3, 16), actor=admin)
+    allowances.create_allowance_rule(world.dong_nai, valid_from=date(2026, 3, 16), zone="difficult",
+                                     commune_category="xa", basis="coefficient", coefficient=Decimal("0.3"),
+                                     legal_basis="NQ giả định", actor=admin)
+    hamlets = [*world.hamlets_a, *world.hamlets_b]
+    for i in range(14):
+        c = appoint(hamlets[i % len(hamlets)], 200 + i, started_on=date(2026, 3, 1 + i) if i % 3 == 1 else
+                    date(2025, 9, 1), vhw=i % 4 == 0)
+        if i % 5 == 2:
+            suspend(c, date(2026, 3, 5 + i), date(2026, 3, 12 + i) if i % 2 else None)
+        if i % 6 == 3:
+            transfer(c, hamlets[(i + 1) % len(hamlets)], date(2026, 3, 10 + i))
+        if i % 7 == 4:
+            cover(c, world.hamlets_b[0], date(2026, 2, 1))
+        if i == 13:
+            a = c.assignments[0]
+            a.ended_on, a.end_reason = date(2026, 3, 20), "resigned"
+    db.session.commit()
+    return [world.commune_a, world.commune_b]
+
+
+def test_summary_equals_the_sum_of_the_lines(march, world):
+    summary = allowances.sheet_summary([world.commune_a, world.commune_b], MARCH)
+    assert (summary.lines, summary.collaborators) == (5, 4)  # the transferred collaborator has two lines
+    assert summary.total == march.total == 2_074_194
+    assert summary.days == sum(line.days_active for line in march.lines) == 31 + 11 + 21 + 15 + 16
+    assert [(c.commune.id, c.start, c.lines, c.amount) for c in summary.communes] == [
+        (g.commune.id, start, len(g.lines), g.total)
+        for g, start in zip(march.groups, [0, len(march.groups[0].lines)], strict=True)]
+
+
+def test_summary_of_every_kind_of_line_equals_the_lines(mixed, world):
+    sheet = allowances.monthly_sheet(mixed, MARCH)
+    summary = allowances.sheet_summary(mixed, MARCH)
+    assert len(sheet.lines) > 14 and any(line.split for line in sheet.lines)
+    assert any(line.days_suspended for line in sheet.lines) and any(line.kind == "additional" for line in sheet.lines)
+    assert summary.total == sheet.total == sum(line.amount for line in sheet.lines)
+    assert summary.lines == len(sheet.lines)
+    assert summary.days == sum(line.days_active for line in sheet.lines)
+    assert summary.problems == sheet.problems
+    assert [(c.commune.id, c.lines, c.amount, c.problems) for c in summary.communes] == [
+        (g.commune.id, len(g.lines), g.total, g.problems) for g in sheet.groups]
+    province = allowances.sheet_summary([world.dong_nai], MARCH)
+    assert (province.total, province.lines) == (summary.total, summary.lines)
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 3, 7, 50])
+def test_pages_add_up_to_the_whole_sheet(mixed, world, per_page):
+    sheet = allowances.monthly_sheet([world.dong_nai], MARCH)
+    first = allowances.sheet_page([world.dong_nai], MARCH, 1, per_page)
+    seen, communes_shown = [], []
+    for number in range(1, first.page.pages + 1):
+        page = allowances.sheet_page([world.dong_nai], MARCH, number, per_page)
+        assert page.page.page == number and page.page.total == len(sheet.lines)
+        assert len(page.page.items) == min(per_page, len(sheet.lines) - (number - 1) * per_page)
+        # The totals shown on every page are the whole sheet's.
+        assert (page.summary.total, page.summary.lines) == (sheet.total, len(sheet.lines))
+        assert [line for g in page.groups for line in g.lines] == page.page.items
+        seen += page.page.items
+        communes_shown += [g.commune.id for g in page.groups if not g.continued]
+    assert [(line.assignment.id, line.amount, line.days_active) for line in seen] == [
+        (line.assignment.id, line.amount, line.days_active) for line in sheet.lines]
+    assert sum(line.amount for line in seen) == first.summary.total
+    # Each commune starts once, numbered from 1 and on without a gap across pages.
+    assert communes_shown == [g.commune.id for g in sheet.groups]
+    for group in sheet.groups:
+        assert [line.number for line in seen if line.group_id == group.commune.id] == list(
+            range(1, len(group.lines) + 1))
+
+
+def test_a_page_past_the_end_shows_the_last_page(mixed, world):
+    page = allowances.sheet_page([world.dong_nai], MARCH, 999, 4)
+    assert page.page.page == page.page.pages and page.page.items
+    assert page.groups[-1].complete
+
+
+def test_a_commune_without_lines_is_on_the_page_of_its_position(world, hcm_rules):
+    appoint(world.hamlets_b[1], 301)
+    appoint(world.hamlets_b[1], 302)
+    db.session.commit()
+    summary = allowances.sheet_summary([world.dong_nai], MARCH)
+    assert [(c.commune.id, c.lines) for c in summary.communes] == [(world.commune_a.id, 0), (world.commune_b.id, 2)]
+    one = allowances.sheet_page([world.dong_nai], MARCH, 1, 1)
+    assert [(g.commune.id, len(g.lines), g.complete) for g in one.groups] == [
+        (world.commune_a.id, 0, True), (world.commune_b.id, 1, False)]
+    two = allowances.sheet_page([world.dong_nai], MARCH, 2, 1)
+    assert [(g.commune.id, len(g.lines), g.complete, g.continued) for g in two.groups] == [
+        (world.commune_b.id, 1, True, True)]
+
+
+def test_an_empty_sheet_has_one_page(world, hcm_rules):
+    page = allowances.sheet_page([world.commune_a], MARCH)
+    assert (page.page.total, page.page.pages, page.summary.total) == (0, 1, 0)
+    assert [(g.commune.id, g.lines) for g in page.groups] == [(world.commune_a.id, [])]
+    assert allowances.sheet_page([], MARCH).groups == []
+
+
+def test_a_page_runs_as_many_queries_whatever_the_number_of_lines(world, hcm_rules):
+    def queries(n: int) -> int:
+        for i in range(n):
+            c = appoint(world.hamlets_b[i % 2], 400 + n * 10 + i)
+            if i % 2:
+                suspend(c, date(2026, 3, 3 + i), None)
+        db.session.commit()
+        db.session.expire_all()
+        seen = []
+        engine = db.session.get_bind()
+        listener = lambda *a, **k: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            page = allowances.sheet_page([world.dong_nai], MARCH, 1, 3)
+            [(line.hamlet.name, line.commune.full_name, line.rule.legal_basis) for g in page.groups for line in g.lines]
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    assert queries(4) == queries(12)

@@ -4,6 +4,7 @@ and the base salary page. Refused input shows a Vietnamese message and changes n
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -13,6 +14,7 @@ from flask_login import login_user
 from danso_network.allowances import services as allowances
 from danso_network.allowances.models import AllowanceRule
 from danso_network.collaborators.policy import policy_for
+from danso_network.common import clock
 from danso_network.extensions import db
 from tests.factories import appoint
 
@@ -86,11 +88,12 @@ def test_bad_month_falls_back_to_the_current_month_with_a_message(world, people,
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Tháng “2026-13” không hợp lệ" in html
-    assert f"Tháng {date.today():%m/%Y}" in html
+    assert f"Tháng {clock.today():%m/%Y}" in html
 
 
 def test_csv_has_the_same_lines_for_excel(world, people, browser):
-    response = browser("ttyt689").get(f"/allowances/sheet/centre/{world.centre.id}?month=2026-03&format=csv")
+    response = browser("ttyt689").get(f"/allowances/sheet/centre/{world.centre.id}?month=2026-03&format=csv",
+                                     buffered=True)  # streamed: read inside the request
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -98,6 +101,30 @@ def test_csv_has_the_same_lines_for_excel(world, people, browser):
     assert body.startswith("\ufeff")
     assert "Nguyễn Thị Ứng Viên 1" in body and ",248387," in body
     assert body.strip().splitlines()[-1].endswith(",848387,")
+
+
+def test_province_sheet_pages_keep_the_whole_sheets_totals(world, people, browser, monkeypatch):
+    monkeypatch.setattr("danso_network.common.params.PER_PAGE", 1)
+    for i in range(3):
+        appoint(world.hamlets_b[1], 10 + i)  # xã: 700,000 each
+    db.session.commit()
+    admin = browser("admin75")
+    url = f"/allowances/sheet/{world.dong_nai.id}?month=2026-03"
+    pages = [admin.get(f"{url}&page={n}").get_data(as_text=True) for n in range(1, 6)]
+    total = 848_387 + 3 * 700_000
+    for html in pages:  # every page shows the whole sheet's totals
+        assert f'data-total="{total}"' in html and 'data-lines="5"' in html and 'data-collaborators="5"' in html
+    names = [re.findall(r"Nguyễn Thị Ứng Viên \d+", html) for html in pages]
+    assert all(len(found) == 1 for found in names)  # one line per page
+    assert len({found[0] for found in names}) == 5  # page 2 shows the next line, and so on
+    assert sum(int(a) for html in pages for a in re.findall(r'data-amount="(\d+)"', html)) == total
+    assert "Còn tiếp ở trang sau" in pages[1] and "Hiện toàn bộ để in" in pages[0]
+    printed = admin.get(f"{url}&all=1", buffered=True).get_data(as_text=True)  # streamed
+    assert len(re.findall(r"Nguyễn Thị Ứng Viên \d+", printed)) == 5 and "Hiện toàn bộ để in" not in printed
+    assert sum(int(a) for a in re.findall(r'data-amount="(\d+)"', printed)) == total
+    assert 'data-subtotal="600000"' in printed and f'data-subtotal="{248_387 + 3 * 700_000}"' in printed
+    body = admin.get(f"{url}&format=csv", buffered=True).get_data().decode("utf-8")
+    assert body.count("Nguyễn Thị Ứng Viên") == 5 and body.strip().splitlines()[-1].endswith(f",{total},")
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -267,7 +294,8 @@ def test_profile_section_shows_the_current_allowance(app, world, hcm_rules):
     c = appoint(world.hamlets_b[1], 61)
     with app.test_request_context("/"):
         login_user(world.users["head_b"])
-        html = render_template("allowances/_profile_section.html", collaborator=c)
+        section = allowances.profile_section(c, world.users["head_b"])
+        html = render_template("allowances/_profile_section.html", allowance_section=section)
     assert "Bồi dưỡng hằng tháng" in html and "700.000" in html and "NQ 33/2025/NQ-HĐND" in html
     assert f"/allowances/sheet/{world.commune_b.id}" in html
 

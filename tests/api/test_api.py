@@ -222,6 +222,21 @@ def test_vacancies_are_scoped(setup, as_user):
     assert {v["hamlet"]["id"] for v in only_b} == {h.id for h in setup.hamlets_b}
 
 
+def test_vacancies_come_a_page_at_a_time_with_the_totals_of_the_whole_list(setup, as_user):
+    centre = as_user("ttyt689")
+    whole = centre.get("/vacancies").json
+    n = len(setup.hamlets_a + setup.hamlets_b)
+    assert (whole["total"], whole["page"], whole["pages"], len(whole["items"])) == (n, 1, 1, n)
+    assert whole["empty"] == sum(v["active"] == 0 for v in whole["items"])
+    assert whole["missing"] == sum(v["missing"] for v in whole["items"]) > 0
+    pages = [centre.get(f"/vacancies?per_page=1&page={i}").json for i in range(1, n + 1)]
+    assert [p["items"][0]["hamlet"]["id"] for p in pages] == [v["hamlet"]["id"] for v in whole["items"]]
+    assert {(p["total"], p["pages"], p["per_page"], p["empty"], p["missing"]) for p in pages} == {
+        (n, n, 1, whole["empty"], whole["missing"])}
+    stale = centre.get(f"/vacancies?per_page=1&page={n + 5}").json  # past the end: the last page
+    assert stale["page"] == n and stale["items"] == pages[-1]["items"]
+
+
 def test_user_without_grant_sees_no_vacancy_and_no_application(setup, as_user):
     nobody = as_user("chuacapquyen")
     assert nobody.get("/vacancies").json["items"] == []
@@ -340,10 +355,12 @@ def test_list_is_scoped_filtered_and_paginated(setup, as_user):
     assert (page["total"], page["pages"], page["page"], len(page["items"])) == (3, 2, 2, 1)
 
 
-@pytest.mark.parametrize("query, field", [("state=dang_xu_ly", "state"), ("per_page=101", "per_page"),
-                                          ("page=0", "page"), ("page=abc", "page")])
-def test_bad_list_parameters_are_422(setup, as_user, query, field):
-    response = as_user("ttyt689").get(f"/applications?{query}")
+@pytest.mark.parametrize("path, query, field", [
+    ("/applications", "state=dang_xu_ly", "state"), ("/applications", "per_page=501", "per_page"),
+    ("/applications", "page=0", "page"), ("/applications", "page=abc", "page"),
+    ("/vacancies", "per_page=0", "per_page"), ("/vacancies", "page=abc", "page")])
+def test_bad_list_parameters_are_422(setup, as_user, path, query, field):
+    response = as_user("ttyt689").get(f"{path}?{query}")
     assert response.status_code == 422 and response.json["field"] == field and response.json["error"]
 
 

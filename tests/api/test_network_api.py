@@ -13,6 +13,7 @@ from danso_network.api.auth import issue_token
 from danso_network.audit.models import AuditEvent
 from danso_network.auth.models import User
 from danso_network.collaborators.models import Assignment, NetworkPolicy, RegisterHandover, Suspension
+from danso_network.common import clock
 from danso_network.extensions import db
 from danso_network.supervision.models import MeetingAttendance, MonthlyMeeting, SupervisionVisit
 from tests.factories import appoint
@@ -78,7 +79,7 @@ def network_counts() -> tuple[int, ...]:
 
 
 def future() -> str:
-    return (date.today() + timedelta(days=1)).isoformat()
+    return (clock.today() + timedelta(days=1)).isoformat()
 
 
 GOOD_CHECKLIST = {"register_up_to_date": True, "p0_submitted": True, "meeting_attended": False,
@@ -131,7 +132,7 @@ def test_roster_is_scoped_filtered_and_paginated(world, people, as_user):
 
 @pytest.mark.parametrize("query, field", [
     ("status=dang_lam", "status"), ("difficult=co", "difficult"), ("tenure=10", "tenure"), ("sort=tuoi", "sort"),
-    ("hamlet_type=village", "hamlet_type"), ("per_page=101", "per_page"), ("page=0", "page"),
+    ("hamlet_type=village", "hamlet_type"), ("per_page=501", "per_page"), ("page=0", "page"),
     ("as_of=01/01/2026", "as_of"),
 ])
 def test_bad_roster_parameters_are_422(world, as_user, query, field):
@@ -475,7 +476,7 @@ def test_follow_up_is_listed_until_closed(world, people, as_user):
 ])
 def test_bad_visit_is_refused_with_a_reason_and_nothing_changes(people, as_user, body, status, field, message):
     if body.get("visited_on") == "FUTURE":
-        body = {**body, "visited_on": (date.today() + timedelta(days=1)).isoformat()}
+        body = {**body, "visited_on": (clock.today() + timedelta(days=1)).isoformat()}
     head = as_user("head_a")
     before = (count(SupervisionVisit), audit_count())
     response = head.post(f"/collaborators/{people['a1'].id}/visits", body)
@@ -564,6 +565,30 @@ def test_meetings_are_recorded_and_two_missed_months_put_a_collaborator_under_re
     assert as_user("viewer_b").get(f"/communes/{world.commune_b.id}/meetings/2026-01").status_code == 200
 
 
+def test_supervision_lists_are_pages_with_the_whole_list_s_counts(world, people, as_user):
+    officer, centre = as_user("officer_a"), as_user("centre")
+    commune = world.commune_a.id
+    for month in ("2026-01", "2026-02"):
+        assert officer.put(f"/communes/{commune}/meetings/{month}", {
+            "held_on": f"{month}-25", "attendance": sheet(people, a1=(False, False), a2=(False, True))}).status_code == 201
+    officer.post(f"/collaborators/{people['a1'].id}/visits", {
+        "visited_on": "2026-02-10", "checklist": GOOD_CHECKLIST, "follow_up": "Sổ A0", "follow_up_due": "2026-02-20"})
+    officer.post(f"/collaborators/{people['a2'].id}/visits", {
+        "visited_on": "2026-02-11", "checklist": GOOD_CHECKLIST, "follow_up": "Phiếu P0", "follow_up_due": "2026-03-20"})
+    shape = {"items", "total", "page", "per_page", "pages", "unit", "as_of"}
+    for path, extra in (("overdue-visits", set()), ("follow-ups", {"overdue"}), ("under-review", set())):
+        url = f"/units/{world.dong_nai.id}/{path}?as_of=2026-03-01"
+        whole = centre.get(url).json
+        second = centre.get(f"{url}&per_page=1&page=2").json
+        assert set(second) == shape | extra and whole["total"] >= 2, path
+        assert (second["items"], second["total"], second["pages"]) == (whole["items"][1:2], whole["total"],
+                                                                       whole["total"]), path
+    assert centre.get(f"/units/{world.dong_nai.id}/follow-ups?as_of=2026-03-01&per_page=1").json["overdue"] == 1
+    meetings = officer.get(f"/communes/{commune}/meetings?per_page=1&page=2").json
+    assert [m["month"] for m in meetings["items"]] == ["2026-01"]
+    assert (meetings["total"], meetings["pages"], meetings["commune"]["id"]) == (2, 2, commune)
+
+
 @pytest.mark.parametrize("month, body, field, message", [
     ("2026-13", {"held_on": "2026-01-25"}, "month", "YYYY-MM"),
     ("9999-12", {"held_on": "2026-01-25"}, "month", "YYYY-MM"),
@@ -580,7 +605,7 @@ def test_meetings_are_recorded_and_two_missed_months_put_a_collaborator_under_re
 def test_bad_meeting_is_refused_and_nothing_changes(world, people, as_user, month, body, field, message):
     body = dict(body)
     if body.get("held_on") == "FUTURE":
-        body["held_on"] = (date.today() + timedelta(days=1)).isoformat()
+        body["held_on"] = (clock.today() + timedelta(days=1)).isoformat()
     own = sheet(people, a1=(True, True))
     body.setdefault("attendance", own)
     if body["attendance"] == "DUPLICATE":

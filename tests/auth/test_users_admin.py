@@ -77,6 +77,16 @@ def test_admin_lists_only_accounts_of_the_province(client, world):
     assert "truongtram_a" in client.get("/admin/users?q=truongtram").get_data(as_text=True)
 
 
+def test_account_list_pages_show_the_next_accounts(client, world, monkeypatch):
+    monkeypatch.setattr("danso_network.common.params.PER_PAGE", 2)
+    login(client, "admin75")
+    pages = [client.get(f"/admin/users?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    names = ["truongtram_a", "truongtram_b", "ttyt689", "vienchuc_a", "xem_b"]  # after admin75 (the menu names it)
+    assert [[n for n in names if f">{n}</a>" in page] for page in pages] == [names[0:1], names[1:3], names[3:5]]
+    searched = client.get("/admin/users?q=truongtram&page=2").get_data(as_text=True)  # one page: shown
+    assert ">truongtram_a</a>" in searched and ">truongtram_b</a>" in searched and ">xem_b</a>" not in searched
+
+
 def test_station_head_cannot_administer_users(client, world):
     login(client, "truongtram_a")
     assert client.get("/admin/users").status_code == 403

@@ -48,7 +48,7 @@ def test_quota_flags_with_gia_lai_bands(world, staffed):
     assert (province["Ấp Tân Lập"].quota, province["Ấp Tân Lập"].active, province["Ấp Tân Lập"].flag) == (2, 2, "ok")
     empty = province["Ấp 2"]
     assert (empty.quota, empty.active, empty.households_per_collaborator, empty.flag) == (1, 0, None, "under")
-    totals = services.quota_totals(list(province.values()))
+    totals = services.quota_summary([world.dong_nai.path], as_of=DAY)
     assert (totals.hamlets, totals.households, totals.quota, totals.active, totals.suspended) == (4, 990, 7, 5, 1)
     assert (totals.under, totals.over, totals.empty) == (2, 1, 1)
     assert totals.households_per_collaborator == 198.0
@@ -76,6 +76,43 @@ def test_quota_uses_the_criteria_bands_in_force_on_the_date(world, staffed):
     assert _quota(world.commune_a, date(2025, 12, 31))["Khu phố 2"].quota == 3
     kp2 = _quota(world.commune_a, date(2026, 1, 1))["Khu phố 2"]
     assert (kp2.quota, kp2.active, kp2.flag) == (1, 2, "over")  # the suspension starts on 10/1
+
+
+def test_quota_page_counts_filters_and_slices_in_the_database(world, staffed):
+    everywhere = [world.dong_nai.path]
+    every_row = [r.hamlet.name for r in services.quota_status(world.dong_nai, as_of=DAY)]
+    first = services.quota_page(everywhere, as_of=DAY, per_page=3)
+    second = services.quota_page(everywhere, as_of=DAY, page=2, per_page=3)
+    assert (first.total, first.pages, first.page, len(first.rows)) == (4, 2, 1, 3)
+    assert (second.total, second.page, second.first, len(second.rows)) == (4, 2, 4, 1)
+    assert [r.hamlet.name for r in [*first.rows, *second.rows]] == every_row
+    beyond = services.quota_page(everywhere, as_of=DAY, page=9, per_page=3)
+    assert (beyond.page, [r.hamlet.name for r in beyond.rows]) == (2, [r.hamlet.name for r in second.rows])
+
+    def flagged(flag, page=1, per_page=50):
+        found = services.quota_page(everywhere, as_of=DAY, flag=flag, page=page, per_page=per_page)
+        return found.total, [r.hamlet.name for r in found.rows]
+
+    assert flagged("under") == (2, ["Khu phố 2", "Ấp 2"])
+    assert flagged("under", page=2, per_page=1) == (2, ["Ấp 2"])
+    assert flagged("over") == (1, ["Khu phố 1"])
+    assert flagged("ok") == (1, ["Ấp Tân Lập"])
+    row = services.quota_page(everywhere, as_of=DAY, flag="over").rows[0]
+    assert (row.households, row.quota, row.active, row.suspended, row.households_per_collaborator) == (
+        180, 1, 2, 0, 90.0)
+
+
+def test_quota_totals_of_nothing_and_of_several_provinces(world, staffed):
+    assert services.quota_summary([], as_of=DAY) == services.QuotaTotals(0, 0, 0, 0, 0, 0, 0, 0)
+    assert services.quota_page([], as_of=DAY).rows == []
+    # Each province's own bands: Hà Nội on Hải Dương's (<500 → 1, ≥500 → 2), Đồng Nai on Gia Lai's.
+    criteria(world.hanoi, valid_from=date(2026, 1, 1), quota_bands=QUOTA_PRESETS["hai_duong"],
+             quota_preset="hai_duong")
+    both = services.quota_summary([world.dong_nai.path, world.hanoi.path], as_of=DAY)
+    assert (both.hamlets, both.households, both.quota, both.active, both.under, both.empty) == (5, 1490, 9, 5, 3, 2)
+    [to5] = services.quota_status(world.hamlets_c[0], as_of=DAY)
+    assert (to5.households, to5.quota, to5.flag) == (500, 2, "under")
+    assert services.quota_status(world.hamlets_c[0], as_of=date(2025, 12, 31))[0].quota == 3  # before the criteria
 
 
 # --- roster -----------------------------------------------------------------------------------------
@@ -221,3 +258,38 @@ def test_roster_lists_an_additional_hamlet_as_its_own_row(world, people):
     rows = [(r.hamlet_name, r.assignment_kind) for r in roster_page(
         [world.commune_b.path], RosterFilters(as_of=DAY, q="nguyen van an")).rows]
     assert sorted(rows) == [("Ấp 2", "primary"), ("Ấp Tân Lập", "additional")]
+
+
+@pytest.mark.parametrize("sort", ["name", "hamlet"])
+def test_walking_the_name_index_finds_the_same_pages_as_sorting(world, people, monkeypatch, sort):
+    """A national roster finds its page by walking the name index (services._walk_names); a
+    small one by sorting. Both give the same rows, pages and totals, with every filter."""
+    from tests.collaborators.test_services import allow_cover
+
+    allow_cover(world)
+    services.add_hamlet(people["an"], world.hamlets_b[0], on=date(2026, 1, 1), actor=world.users["head_b"])
+    everywhere = [world.dong_nai.path, world.hanoi.path]
+
+    def pages(walk, **filters):
+        monkeypatch.setattr(services, "_walk_names", lambda total, through: walk)
+        found = [roster_page(everywhere, RosterFilters(as_of=DAY, sort=sort, **filters), n, 2) for n in (1, 2, 3, 4)]
+        return [(p.page, p.total, [(r.full_name, r.hamlet_name) for r in p.rows]) for p in found]
+
+    for filters in [{}, {"q": "nguyen"}, {"vhw": False}, {"tenure": "lt1"}, {"difficult": False}]:
+        assert pages(True, **filters) == pages(False, **filters), filters
+    assert pages(True)[0][1] == 6  # An serves two hamlets: two rows
+
+
+def test_a_scope_of_many_provinces_finds_what_lies_under_them(world, people):
+    """Three provinces and more take the wide-scope filter: every province there is, or a
+    lookup of each path's province (services.in_areas)."""
+    from tests.factories import province
+
+    hue = province(code="46", name="Huế", full_name="Thành phố Huế")
+    three = [world.dong_nai.path, world.hanoi.path, hue.path]
+    assert len(names(three)) == 5  # every province there is
+    province(code="48", name="Đà Nẵng", full_name="Thành phố Đà Nẵng")
+    assert len(names(three)) == 5  # not every province any more
+    assert names([world.hanoi.path, hue.path, world.commune_b.path, world.commune_a.path]) == names(
+        [world.dong_nai.path])
+    assert services.quota_summary(three, as_of=DAY).hamlets == 5

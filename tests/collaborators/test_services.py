@@ -17,6 +17,7 @@ from danso_network.collaborators.models import (
     RegisterHandover,
     Suspension,
 )
+from danso_network.common.clock import today
 from danso_network.errors import Conflict, PermissionDenied, ValidationFailed
 from danso_network.extensions import db
 from danso_network.recruitment.services import vacancies
@@ -102,7 +103,7 @@ def test_transfer_refusals(world, users):
         (kp1, date(2026, 3, 1), ValidationFailed, "đang phụ trách chính"),
         (world.commune_a, date(2026, 3, 1), ValidationFailed, "không phải là thôn"),
         (kp2, date(2025, 8, 1), ValidationFailed, "trước ngày bắt đầu phụ trách"),
-        (kp2, date.today() + timedelta(days=1), ValidationFailed, "tương lai"),
+        (kp2, today() + timedelta(days=1), ValidationFailed, "tương lai"),
         (kp2, date(2025, 6, 1), ValidationFailed, "không có hiệu lực"),  # the hamlet begins 1/7/2025
         (None, date(2026, 3, 1), ValidationFailed, "chọn thôn"),
     ]
@@ -213,7 +214,7 @@ def test_suspension_refusals_change_nothing(world, users):
     before = snapshot()
     for kwargs, message in [
         ({"on": date(2026, 1, 5), "reason": "  "}, "lý do"),
-        ({"on": date.today() + timedelta(days=3), "reason": "x"}, "tương lai"),
+        ({"on": today() + timedelta(days=3), "reason": "x"}, "tương lai"),
         ({"on": date(2025, 8, 31), "reason": "x"}, "trước ngày cộng tác viên bắt đầu"),
     ]:
         with pytest.raises(ValidationFailed, match=message):
@@ -289,7 +290,7 @@ def test_termination_refusals(world, users):
     cases = [
         ({"on": date(2025, 8, 1), "reason": "resigned"}, ValidationFailed, "trước ngày bắt đầu phụ trách"),
         ({"on": date(2025, 11, 15), "reason": "resigned"}, ValidationFailed, "kết thúc lần tạm đình chỉ"),
-        ({"on": date.today() + timedelta(days=1), "reason": "resigned"}, ValidationFailed, "tương lai"),
+        ({"on": today() + timedelta(days=1), "reason": "resigned"}, ValidationFailed, "tương lai"),
         ({"on": date(2026, 1, 1), "reason": "transferred"}, ValidationFailed, "lý do"),
         ({"on": date(2026, 1, 1), "reason": "bogus"}, ValidationFailed, "lý do"),
     ]
@@ -333,7 +334,7 @@ def test_record_handover(world, users):
     with pytest.raises(ValidationFailed, match="trước ngày phát sinh"):
         services.record_handover(handover, handed_on=date(2026, 1, 31), received_by="Trạm", actor=head)
     with pytest.raises(ValidationFailed, match="tương lai"):
-        services.record_handover(handover, handed_on=date.today() + timedelta(days=1), received_by="Trạm",
+        services.record_handover(handover, handed_on=today() + timedelta(days=1), received_by="Trạm",
                                  actor=head)
     with pytest.raises(ValidationFailed, match="người nhận"):
         services.record_handover(handover, handed_on=date(2026, 2, 10), received_by=" ", actor=head)

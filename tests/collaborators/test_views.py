@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from danso_network.audit.models import AuditEvent
 from danso_network.collaborators import services
 from danso_network.collaborators.models import Assignment, RegisterHandover, Suspension
+from danso_network.common.clock import today
 from danso_network.extensions import db
 from tests.collaborators.test_services import allow_cover
 from tests.conftest import csrf_token, login
-from tests.factories import appoint
+from tests.factories import appoint, hamlet, user
 
 
 def count(model) -> int:
@@ -101,8 +102,10 @@ def test_viewer_reads_but_cannot_change(login_as, world, crew):
 
 def test_centre_officer_sees_the_centre_roster(login_as, world, crew):
     client = login_as(world.users["centre"])
-    index = client.get("/collaborators/").get_data(as_text=True)
-    assert "Danh sách CTV toàn trung tâm" in index and "Bình Phước" in index and "Đồng Xoài" in index
+    index = client.get("/collaborators/")  # the one centre whose area holds the whole scope
+    assert index.status_code == 302 and index.headers["Location"].endswith(f"/roster/centre/{world.centre.id}")
+    index = client.get("/collaborators/", follow_redirects=True).get_data(as_text=True)
+    assert "Trung tâm Y tế khu vực Đồng Xoài" in index and "Bình Phước" in index and "Đồng Xoài" in index
     html = client.get(f"/collaborators/roster/centre/{world.centre.id}").get_data(as_text=True)
     assert all(name in html for name in ["Nguyễn Thị Lan", "Lê Thị Hoa", "Đặng Thị Dung"])
     assert "3 kết quả" in html
@@ -143,6 +146,83 @@ def test_quota_page_shows_the_flags_and_totals(login_as, world, crew):
     assert past.get_data(as_text=True).count("Thiếu") >= 2
     only_under = client.get(f"/collaborators/quota/{world.commune_a.id}", query_string={"flag": "under"})
     assert "Khu phố 2" in only_under.get_data(as_text=True)
+
+
+def test_a_province_user_searches_the_whole_scope_on_one_page(login_as, world, crew):
+    client = login_as(world.users["admin"])
+    assert client.get("/collaborators/").headers["Location"].endswith(f"/collaborators/roster/{world.dong_nai.id}")
+    html = client.get("/collaborators/roster", query_string={"q": "dang dung"}).get_data(as_text=True)
+    assert "Đặng Thị Dung" in html and "Nguyễn Thị Lan" not in html and "1 kết quả" in html
+    everyone = client.get("/collaborators/roster", query_string={"sort": "hamlet"}).get_data(as_text=True)
+    assert all(n in everyone for n in ["Nguyễn Thị Lan", "Lê Thị Hoa", "Đặng Thị Dung"]) and "3 kết quả" in everyone
+
+
+def test_a_user_with_several_areas_lands_on_the_roster_of_them_all(app, login_as, world, crew):
+    from danso_network.auth.models import Role
+    from danso_network.auth.services import grant_role
+
+    two = user(Role.VIEWER, unit=world.commune_a, username="xem_hai_noi")
+    grant_role(two, Role.VIEWER, unit=world.commune_c, valid_from=date(2025, 1, 1))
+    appoint(world.hamlets_c[0], 4, full_name="Hoàng Văn Nam")
+    db.session.commit()
+    client = login_as(two)
+    index = client.get("/collaborators/")
+    assert index.status_code == 302 and index.headers["Location"].endswith("/collaborators/roster")
+    html = client.get("/collaborators/roster").get_data(as_text=True)
+    assert "Hoàng Văn Nam" in html and "Nguyễn Thị Lan" in html and "Đặng Thị Dung" not in html
+    assert "3 kết quả" in html and "Toàn bộ địa bàn của bạn" in html
+    assert f"/collaborators/quota/{world.commune_c.id}" in html  # each area still has its own pages
+    found = client.get("/collaborators/roster", query_string={"q": "hoang nam"}).get_data(as_text=True)
+    assert "Hoàng Văn Nam" in found and "Nguyễn Thị Lan" not in found
+    printed = client.get("/collaborators/roster", query_string={"vhw": "0", "all": "1"}).get_data(as_text=True)
+    assert "3 kết quả" in printed and "window.print()" in printed
+
+
+def test_the_whole_scope_roster_of_a_station_head_is_their_commune(app, login_as, world, crew):
+    client = login_as(world.users["head_a"])
+    html = client.get("/collaborators/roster").get_data(as_text=True)
+    assert "Nguyễn Thị Lan" in html and "Lê Thị Hoa" in html and "Đặng Thị Dung" not in html
+    assert "Đặng Thị Dung" not in client.get("/collaborators/roster", query_string={"q": "dung"}).get_data(as_text=True)
+    nobody = other_client(app, world.users["nogrant"]).get("/collaborators/roster")
+    assert nobody.status_code == 200 and "Không có cộng tác viên nào" in nobody.get_data(as_text=True)
+
+
+@pytest.fixture
+def many_hamlets(world, crew):
+    """52 more hamlets in commune B, one collaborator each, who all left on 1/1/2026: 52
+    hand-overs to record and 52 hamlets under quota."""
+    made = []
+    for n in range(52):
+        place = hamlet(world.commune_b, f"Tổ {n:02d}", households=100)
+        leaver = appoint(place, 100 + n)
+        made.extend(services.terminate_collaborator(leaver, on=date(2026, 1, 1), reason="resigned", actor=None))
+    db.session.commit()
+    return made
+
+
+def test_quota_page_pages_and_filters_with_the_totals_of_the_whole_unit(login_as, world, crew, many_hamlets):
+    client = login_as(world.users["admin"])
+    url = f"/collaborators/quota/{world.dong_nai.id}"
+    first = client.get(url).get_data(as_text=True)
+    assert "Tổng cộng (56 thôn/tổ dân phố)" in first and "page=2" in first
+    assert "Khu phố 1" in first and "Tổ 51" not in first
+    second = client.get(url, query_string={"page": 2}).get_data(as_text=True)
+    assert "Tổng cộng (56 thôn/tổ dân phố)" in second and "Tổ 51" in second and "Khu phố 1" not in second
+    under = client.get(url, query_string={"flag": "under", "page": 2}).get_data(as_text=True)
+    assert "Tổng cộng (56 thôn/tổ dân phố)" in under and "Khu phố 1" not in under  # 1 of quota 1: not under
+    assert under.count("table-danger") == 55 - 50
+    printed = client.get(url, query_string={"all": "1"}).get_data(as_text=True)
+    assert "Khu phố 1" in printed and "Tổ 51" in printed and "Xem tất cả để in" not in printed
+
+
+def test_handovers_are_paged_by_the_database(app, login_as, world, many_hamlets):
+    client = login_as(world.users["admin"])
+    first = client.get("/collaborators/handovers").get_data(as_text=True)
+    assert "52 sổ chưa ghi nhận bàn giao" in first and "page=2" in first
+    second = client.get("/collaborators/handovers", query_string={"page": 2}).get_data(as_text=True)
+    assert "52 sổ chưa ghi nhận bàn giao" in second and second.count("Ghi nhận bàn giao</a>") == 2
+    assert other_client(app, world.users["head_a"]).get("/collaborators/handovers").get_data(as_text=True).count(
+        "sổ chưa ghi nhận") == 0  # none in commune A
 
 
 # --- actions ------------------------------------------------------------------------------------------
@@ -208,7 +288,7 @@ def test_bad_input_keeps_everything_unchanged(login_as, world, crew):
     lan = crew["lan"]
     before = state()
     audit = count(AuditEvent)
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (today() + timedelta(days=1)).isoformat()
     cases = [
         ("terminate", {"reason": "resigned", "on": "2026-03-10"}, 422, "đánh dấu ô xác nhận"),
         ("terminate", {"reason": "", "on": "2026-03-10", "confirm": "y"}, 422, "chọn lý do"),

@@ -225,6 +225,34 @@ def test_vacancies_filter_by_commune_and_hamlet_name(app, setup):
     assert "Ấp Tân Lập" in page and "Ấp 2" not in page
 
 
+def test_vacancy_pages_show_the_next_hamlets_and_the_totals_of_the_whole_list(app, setup, monkeypatch):
+    monkeypatch.setattr("danso_network.common.params.PER_PAGE", 1)
+    centre = Browser(app, "ttyt689")
+    hamlets = [text(centre.get(f"/recruitment/vacancies?page={n}")) for n in (1, 2, 3, 4)]
+    names = ["Khu phố 1", "Khu phố 2", "Ấp Tân Lập", "Ấp 2"]  # nobody anywhere: by commune, then number
+    assert [[n for n in names if f">{n}</a>" in page] for page in hamlets] == [[n] for n in names]
+    totals = "4 thôn/tổ dân phố còn thiếu, trong đó 4 chưa có CTV nào; cần thêm 7 CTV."
+    assert all(totals in page for page in hamlets)
+    filtered = text(centre.get(f"/recruitment/vacancies?commune={setup.commune_a.id}&page=2"))
+    assert ">Khu phố 2</a>" in filtered and ">Khu phố 1</a>" not in filtered
+    assert "2 thôn/tổ dân phố còn thiếu, trong đó 2 chưa có CTV nào; cần thêm 4 CTV." in filtered
+    assert "Ấp 2" in text(centre.get("/recruitment/vacancies?all=1"))  # print all: one page
+
+
+def test_application_pages_show_the_next_rows_newest_first(app, setup, monkeypatch):
+    head = Browser(app, "truongtram_b")
+    nominate(head, setup.hamlets_b[0], 1)
+    nominate(head, setup.hamlets_b[1], 2, full_name="Trần Văn Đông", sex="male",
+             national_id=factories.national_id(BORN, "male", 2))
+    monkeypatch.setattr("danso_network.common.params.PER_PAGE", 1)
+    first, second = (text(head.get(f"/recruitment/applications?page={n}")) for n in (1, 2))
+    assert "Trần Văn Đông" in first and "Nguyễn Thị Ứng Viên 1" not in first
+    assert "Nguyễn Thị Ứng Viên 1" in second and "Trần Văn Đông" not in second
+    assert "Tất cả (2)" in second  # the counts by state cover the whole list
+    only = text(head.get("/recruitment/applications?q=nguyen&page=5"))  # past the end: the last page
+    assert "Nguyễn Thị Ứng Viên 1" in only and "Trần Văn Đông" not in only
+
+
 # --- bad input: a message on the field, the input kept, nothing changed ------------------------------
 
 

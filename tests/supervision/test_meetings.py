@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from danso_network.audit.models import AuditEvent
 from danso_network.collaborators.models import NetworkPolicy, Suspension
+from danso_network.common import clock
 from danso_network.errors import ValidationFailed
 from danso_network.extensions import db
 from danso_network.supervision import services
@@ -95,7 +96,7 @@ def test_record_then_update_the_same_month(world):
 def test_meeting_dates_are_checked(world, case, month, held_on, message):
     a1 = appoint(world.hamlets_a[0], 1)
     if month is None:
-        held_on = date.today() + timedelta(days=1)
+        held_on = clock.today() + timedelta(days=1)
         month = held_on.replace(day=1)
     before = counts()
     with pytest.raises(ValidationFailed, match=message):

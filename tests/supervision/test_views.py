@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from danso_network.auth import services as auth_services
 from danso_network.auth.models import Role
+from danso_network.common import clock
 from danso_network.extensions import db
 from danso_network.supervision import services
 from danso_network.supervision.models import MonthlyMeeting, ProfessionalLink, SupervisionVisit
@@ -87,7 +88,7 @@ def test_visit_in_the_future_is_refused_and_keeps_the_input(world, browser):
     db.session.commit()
     centre = browser("ttyt689")
     before = counts()
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     response = centre.post(f"/supervision/visits/new/{a1.id}",
                                        visit_form(visited_on=tomorrow, findings="Ghi chú giữ lại"))
     html = response.get_data(as_text=True)
@@ -269,8 +270,8 @@ def test_meeting_in_the_future_is_refused(world, browser):
     db.session.commit()
     officer = browser("vienchuc_a")
     before = counts()
-    this_month = date.today().replace(day=1)
-    tomorrow = date.today() + timedelta(days=1)
+    this_month = clock.today().replace(day=1)
+    tomorrow = clock.today() + timedelta(days=1)
     response = officer.post(
         f"/supervision/meetings/{world.commune_a.id}/record?month={this_month:%Y-%m}",
         {"held_on": tomorrow.isoformat(), "row": str(a1.id), f"attended-{a1.id}": "y"})
@@ -283,9 +284,9 @@ def test_under_review_page_and_dashboard(world, browser):
     for month in (date(2026, 2, 1), date(2026, 3, 1)):
         services.record_meeting(world.commune_a, month=month, held_on=month + timedelta(days=20),
                                 attendance={x.id: (False, False), y.id: (True, True)})
-    services.record_visit(y, supervisor=world.users["centre"], visited_on=date.today() - timedelta(days=1),
+    services.record_visit(y, supervisor=world.users["centre"], visited_on=clock.today() - timedelta(days=1),
                           checklist={"register_up_to_date": True}, follow_up="Bổ sung sổ",
-                          follow_up_due=date.today() - timedelta(days=1))
+                          follow_up_due=clock.today() - timedelta(days=1))
     db.session.commit()
     head = browser("truongtram_a")
     page = head.get("/supervision/under-review?as_of=2026-04-01").get_data(as_text=True)
@@ -323,7 +324,8 @@ def test_profile_section_renders_for_the_collaborator(app, world):
                             attendance={a1.id: (True, False)})
     with app.test_request_context("/"):
         login_user(world.users["officer_a"])
-        html = render_template("supervision/_profile_section.html", collaborator=a1)
+        section = services.profile_section(a1, clock.today(), world.users["officer_a"])
+        html = render_template("supervision/_profile_section.html", collaborator=a1, supervision_section=section)
     assert "Tuyến giám sát hôm nay" in html and world.users["officer_a"].full_name in html
     assert "05/01/2026" in html and "50%" in html
     assert "Nộp phiếu P0" in html and "quá hạn" in html

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from danso_network.audit.models import AuditEvent
 from danso_network.collaborators.models import Assignment, NetworkPolicy, Suspension
+from danso_network.common import clock
 from danso_network.errors import Conflict, ValidationFailed
 from danso_network.extensions import db
 from danso_network.supervision import services
@@ -93,7 +94,7 @@ def test_visit_without_follow_up_is_allowed(world):
 
 
 @pytest.mark.parametrize(("case", "kwargs", "message"), [
-    ("future", {"visited_on": date.today() + timedelta(days=1)}, "Ngày giám sát không được ở tương lai"),
+    ("future", {"visited_on": clock.today() + timedelta(days=1)}, "Ngày giám sát không được ở tương lai"),
     ("before start", {"visited_on": date(2025, 8, 31)}, "không làm cộng tác viên vào ngày 31/08/2025"),
     ("unknown item", {"checklist": {"register_up_to_date": True, "dancing": True}}, "không có trong bảng kiểm: dancing"),
     ("not a bool", {"checklist": {"register_up_to_date": "yes"}}, "phải là Đạt, Chưa đạt"),
@@ -139,7 +140,7 @@ def test_close_follow_up_once(world):
 
 @pytest.mark.parametrize(("closed_on", "result", "message"), [
     (date(2026, 1, 9), "Xong", "không được trước ngày giám sát"),
-    (date.today() + timedelta(days=1), "Xong", "không được ở tương lai"),
+    (clock.today() + timedelta(days=1), "Xong", "không được ở tương lai"),
     (date(2026, 2, 1), "   ", "ghi kết quả khắc phục"),
 ])
 def test_bad_closing_is_refused(world, closed_on, result, message):

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from danso_network.audit.models import AuditEvent
+from danso_network.common import clock
 from danso_network.errors import Conflict, PermissionDenied, ValidationFailed
 from danso_network.extensions import db
+from danso_network.training import permissions
 from danso_network.training import services as training
 from danso_network.training.models import TrainingAttendance, TrainingCourse
 
@@ -68,12 +70,12 @@ def test_a_course_is_visible_below_and_above_its_unit(world):
     assert visible("viewer_b") == {"Lớp của tỉnh", "Lớp của xã B"}
     assert visible("centre") == visible("admin") == {"Lớp của tỉnh", "Lớp của phường A", "Lớp của xã B"}
     assert visible("hanoi_admin") == visible("nogrant") == set()
-    assert training.can_view_course(users["head_a"], province) and not training.can_view_course(users["head_a"], in_b)
+    assert permissions.can_view_course(users["head_a"], province) and not permissions.can_view_course(users["head_a"], in_b)
     # Everyone in the province may put their people on the province's course; only the
     # organising area edits it.
-    assert training.can_enrol_on(users["head_a"], province) and not training.can_edit_course(users["head_a"], province)
-    assert training.can_edit_course(users["admin"], province) and training.can_edit_course(users["head_a"], in_a)
-    assert not training.can_enrol_on(users["viewer_b"], in_b)
+    assert permissions.can_enrol_on(users["head_a"], province) and not permissions.can_edit_course(users["head_a"], province)
+    assert permissions.can_edit_course(users["admin"], province) and permissions.can_edit_course(users["head_a"], in_a)
+    assert not permissions.can_enrol_on(users["viewer_b"], in_b)
 
 
 def test_course_list_search_ignores_diacritics_and_filters(world):
@@ -116,8 +118,8 @@ def test_attendance_add_update_and_completion_after_the_end(world):
 
 def test_completion_in_the_future_is_refused_with_today_as_default(world):
     head = world.users["head_a"]
-    soon = date.today() + timedelta(days=3)
-    course = make_course(world.commune_a, head, starts_on=date.today(), ends_on=soon)
+    soon = clock.today() + timedelta(days=3)
+    course = make_course(world.commune_a, head, starts_on=clock.today(), ends_on=soon)
     person = appoint(world.hamlets_a[0], 2).candidate
     with pytest.raises(ValidationFailed):
         training.record_attendance(course, candidate=person, completed=True, actor=head)

@@ -12,6 +12,7 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
+from danso_network.common import clock
 from danso_network.extensions import db
 from danso_network.training import services as training
 from danso_network.training.models import TrainingAttendance, TrainingCourse
@@ -149,8 +150,8 @@ def test_search_add_complete_and_print(app, world, courses):
 
 
 def test_completion_before_the_course_ends_is_refused_on_the_page(app, world):
-    soon = date.today() + timedelta(days=5)
-    course = make_course(world.commune_a, world.users["head_a"], starts_on=date.today(), ends_on=soon)
+    soon = clock.today() + timedelta(days=5)
+    course = make_course(world.commune_a, world.users["head_a"], starts_on=clock.today(), ends_on=soon)
     person = appoint(world.hamlets_a[0], 5).candidate
     db.session.commit()
     head = Browser(app, "truongtram_a")
@@ -212,7 +213,8 @@ def test_profile_section_lists_courses_and_hours(app, world, courses):
     training.record_attendance(courses["a"], candidate=collaborator.candidate, completed=True,
                                actor=world.users["head_a"], on=date(2025, 10, 20))
     with app.test_request_context("/"):
-        html = render_template_string('{% include "training/_profile_section.html" %}', collaborator=collaborator)
+        section = training.profile_section(collaborator, world.users["head_a"])
+        html = render_template_string('{% include "training/_profile_section.html" %}', training_section=section)
     assert "Lớp phường A" in html and "16" in html and "Đã hoàn thành tập huấn công tác dân số" in html
 
 
@@ -274,3 +276,52 @@ def test_organiser_corrects_a_course_and_bad_input_changes_nothing(app, world, c
     assert response.status_code == 302
     db.session.refresh(courses["a"])
     assert courses["a"].title == "Lớp phường A (sửa)" and courses["a"].unit_id == world.commune_a.id
+
+
+# --- lists counted and sliced by the database (issue #8) ------------------------------------------
+
+
+def test_course_list_pages_follow_each_other(app, world, monkeypatch):
+    monkeypatch.setattr("danso_network.common.params.PER_PAGE", 2)
+    for i in range(5):
+        make_course(world.commune_a, world.users["head_a"], title=f"Lớp số {i}", starts_on=date(2025, 10, 1 + i),
+                    ends_on=date(2025, 10, 1 + i))
+    db.session.commit()
+    head = Browser(app, "truongtram_a")
+    pages = [text(head.get(f"/training/?page={n}")) for n in (1, 2, 3)]
+    found = [re.findall(r"Lớp số \d", page) for page in pages]
+    assert found == [["Lớp số 4", "Lớp số 3"], ["Lớp số 2", "Lớp số 1"], ["Lớp số 0"]]  # latest first
+    assert all("5 lớp" in page for page in pages)  # the count is the whole list's
+    # A filter keeps its pages: the search runs in the database, without diacritics.
+    searched = text(head.get("/training/?q=LOP SO&page=3"))
+    assert re.findall(r"Lớp số \d", searched) == ["Lớp số 0"] and "5 lớp" in searched
+    assert re.findall(r"Lớp số \d", text(head.get("/training/?q=lop so 3"))) == ["Lớp số 3"]
+
+
+def test_course_search_follows_a_renamed_course(world):
+    head = world.users["head_a"]
+    course = make_course(world.commune_a, head, title="Lớp cũ")
+    values = {k: getattr(course, k) for k in ("organiser", "starts_on", "ends_on", "hours", "is_population_work")}
+    training.update_course(course, title="Kỹ năng tư vấn", actor=head, **values)
+    prefixes = [world.commune_a.path]
+    assert [c.id for c in training.courses_visible(prefixes, q="ky nang tu van")] == [course.id]
+    assert training.courses_visible(prefixes, q="lop cu") == []
+    # The title and the organiser are searched apart: a search never spans both.
+    assert training.courses_visible(prefixes, q="tu van trung tam") == []
+    assert training.course_page(prefixes, q="dong xoai").total == 1
+
+
+def test_attendance_list_pages_follow_each_other(app, world, monkeypatch):
+    monkeypatch.setattr("danso_network.common.params.PER_PAGE", 2)
+    head = world.users["head_a"]
+    course = make_course(world.commune_a, head)
+    for i in range(5):
+        person = appoint(world.hamlets_a[i % 2], 20 + i, full_name=f"Học Viên {chr(65 + i)}").candidate
+        training.record_attendance(course, candidate=person, completed=False, actor=head, on=date(2025, 10, 1))
+    db.session.commit()
+    browser = Browser(app, "truongtram_a")
+    pages = [text(browser.get(f"/training/{course.id}?page={n}")) for n in (1, 2, 3)]
+    assert [re.findall(r"Học Viên [A-E]", page) for page in pages] == [
+        ["Học Viên A", "Học Viên B"], ["Học Viên C", "Học Viên D"], ["Học Viên E"]]
+    assert all("5 người, 0 đã hoàn thành" in page for page in pages)
+    assert len(re.findall(r"Học Viên [A-E]", text(browser.get(f"/training/{course.id}/print")))) == 5
