@@ -62,9 +62,13 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
-    """``BEGIN IMMEDIATE``: take the write lock when the transaction starts, waiting (busy
-    timeout) for another writer to finish. A deferred ``BEGIN`` that reads and then writes can
-    meet another writer mid-way, and SQLite then fails at once ("database is locked") without
-    waiting, because waiting could deadlock (sqlite.org/lang_transaction.html)."""
+    """A request that changes data (POST, PUT, PATCH, DELETE) begins with ``BEGIN IMMEDIATE``:
+    it takes the write lock at once, waiting (busy timeout) for another writer to finish. A
+    deferred ``BEGIN`` that reads and then writes can meet another writer mid-way, and SQLite then
+    fails at once ("database is locked") rather than wait, since waiting could deadlock
+    (sqlite.org/lang_transaction.html). Reading requests stay deferred so they never queue."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        from flask import has_request_context, request
+
+        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

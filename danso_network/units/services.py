@@ -248,10 +248,12 @@ def _assign_path(unit: AdminUnit) -> None:
 
 def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid_from: date,
                 parent: AdminUnit | None = None, code: str | None = None, local_id: str | None = None,
-                valid_to: date | None = None, actor=None, audit: bool = True, **attrs) -> AdminUnit:
+                valid_to: date | None = None, actor=None, audit: bool = True, keeps_code_of: AdminUnit | None = None,
+                **attrs) -> AdminUnit:
     """Create a unit below ``parent`` valid over ``[valid_from, valid_to)`` (``valid_to`` for
-    recording a unit that has already ended). Rules: only provinces are roots; a code is unique
-    among units valid at the same time (QĐ 124/2004/QĐ-TTg); hamlets have a local id, no code."""
+    recording a unit that has already ended). Rules: only provinces are roots; hamlets have a
+    local id, no code; codes follow :func:`check_code_free` (``keeps_code_of``: the unit this one
+    succeeds or precedes in a reform, whose code it shares at another time)."""
     if (level == UnitLevel.PROVINCE) != (parent is None):
         raise ValidationFailed(_l("Chỉ cấp tỉnh mới không có đơn vị cấp trên."))
     _check_type(level, type, parent)
@@ -260,12 +262,7 @@ def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid
     if parent is not None and not parent.valid_on(valid_from):
         raise ValidationFailed(_l("Đơn vị cấp trên không còn hiệu lực vào ngày bắt đầu."))
     if code is not None:
-        overlaps = or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > valid_from)
-        if valid_to is not None:
-            overlaps = and_(overlaps, AdminUnit.valid_from < valid_to)
-        clash = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code, overlaps))
-        if clash is not None:
-            raise Conflict(_l("Mã %(code)s đang được đơn vị “%(name)s” sử dụng.", code=code, name=clash.full_name))
+        check_code_free(code, valid_from, valid_to, keeps_code_of=keeps_code_of)
     unit = AdminUnit(level=level.value, name=name.strip(), full_name=full_name.strip(), type=str(type),
                      parent=parent, code=code, local_id=local_id, valid_from=valid_from, valid_to=valid_to,
                      **attrs)
@@ -276,6 +273,30 @@ def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid
         record("unit.create", unit, label=unit.full_name, unit_path=unit.path,
                after=snapshot(unit, UNIT_AUDIT_FIELDS), actor=actor)
     return unit
+
+
+def check_code_free(code: str, valid_from: date, valid_to: date | None = None, *,
+                    keeps_code_of: AdminUnit | None = None) -> None:
+    """A code belongs to one unit for ever (QĐ 124/2004/QĐ-TTg, DESIGN.md §3): it never changes
+    while the unit exists, and a closed code is never given to another unit. Only a unit of the
+    same line through a reform (``keeps_code_of``: the merged unit keeps the code of the new seat;
+    a split keeps the old code for the part with the old seat — or, recording history, the
+    predecessor of a unit that kept its code) may share it, at another time. Two units never hold
+    the same code at the same time."""
+    holders = list(db.session.scalars(select(AdminUnit).where(AdminUnit.code == code)
+                                      .order_by(AdminUnit.valid_from, AdminUnit.id)))
+    for holder in holders:
+        overlaps = ((holder.valid_to is None or holder.valid_to > valid_from)
+                    and (valid_to is None or holder.valid_from < valid_to))
+        if overlaps:
+            raise Conflict(_l("Mã %(code)s đang được đơn vị “%(name)s” sử dụng.", code=code, name=holder.full_name),
+                           field="code")
+    if holders and not (keeps_code_of is not None and keeps_code_of.code == code):
+        last = holders[-1]
+        raise Conflict(_l("Mã %(code)s là mã của “%(name)s” (hiệu lực %(start)s–%(end)s). Theo QĐ 124/2004/QĐ-TTg, "
+                          "mã của một đơn vị không được cấp cho đơn vị khác, kể cả khi đơn vị đó đã giải thể.",
+                          code=code, name=last.full_name, start=last.valid_from.strftime("%d/%m/%Y"),
+                          end=last.valid_to.strftime("%d/%m/%Y") if last.valid_to else "…"), field="code")
 
 
 def update_unit(unit: AdminUnit, *, actor=None, **changes) -> AdminUnit:
