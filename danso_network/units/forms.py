@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..errors import DomainError
 from .labels import type_label
-from .models import HAMLET_TYPES_UNDER, AdminUnit, UnitType
+from .models import FIGURE_LIMITS, HAMLET_TYPES_UNDER, AdminUnit, UnitLevel, UnitType
 
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
@@ -34,10 +34,13 @@ def _clean_text(value):
     return value
 
 
-def _count_field(label):
+def _count_field(label, key: str):
+    """A hamlet's count, bounded as the services bound it (``FIGURE_LIMITS``)."""
+    limit = FIGURE_LIMITS[UnitLevel.HAMLET][key]
     return IntegerField(
-        label, validators=[Optional(), NumberRange(min=0, message=_l("Phải là số nguyên không âm."))],
-        invalid_value_message=_l("Phải là số nguyên không âm."), render_kw={"min": 0, "step": 1})
+        label, validators=[Optional(), NumberRange(min=0, max=limit, message=_l(
+            "%(f)s phải từ 0 đến %(m)s.", f=label, m=f"{limit:,}".replace(",", ".")))],
+        invalid_value_message=_l("Phải là số nguyên không âm."), render_kw={"min": 0, "max": limit, "step": 1})
 
 
 def hamlet_type_choices(commune: AdminUnit, current: str | None = None) -> list[tuple[str, str]]:
@@ -69,8 +72,8 @@ class HamletForm(DomainErrorForm):
                        validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=150)])
     type = SelectField(_l("Loại"), validate_choice=False,
                        validators=[DataRequired(_l("Vui lòng chọn loại."))])
-    households = _count_field(_l("Số hộ gia đình"))
-    population = _count_field(_l("Số nhân khẩu"))
+    households = _count_field(_l("Số hộ gia đình"), "households")
+    population = _count_field(_l("Số nhân khẩu"), "population")
     is_difficult = BooleanField(_l("Địa bàn đặc biệt khó khăn"))
     is_ethnic_minority = BooleanField(_l("Vùng đồng bào dân tộc thiểu số"))
     note = TextAreaField(_l("Ghi chú"), filters=[_clean_text], validators=[Optional(), Length(max=2000)],

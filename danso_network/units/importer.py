@@ -495,13 +495,16 @@ def _check_names_and_type(row: _Row, raw_name: Any, raw_full_name: Any, raw_type
 
 
 def _check_counts(row: _Row, raws: dict[str, Any], columns: dict[str, str]) -> dict[str, Any]:
-    """Households, population and area when the file has them: non-negative numbers."""
+    """Households, population and area when the file has them: non-negative numbers within the
+    bounds of the unit's level (``FIGURE_LIMITS``)."""
     values: dict[str, Any] = {}
     for key, integer in (("households", True), ("population", True), ("area_km2", False)):
         number, ok = _number(raws[key], integer=integer)
         if not ok:
             row.problems.append(_l("giá trị “%(v)s” của cột %(c)s không hợp lệ (cần số không âm%(i)s).",
                                    v=raws[key], c=columns[key], i=_l(", nguyên") if integer else ""))
+        elif number is not None and row.level is not None and services.figure_problem(row.level, key, number):
+            row.problems.append(_l("cột %(c)s: %(p)s", c=columns[key], p=services.figure_problem(row.level, key, number)))
         elif number is not None:
             values[key] = number
     return values

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..textnorm import fold
 from .labels import type_label
 from .models import (
+    FIGURE_LIMITS,
     HAMLET_TYPES_UNDER,
     LEVEL_TYPES,
     AdminUnit,
@@ -261,6 +262,7 @@ def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid
         raise ValidationFailed(_l("Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực."), field="valid_to")
     if parent is not None and not parent.valid_on(valid_from):
         raise ValidationFailed(_l("Đơn vị cấp trên không còn hiệu lực vào ngày bắt đầu."))
+    check_figures(level, attrs)
     if code is not None:
         check_code_free(code, valid_from, valid_to, keeps_code_of=keeps_code_of)
     unit = AdminUnit(level=level.value, name=name.strip(), full_name=full_name.strip(), type=str(type),
@@ -273,6 +275,27 @@ def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid
         record("unit.create", unit, label=unit.full_name, unit_path=unit.path,
                after=snapshot(unit, UNIT_AUDIT_FIELDS), actor=actor)
     return unit
+
+
+FIGURE_LABELS = {"households": _l("Số hộ gia đình"), "population": _l("Số nhân khẩu"), "area_km2": _l("Diện tích (km²)")}
+
+
+def figure_problem(level: UnitLevel | str, key: str, value) -> str | None:
+    """Why a figure of a unit is out of bounds (``FIGURE_LIMITS``), or None when it is fine."""
+    limit = FIGURE_LIMITS[UnitLevel(level)].get(key)
+    if value is None or limit is None:
+        return None
+    if not 0 <= value <= limit:
+        return str(_l("%(f)s phải từ 0 đến %(m)s.", f=FIGURE_LABELS[key], m=f"{limit:,}".replace(",", ".")))
+    return None
+
+
+def check_figures(level: UnitLevel | str, values: dict) -> None:
+    """Refuse households, population or area outside their bounds for the level."""
+    for key in FIGURE_LIMITS[UnitLevel(level)]:
+        problem = figure_problem(level, key, values.get(key))
+        if problem:
+            raise ValidationFailed(problem, field=key)
 
 
 def check_code_free(code: str, valid_from: date, valid_to: date | None = None, *,
@@ -309,6 +332,7 @@ def update_unit(unit: AdminUnit, *, actor=None, **changes) -> AdminUnit:
         raise Conflict(_l("Đơn vị này đã hết hiệu lực; không thể sửa."))
     if "type" in changes:
         _check_type(UnitLevel(unit.level), changes["type"], unit.parent)
+    check_figures(unit.level, changes)
     before = snapshot(unit, UNIT_AUDIT_FIELDS)
     for key, value in changes.items():
         setattr(unit, key, value)
