@@ -3,7 +3,6 @@ unique in the commune, type allowed under the commune's type, dates in order) li
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -20,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..errors import DomainError
+from ..textnorm import clean_text
 from .labels import type_label
 from .models import FIGURE_LIMITS, HAMLET_TYPES_UNDER, AdminUnit, UnitLevel, UnitType
 
@@ -27,10 +27,9 @@ DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
 def _clean_text(value):
-    """Trim and store text in NFC, whatever the keyboard sent (Vietnamese input methods may send
-    decomposed accents)."""
+    """Text fields are stored as :func:`textnorm.clean_text` makes them (NFC, no control characters, trimmed)."""
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).strip()
+        return clean_text(value)
     return value
 
 

@@ -19,7 +19,7 @@ from ..audit.services import record, snapshot
 from ..common.clock import today
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..textnorm import fold
+from ..textnorm import clean_text, fold, has_meaning
 from .labels import type_label
 from .models import (
     FIGURE_LIMITS,
@@ -391,9 +391,9 @@ def create_hamlet(commune: AdminUnit, *, name: str, type: str, valid_from: date,
     (Thông tư 04/2012/TT-BNV) and its name must be unique among the commune's current hamlets."""
     if commune.level != UnitLevel.COMMUNE:
         raise ValidationFailed(_l("Thôn/tổ dân phố chỉ được tạo trong một xã, phường hoặc đặc khu."))
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(_l("Tên thôn/tổ dân phố không được để trống."), field="name")
+    name = clean_text(name)
+    if not has_meaning(name):
+        raise ValidationFailed(_l("Tên thôn/tổ dân phố phải có chữ hoặc số."), field="name")
     # Compared in Python: SQLite's lower() folds ASCII only ("Ấp" ≠ "ấp").
     current_names = db.session.scalars(select(AdminUnit.name).where(
         AdminUnit.parent_id == commune.id, AdminUnit.valid_to.is_(None)))
@@ -556,9 +556,9 @@ def update_hamlet(hamlet: AdminUnit, *, name: str, type: str, households: int | 
     04/2012/TT-BNV), while a type recorded before that check is kept as it is."""
     if hamlet.level != UnitLevel.HAMLET:
         raise ValidationFailed(_l("Chỉ sửa được thôn/tổ dân phố tại đây."))
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(_l("Tên thôn/tổ dân phố không được để trống."), field="name")
+    name = clean_text(name)
+    if not has_meaning(name):
+        raise ValidationFailed(_l("Tên thôn/tổ dân phố phải có chữ hoặc số."), field="name")
     commune = hamlet.parent
     import unicodedata
 

@@ -50,3 +50,15 @@ def test_bounds_allow_the_largest_real_units(world):
                                     households=4_500, population=18_000)
     assert hamlet.households == 4_500
     services.update_unit(world.dong_nai, population=4_500_000, households=1_300_000)
+
+
+@pytest.mark.parametrize("name", ["\x00\x00", "\x07\x1b", "\u200b\u200b", " - . "])
+def test_a_hamlet_name_made_of_control_characters_is_refused(world, name):
+    with pytest.raises(ValidationFailed, match="phải có chữ hoặc số"):
+        services.create_hamlet(world.commune_a, name=name, type="khu_pho", valid_from=date(2025, 7, 1))
+
+
+def test_control_characters_are_removed_from_a_typed_name(world):
+    hamlet = services.create_hamlet(world.commune_a, name="Khu\x00 phố\u200b 9\x07", type="khu_pho",
+                                    valid_from=date(2025, 7, 1))
+    assert hamlet.name == "Khu phố 9"
