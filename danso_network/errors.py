@@ -11,7 +11,7 @@ from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -70,6 +70,7 @@ _TITLES = {
     409: _l("Xung đột dữ liệu"),
     429: _l("Quá nhiều lần thử"),
     500: _l("Lỗi hệ thống"),
+    503: _l("Hệ thống đang bận"),
 }
 
 
@@ -121,6 +122,26 @@ def register_error_handlers(app) -> None:
         return render(400, _("Có giá trị quá lớn hoặc không hợp lệ (ví dụ một số trong địa chỉ trang). "
                              "Dữ liệu chưa bị thay đổi; vui lòng kiểm tra lại."))
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(e: OperationalError):
+        """The database is busy (SQLite: another writer held the lock past the busy timeout) or
+        unreachable (PostgreSQL restarting): nothing was kept; the user is asked to try again."""
+        _rollback_quietly()
+        app.logger.warning("database unavailable: %s", e.orig)
+        body, code = render(503, _("Hệ thống đang bận xử lý yêu cầu khác. Dữ liệu của bạn chưa bị thay đổi; "
+                                   "vui lòng thử lại sau ít giây."))
+        return body, code, {"Retry-After": "2"}
+
     @app.errorhandler(500)
     def server_error(e):
+        _rollback_quietly()
         return render(500, _("Đã có lỗi xảy ra. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))
+
+
+def _rollback_quietly() -> None:
+    """Roll back the request's session before rendering an error page, so the page itself (which
+    reads the user and their scope) does not fail on a broken transaction."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 — the connection itself may be gone; the page must still render
+        db.session.remove()

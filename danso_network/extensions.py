@@ -41,19 +41,34 @@ bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, connection_record):
-    """SQLite: enforce foreign keys, and let SQLAlchemy (not the driver) open transactions so
-    SAVEPOINTs work (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL")."""
+    """SQLite: enforce foreign keys; write-ahead logging so readers never wait for a writer;
+    a busy timeout so a writer waits for the other instead of failing; and let SQLAlchemy (not the
+    driver) open transactions so SAVEPOINTs work (SQLAlchemy docs, "Serializable isolation /
+    Savepoints / Transactional DDL")."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file; "memory" for :memory:
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, far fewer fsyncs
         cursor.close()
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
+    """A request that changes data (POST, PUT, PATCH, DELETE) begins with ``BEGIN IMMEDIATE``:
+    it takes the write lock at once, waiting (busy timeout) for another writer to finish. A
+    deferred ``BEGIN`` that reads and then writes can meet another writer mid-way, and SQLite then
+    fails at once ("database is locked") rather than wait, since waiting could deadlock
+    (sqlite.org/lang_transaction.html). Reading requests stay deferred so they never queue."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        from flask import has_request_context, request
+
+        writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")

@@ -16,3 +16,16 @@ def fold(text: str | None) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return _SPACES.sub(" ", stripped).strip().lower()
+
+
+def clean_text(text: str) -> str:
+    """Text as typed, made safe to store: NFC (Vietnamese input methods may send decomposed
+    accents), without control or invisible format characters (NUL, bell, zero-width…; line
+    breaks are kept), trimmed."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    return "".join(ch for ch in text if ch == "\n" or not unicodedata.category(ch).startswith("C")).strip()
+
+
+def has_meaning(text: str | None) -> bool:
+    """Whether a name holds at least one letter or digit (not only punctuation or spaces)."""
+    return bool(text) and any(ch.isalnum() for ch in text)

@@ -115,9 +115,12 @@ def _historical_units(lineage: dict[str, dict], report: DemoReport) -> None:
         unit = db.session.scalar(select(AdminUnit).where(
             AdminUnit.code == code, AdminUnit.level == UnitLevel.PROVINCE.value, AdminUnit.valid_to == REFORM_DAY))
         if unit is None:
+            # The merged province kept the code of its seat (QĐ 124/2004/QĐ-TTg): the old one
+            # shares it, before the reform.
+            successor = unit_services.find_unit_by_code(code, as_of=REFORM_DAY)
             unit = unit_services.create_unit(
                 level=UnitLevel.PROVINCE, code=code, name=name, full_name=full_name, type=UnitType.TINH,
-                valid_from=HISTORY_FROM, valid_to=REFORM_DAY, decision_ref="NQ 202/2025/QH15",
+                valid_from=HISTORY_FROM, valid_to=REFORM_DAY, decision_ref="NQ 202/2025/QH15", keeps_code_of=successor,
                 note="Trước sắp xếp 01/7/2025; dữ liệu lịch sử minh hoạ từ 2020.")
         provinces[code] = unit
     districts = {}

@@ -3,7 +3,6 @@ unique in the commune, type allowed under the commune's type, dates in order) li
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -20,24 +19,27 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..errors import DomainError
+from ..textnorm import clean_text
 from .labels import type_label
-from .models import HAMLET_TYPES_UNDER, AdminUnit, UnitType
+from .models import FIGURE_LIMITS, HAMLET_TYPES_UNDER, AdminUnit, UnitLevel, UnitType
 
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
 def _clean_text(value):
-    """Trim and store text in NFC, whatever the keyboard sent (Vietnamese input methods may send
-    decomposed accents)."""
+    """Text fields are stored as :func:`textnorm.clean_text` makes them (NFC, no control characters, trimmed)."""
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).strip()
+        return clean_text(value)
     return value
 
 
-def _count_field(label):
+def _count_field(label, key: str):
+    """A hamlet's count, bounded as the services bound it (``FIGURE_LIMITS``)."""
+    limit = FIGURE_LIMITS[UnitLevel.HAMLET][key]
     return IntegerField(
-        label, validators=[Optional(), NumberRange(min=0, message=_l("Phải là số nguyên không âm."))],
-        invalid_value_message=_l("Phải là số nguyên không âm."), render_kw={"min": 0, "step": 1})
+        label, validators=[Optional(), NumberRange(min=0, max=limit, message=_l(
+            "%(f)s phải từ 0 đến %(m)s.", f=label, m=f"{limit:,}".replace(",", ".")))],
+        invalid_value_message=_l("Phải là số nguyên không âm."), render_kw={"min": 0, "max": limit, "step": 1})
 
 
 def hamlet_type_choices(commune: AdminUnit, current: str | None = None) -> list[tuple[str, str]]:
@@ -69,8 +71,8 @@ class HamletForm(DomainErrorForm):
                        validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=150)])
     type = SelectField(_l("Loại"), validate_choice=False,
                        validators=[DataRequired(_l("Vui lòng chọn loại."))])
-    households = _count_field(_l("Số hộ gia đình"))
-    population = _count_field(_l("Số nhân khẩu"))
+    households = _count_field(_l("Số hộ gia đình"), "households")
+    population = _count_field(_l("Số nhân khẩu"), "population")
     is_difficult = BooleanField(_l("Địa bàn đặc biệt khó khăn"))
     is_ethnic_minority = BooleanField(_l("Vùng đồng bào dân tộc thiểu số"))
     note = TextAreaField(_l("Ghi chú"), filters=[_clean_text], validators=[Optional(), Length(max=2000)],

@@ -39,7 +39,7 @@ import pyogrio
 import shapely
 from flask_babel import lazy_gettext as _l
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ..audit.services import record
 from ..common.clock import today
@@ -382,16 +382,15 @@ def _current_units(codes: set[str]) -> dict[str, AdminUnit]:
     return found
 
 
-def _blocking_units(codes: set[str], valid_from: date) -> dict[str, AdminUnit]:
-    """Units that hold a code on or after ``valid_from``: a new unit may not take it
-    (a code is unique among units valid at the same time, QĐ 124/2004/QĐ-TTg)."""
+def _blocking_units(codes: set[str]) -> dict[str, AdminUnit]:
+    """Units that hold or held a code: a new unit may not take it — a code is never shared by
+    two units at once, and a closed code is never given to another unit (QĐ 124/2004/QĐ-TTg)."""
     found: dict[str, AdminUnit] = {}
     ordered = sorted(codes)
     for start in range(0, len(ordered), 500):
         chunk = ordered[start:start + 500]
-        for unit in db.session.scalars(select(AdminUnit).where(
-                AdminUnit.code.in_(chunk),
-                or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > valid_from))):
+        for unit in db.session.scalars(select(AdminUnit).where(AdminUnit.code.in_(chunk))
+                                       .order_by(AdminUnit.valid_from.desc(), AdminUnit.id.desc())):
             found.setdefault(unit.code, unit)
     return found
 
@@ -496,13 +495,16 @@ def _check_names_and_type(row: _Row, raw_name: Any, raw_full_name: Any, raw_type
 
 
 def _check_counts(row: _Row, raws: dict[str, Any], columns: dict[str, str]) -> dict[str, Any]:
-    """Households, population and area when the file has them: non-negative numbers."""
+    """Households, population and area when the file has them: non-negative numbers within the
+    bounds of the unit's level (``FIGURE_LIMITS``)."""
     values: dict[str, Any] = {}
     for key, integer in (("households", True), ("population", True), ("area_km2", False)):
         number, ok = _number(raws[key], integer=integer)
         if not ok:
             row.problems.append(_l("giá trị “%(v)s” của cột %(c)s không hợp lệ (cần số không âm%(i)s).",
                                    v=raws[key], c=columns[key], i=_l(", nguyên") if integer else ""))
+        elif number is not None and row.level is not None and services.figure_problem(row.level, key, number):
+            row.problems.append(_l("cột %(c)s: %(p)s", c=columns[key], p=services.figure_problem(row.level, key, number)))
         elif number is not None:
             values[key] = number
     return values
@@ -572,7 +574,7 @@ def _match(plan: ImportPlan, items: list[PlannedUnit]) -> None:
     in_file = {item.code: item for item in items}
     codes = set(in_file) | {item.parent_code for item in items if item.parent_code}
     current = _current_units(codes)
-    blocking = _blocking_units(set(in_file) - set(current), plan.valid_from)
+    blocking = _blocking_units(set(in_file) - set(current))
     for item in items:
         label = _row_label(item.row, item.code)
         row_problems: list[Any] = []
@@ -587,13 +589,17 @@ def _match(plan: ImportPlan, items: list[PlannedUnit]) -> None:
         if item.parent_code is not None:
             row_problems += _check_parent(item, in_file.get(item.parent_code), current.get(item.parent_code),
                                           plan.valid_from)
-        if item.code in blocking:
-            other = blocking[item.code]
+        other = blocking.get(item.code)
+        if other is not None and (other.valid_to is None or other.valid_to > plan.valid_from):
             row_problems.append(_l("mã đang được đơn vị “%(name)s” dùng (hiệu lực %(start)s–%(end)s); "
                                    "không tạo được đơn vị mới từ %(day)s.", name=other.full_name,
                                    start=other.valid_from.strftime("%d/%m/%Y"),
                                    end=other.valid_to.strftime("%d/%m/%Y") if other.valid_to else "…",
                                    day=plan.valid_from.strftime("%d/%m/%Y")))
+        elif other is not None:
+            row_problems.append(_l("mã là mã của đơn vị đã giải thể “%(name)s” (hết hiệu lực từ %(end)s); theo "
+                                   "QĐ 124/2004/QĐ-TTg, mã đã đóng không được cấp lại cho đơn vị khác.",
+                                   name=other.full_name, end=other.valid_to.strftime("%d/%m/%Y")))
         plan.problems.extend(f"{label}: {p}" for p in row_problems)
     if not plan.problems:
         plan.items = sorted(items, key=lambda it: (LEVEL_ORDER[it.level], it.row))

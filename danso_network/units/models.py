@@ -108,6 +108,17 @@ HAMLET_TYPES_UNDER: dict[UnitType, frozenset[UnitType]] = {
     UnitType.THI_TRAN: URBAN_HAMLET_TYPES,
 }
 
+# Realistic ceilings for the figures recorded on a unit (issue #9 item 2), stated once and applied
+# by forms, services and importers: far above any real unit (the largest hamlets have a few
+# thousand households; Hồ Chí Minh City about 14 million people on 6,800 km²), low enough that a
+# typo of extra digits is caught and sums over a province never overflow.
+FIGURE_LIMITS: dict[UnitLevel, dict[str, int | float]] = {
+    UnitLevel.HAMLET: {"households": 20_000, "population": 100_000, "area_km2": 5_000.0},
+    UnitLevel.COMMUNE: {"households": 1_000_000, "population": 5_000_000, "area_km2": 20_000.0},
+    UnitLevel.DISTRICT: {"households": 2_000_000, "population": 10_000_000, "area_km2": 30_000.0},
+    UnitLevel.PROVINCE: {"households": 10_000_000, "population": 30_000_000, "area_km2": 50_000.0},
+}
+
 _LEVELS_SQL = ", ".join(f"'{lv.value}'" for lv in UnitLevel)
 _TYPES_SQL = ", ".join(f"'{t.value}'" for t in UnitType)
 

@@ -19,9 +19,10 @@ from ..audit.services import record, snapshot
 from ..common.clock import today
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..textnorm import fold
+from ..textnorm import clean_text, fold, has_meaning
 from .labels import type_label
 from .models import (
+    FIGURE_LIMITS,
     HAMLET_TYPES_UNDER,
     LEVEL_TYPES,
     AdminUnit,
@@ -270,10 +271,12 @@ def _assign_path(unit: AdminUnit) -> None:
 
 def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid_from: date,
                 parent: AdminUnit | None = None, code: str | None = None, local_id: str | None = None,
-                valid_to: date | None = None, actor=None, audit: bool = True, **attrs) -> AdminUnit:
+                valid_to: date | None = None, actor=None, audit: bool = True, keeps_code_of: AdminUnit | None = None,
+                **attrs) -> AdminUnit:
     """Create a unit below ``parent`` valid over ``[valid_from, valid_to)`` (``valid_to`` for
-    recording a unit that has already ended). Rules: only provinces are roots; a code is unique
-    among units valid at the same time (QĐ 124/2004/QĐ-TTg); hamlets have a local id, no code."""
+    recording a unit that has already ended). Rules: only provinces are roots; hamlets have a
+    local id, no code; codes follow :func:`check_code_free` (``keeps_code_of``: the unit this one
+    succeeds or precedes in a reform, whose code it shares at another time)."""
     if (level == UnitLevel.PROVINCE) != (parent is None):
         raise ValidationFailed(_l("Chỉ cấp tỉnh mới không có đơn vị cấp trên."))
     _check_type(level, type, parent)
@@ -281,13 +284,9 @@ def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid
         raise ValidationFailed(_l("Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực."), field="valid_to")
     if parent is not None and not parent.valid_on(valid_from):
         raise ValidationFailed(_l("Đơn vị cấp trên không còn hiệu lực vào ngày bắt đầu."))
+    check_figures(level, attrs)
     if code is not None:
-        overlaps = or_(AdminUnit.valid_to.is_(None), AdminUnit.valid_to > valid_from)
-        if valid_to is not None:
-            overlaps = and_(overlaps, AdminUnit.valid_from < valid_to)
-        clash = db.session.scalar(select(AdminUnit).where(AdminUnit.code == code, overlaps))
-        if clash is not None:
-            raise Conflict(_l("Mã %(code)s đang được đơn vị “%(name)s” sử dụng.", code=code, name=clash.full_name))
+        check_code_free(code, valid_from, valid_to, keeps_code_of=keeps_code_of)
     unit = AdminUnit(level=level.value, name=name.strip(), full_name=full_name.strip(), type=str(type),
                      parent=parent, code=code, local_id=local_id, valid_from=valid_from, valid_to=valid_to,
                      **attrs)
@@ -300,6 +299,51 @@ def create_unit(*, level: UnitLevel, name: str, full_name: str, type: str, valid
     return unit
 
 
+FIGURE_LABELS = {"households": _l("Số hộ gia đình"), "population": _l("Số nhân khẩu"), "area_km2": _l("Diện tích (km²)")}
+
+
+def figure_problem(level: UnitLevel | str, key: str, value) -> str | None:
+    """Why a figure of a unit is out of bounds (``FIGURE_LIMITS``), or None when it is fine."""
+    limit = FIGURE_LIMITS[UnitLevel(level)].get(key)
+    if value is None or limit is None:
+        return None
+    if not 0 <= value <= limit:
+        return str(_l("%(f)s phải từ 0 đến %(m)s.", f=FIGURE_LABELS[key], m=f"{limit:,}".replace(",", ".")))
+    return None
+
+
+def check_figures(level: UnitLevel | str, values: dict) -> None:
+    """Refuse households, population or area outside their bounds for the level."""
+    for key in FIGURE_LIMITS[UnitLevel(level)]:
+        problem = figure_problem(level, key, values.get(key))
+        if problem:
+            raise ValidationFailed(problem, field=key)
+
+
+def check_code_free(code: str, valid_from: date, valid_to: date | None = None, *,
+                    keeps_code_of: AdminUnit | None = None) -> None:
+    """A code belongs to one unit for ever (QĐ 124/2004/QĐ-TTg, DESIGN.md §3): it never changes
+    while the unit exists, and a closed code is never given to another unit. Only a unit of the
+    same line through a reform (``keeps_code_of``: the merged unit keeps the code of the new seat;
+    a split keeps the old code for the part with the old seat — or, recording history, the
+    predecessor of a unit that kept its code) may share it, at another time. Two units never hold
+    the same code at the same time."""
+    holders = list(db.session.scalars(select(AdminUnit).where(AdminUnit.code == code)
+                                      .order_by(AdminUnit.valid_from, AdminUnit.id)))
+    for holder in holders:
+        overlaps = ((holder.valid_to is None or holder.valid_to > valid_from)
+                    and (valid_to is None or holder.valid_from < valid_to))
+        if overlaps:
+            raise Conflict(_l("Mã %(code)s đang được đơn vị “%(name)s” sử dụng.", code=code, name=holder.full_name),
+                           field="code")
+    if holders and not (keeps_code_of is not None and keeps_code_of.code == code):
+        last = holders[-1]
+        raise Conflict(_l("Mã %(code)s là mã của “%(name)s” (hiệu lực %(start)s–%(end)s). Theo QĐ 124/2004/QĐ-TTg, "
+                          "mã của một đơn vị không được cấp cho đơn vị khác, kể cả khi đơn vị đó đã giải thể.",
+                          code=code, name=last.full_name, start=last.valid_from.strftime("%d/%m/%Y"),
+                          end=last.valid_to.strftime("%d/%m/%Y") if last.valid_to else "…"), field="code")
+
+
 def update_unit(unit: AdminUnit, *, actor=None, **changes) -> AdminUnit:
     """Correct a unit's attributes in place (names, counts, flags, geometry). Changes of the tree
     itself (merge, split, reparent) close the unit and open new ones instead."""
@@ -310,6 +354,7 @@ def update_unit(unit: AdminUnit, *, actor=None, **changes) -> AdminUnit:
         raise Conflict(_l("Đơn vị này đã hết hiệu lực; không thể sửa."))
     if "type" in changes:
         _check_type(UnitLevel(unit.level), changes["type"], unit.parent)
+    check_figures(unit.level, changes)
     before = snapshot(unit, UNIT_AUDIT_FIELDS)
     for key, value in changes.items():
         setattr(unit, key, value)
@@ -368,9 +413,9 @@ def create_hamlet(commune: AdminUnit, *, name: str, type: str, valid_from: date,
     (Thông tư 04/2012/TT-BNV) and its name must be unique among the commune's current hamlets."""
     if commune.level != UnitLevel.COMMUNE:
         raise ValidationFailed(_l("Thôn/tổ dân phố chỉ được tạo trong một xã, phường hoặc đặc khu."))
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(_l("Tên thôn/tổ dân phố không được để trống."), field="name")
+    name = clean_text(name)
+    if not has_meaning(name):
+        raise ValidationFailed(_l("Tên thôn/tổ dân phố phải có chữ hoặc số."), field="name")
     # Compared in Python: SQLite's lower() folds ASCII only ("Ấp" ≠ "ấp").
     current_names = db.session.scalars(select(AdminUnit.name).where(
         AdminUnit.parent_id == commune.id, AdminUnit.valid_to.is_(None)))
@@ -533,9 +578,9 @@ def update_hamlet(hamlet: AdminUnit, *, name: str, type: str, households: int | 
     04/2012/TT-BNV), while a type recorded before that check is kept as it is."""
     if hamlet.level != UnitLevel.HAMLET:
         raise ValidationFailed(_l("Chỉ sửa được thôn/tổ dân phố tại đây."))
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(_l("Tên thôn/tổ dân phố không được để trống."), field="name")
+    name = clean_text(name)
+    if not has_meaning(name):
+        raise ValidationFailed(_l("Tên thôn/tổ dân phố phải có chữ hoặc số."), field="name")
     commune = hamlet.parent
     import unicodedata
 

@@ -17,6 +17,7 @@ from ..common.paging import paginate
 from ..common.params import date_arg, page_arg, parse_date
 from ..common.views import load_or_404, run_service
 from ..extensions import db
+from ..main.services import stations_without_officer
 from . import services
 from .forms import CloseHamletForm, HamletForm, NewHamletForm, hamlet_type_choices
 from .models import AdminUnit, UnitLevel
@@ -58,7 +59,8 @@ def show(unit_id: int):
         "units/show.html", unit=unit, as_of=as_of, is_today=as_of == today(),
         ancestors=services.ancestors(unit), counts=services.subtree_counts(unit, as_of),
         page=page, stats=services.child_stats(unit, as_of), sort=sort, descending=descending, flag=flag,
-        facilities=facilities, chain=services.supervision_chain(facilities[0]) if facilities else [])
+        facilities=facilities, chain=services.supervision_chain(facilities[0]) if facilities else [],
+        without_officer=stations_without_officer([unit.path], as_of) if unit.level == UnitLevel.COMMUNE else [])
 
 
 @bp.get("/search")

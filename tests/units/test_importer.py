@@ -193,7 +193,17 @@ def test_code_held_by_a_unit_valid_after_the_start_date_is_refused(world, tmp_pa
     assert problems_of(path) == [
         "Dòng 1 (mã 26017): mã đang được đơn vị “Phường Tam Hiệp” dùng (hiệu lực 01/07/2025–01/01/2026); "
         "không tạo được đơn vị mới từ 01/07/2025."]
-    assert import_file(path, valid_from=date(2026, 1, 1)).created_codes == ["26017"]
+
+
+def test_a_closed_code_is_never_given_to_a_new_unit(world, tmp_path):
+    """QĐ 124/2004/QĐ-TTg: a code of a unit that closed is not reused by an import either."""
+    old = unit_services.create_unit(level=UnitLevel.COMMUNE, code="26017", name="Tam Hiệp", full_name="Phường Tam Hiệp",
+                                    type="phuong", parent=world.dong_nai, valid_from=REFORM_DAY)
+    unit_services.close_unit(old, on=date(2026, 1, 1))
+    path = write_geojson(tmp_path, [feature(**commune_props())])
+    assert problems_of(path, valid_from=date(2026, 1, 1)) == [
+        "Dòng 1 (mã 26017): mã là mã của đơn vị đã giải thể “Phường Tam Hiệp” (hết hiệu lực từ 01/01/2026); "
+        "theo QĐ 124/2004/QĐ-TTg, mã đã đóng không được cấp lại cho đơn vị khác."]
 
 
 def test_parent_not_yet_valid_on_the_start_date(world, tmp_path):

@@ -48,15 +48,31 @@ def test_as_of_shows_units_valid_on_that_day(world):
     assert before_creation == []
 
 
-def test_a_code_is_reused_only_after_the_old_unit_closed(world):
+def test_a_closed_code_is_never_given_to_another_unit(world):
+    """QĐ 124/2004/QĐ-TTg: a code is never shared at once, and a closed code is never reused."""
     old = factories.province(code="70", name="Bình Phước", full_name="Tỉnh Bình Phước", type="tinh",
                              valid_from=date(2020, 1, 1))
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="đang được"):
         factories.province(code="70", name="X", full_name="Tỉnh X", type="tinh", valid_from=date(2024, 1, 1))
     services.close_unit(old, on=date(2025, 7, 1))
-    new = factories.province(code="70", name="Mới", full_name="Tỉnh Mới", type="tinh", valid_from=date(2025, 7, 1))
+    with pytest.raises(Conflict, match="không được cấp cho đơn vị khác"):
+        factories.province(code="70", name="Mới", full_name="Tỉnh Mới", type="tinh", valid_from=date(2025, 7, 1))
     assert services.find_unit_by_code("70", as_of=BEFORE_REFORM) == old
-    assert services.find_unit_by_code("70", as_of=date(2025, 7, 1)) == new
+    assert services.find_unit_by_code("70") is None
+
+
+def test_the_unit_that_continues_a_closed_one_keeps_its_code(world):
+    """A merger keeps the code of the new seat (QĐ 124/2004/QĐ-TTg): the continuing unit may
+    take the code from the day its predecessor closed, never before."""
+    old = factories.province(code="70", name="Bình Phước", full_name="Tỉnh Bình Phước", type="tinh",
+                             valid_from=date(2020, 1, 1))
+    services.close_unit(old, on=date(2025, 7, 1))
+    with pytest.raises(Conflict, match="đang được"):
+        factories.province(code="70", name="Sớm", full_name="Tỉnh Sớm", type="tinh", valid_from=date(2025, 1, 1),
+                           keeps_code_of=old)
+    new = factories.province(code="70", name="Mới", full_name="Tỉnh Mới", type="tinh", valid_from=date(2025, 7, 1),
+                             keeps_code_of=old)
+    assert services.find_unit_by_code("70", as_of=BEFORE_REFORM) == old
     assert services.find_unit_by_code("70") == new
 
 

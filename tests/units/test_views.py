@@ -288,7 +288,7 @@ def test_create_hamlet(world, login_as):
 
 @pytest.mark.parametrize("change, message", [
     ({"name": "   "}, "Vui lòng nhập tên."),
-    ({"households": "-5"}, "Phải là số nguyên không âm."),
+    ({"households": "-5"}, "Số hộ gia đình phải từ 0 đến 20.000."),
     ({"population": "nhiều"}, "Phải là số nguyên không âm."),
     ({"name": "Khu phố 2"}, "Phường Bình Phước đã có “Khu phố 2”."),
     ({"name": "khu phố 2"}, "Phường Bình Phước đã có “Khu phố 2”."),
@@ -379,7 +379,7 @@ def test_edit_hamlet(world, login_as):
 @pytest.mark.parametrize("change, message", [
     ({"name": "Khu phố 2"}, "đã có “Khu phố 2”"),
     ({"name": ""}, "Vui lòng nhập tên."),
-    ({"population": "-1"}, "Phải là số nguyên không âm."),
+    ({"population": "-1"}, "Số nhân khẩu phải từ 0 đến 100.000."),
     ({"type": "thon"}, "Thông tư 04/2012/TT-BNV"),
 ])
 def test_edit_hamlet_refusals_change_nothing(world, login_as, change, message):

@@ -1,0 +1,1 @@
+"""Files out of the application (CSV, XLSX, …). Every cell goes through :mod:`.writer`."""
