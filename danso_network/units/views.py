@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from ..auth.permissions import can_edit_unit, can_view_unit, scope_of
 from ..common.clock import today
 from ..common.paging import paginate
-from ..common.params import date_arg, page_arg, parse_date
+from ..common.params import date_arg, page_arg
 from ..common.views import load_or_404, run_service
 from ..extensions import db
 from ..main.services import stations_without_officer
@@ -116,5 +116,3 @@ def close_hamlet(unit_id: int):
         return redirect(url_for(".show", unit_id=hamlet.parent_id))
     return render_template("units/close_hamlet.html", form=form, hamlet=hamlet, commune=hamlet.parent)
 
-
-_parse_vn_date = parse_date  # TEMPORARY for supervision/views.py while it moves to common.params
