@@ -23,7 +23,7 @@ translations: $(STAMP)
 extract-translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".*" --no-location --sort-output \
 	    -o danso_network/translations/messages.pot .
-	$(BIN)/pybabel update -i danso_network/translations/messages.pot -d danso_network/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i danso_network/translations/messages.pot -d danso_network/translations --no-fuzzy-matching --ignore-obsolete
 
 instance/secret_key:
 	mkdir -p instance
@@ -39,11 +39,15 @@ run: install instance/secret_key
 	echo "Mở http://$(HOST):$(PORT) trong trình duyệt (Ctrl+C để dừng)." && \
 	$(BIN)/danso run --host $(HOST) --port $(PORT)
 
+# The suite in parallel (pytest-xdist, one process per CPU). Tests that use one prepared database
+# (the demo) or the live browser server run on one worker each (--dist loadgroup, tests/conftest.py).
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-# Roster benchmarks on a national-scale synthetic dataset, SQLite then PostgreSQL (local server,
-# user postgres; reported, not fatal, when unreachable). Writes benchmarks/RESULTS.md.
+# Roster (issue #4) and list (issue #8) benchmarks on a national-scale synthetic dataset, SQLite then
+# PostgreSQL (local server, user postgres; reported, not fatal, when unreachable). Writes
+# benchmarks/RESULTS.md.
 bench: install
 	$(BIN)/python -m benchmarks.bench_roster $(BENCH_ARGS)
 

@@ -17,10 +17,10 @@ from danso_network.units import services
 from danso_network.units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from danso_network.units.spatial import from_wkb
 
+from .conftest import DEMO_PASSWORD as PASSWORD
 from .conftest import login
 
 pytestmark = pytest.mark.slow
-PASSWORD = "demo-test-123"
 
 
 def _count(model, *where):
@@ -28,10 +28,11 @@ def _count(model, *where):
 
 
 @pytest.fixture
-def demo(app):
-    report = load_demo(Path(DATA_DIR), seed=7, password=PASSWORD, network=False)
-    db.session.commit()
-    return report
+def demo(demo_db):
+    """The demo (seed 7, without the network's history), loaded once per worker; this test's
+    changes are rolled back."""
+    with demo_db.use() as report:
+        yield report
 
 
 def test_demo_has_the_95_real_communes_with_boundaries(demo):
@@ -89,11 +90,24 @@ def test_one_demo_user_per_role(demo):
 
 
 def test_loading_twice_creates_no_duplicates(demo):
+    """The fixture's load was the first; this is a second, real one over it."""
     counts = [_count(m) for m in (AdminUnit, Facility, User, RoleGrant)]
     again = load_demo(Path(DATA_DIR), seed=7, password=PASSWORD, network=False)
     db.session.commit()
     assert [_count(m) for m in (AdminUnit, Facility, User, RoleGrant)] == counts
     assert again.hamlets_created == 0 and again.facilities_created == 0 and again.users_created == []
+
+
+def test_a_test_may_change_the_loaded_demo(demo):
+    """The demo is loaded once per worker; a test changes it freely, commits included..."""
+    db.session.delete(db.session.scalar(select(User).where(User.username == "tram_bombo")))
+    db.session.commit()
+    assert _count(User, User.username == "tram_bombo") == 0
+
+
+def test_the_next_test_sees_the_demo_as_loaded(demo):
+    """...and the next test sees none of it (each runs in a transaction rolled back at the end)."""
+    assert _count(User, User.username == "tram_bombo") == 1
 
 
 def test_demo_station_head_sees_only_bom_bo(demo, client):
@@ -119,15 +133,16 @@ def test_same_seed_same_hamlets_other_seed_other_hamlets():
     assert abs(sum(h.geometry.area for h in first) - outline.area) < 1e-9
 
 
-def test_cli_load_prints_the_logins(app):
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["demo", "load", "--password", PASSWORD, "--seed", "3"])
-    assert result.exit_code == 0, result.output
-    assert "95 xã/phường" in result.output
-    assert "tram_bombo" in result.output
-    result = runner.invoke(args=["demo", "load", "--if-empty"])
-    assert result.exit_code == 0
-    assert "bỏ qua" in result.output
+def test_cli_load_prints_the_logins(app, demo_network_db):
+    """``danso demo load`` into an empty database (the prepared whole demo was loaded that way)
+    reports what it loaded and the logins; ``--if-empty`` then skips."""
+    with demo_network_db.use() as load:
+        assert load.exit_code == 0, load.output
+        assert "95 xã/phường" in load.output
+        assert "tram_bombo" in load.output
+        result = app.test_cli_runner().invoke(args=["demo", "load", "--if-empty"])
+        assert result.exit_code == 0
+        assert "bỏ qua" in result.output
 
 
 def test_cli_refuses_a_weak_password(app):

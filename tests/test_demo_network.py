@@ -50,9 +50,10 @@ from danso_network.training.models import TrainingAttendance, TrainingCourse
 from danso_network.units import services as units
 from danso_network.units.models import AdminUnit, Facility, UnitLevel
 
+from .conftest import DEMO_PASSWORD as PASSWORD
+from .conftest import DEMO_SEED as SEED
+
 pytestmark = pytest.mark.slow
-PASSWORD = "demo-test-123"
-SEED = 7
 TODAY = network.END
 MODELS = (Candidate, Application, ApplicationEvent, RecognitionDecision, Collaborator, Assignment, Suspension,
           RegisterHandover, SupervisionVisit, MonthlyMeeting, MeetingAttendance, ProfessionalLink, TrainingCourse,
@@ -69,10 +70,11 @@ def _area() -> list[str]:
 
 
 @pytest.fixture
-def demo(app):
-    report = load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD)
-    db.session.commit()
-    return report
+def demo(demo_network_db):
+    """The whole demo (seed 7), loaded once per worker by ``danso demo load``; this test's
+    changes are rolled back."""
+    with demo_network_db.use() as load:
+        yield load.report
 
 
 def test_three_years_of_turnover_across_the_province(demo):
@@ -81,7 +83,7 @@ def test_three_years_of_turnover_across_the_province(demo):
     assert not report.skipped and report.collaborators_created > 2000
     assert set(report.users_created) == {u for u, _, _ in network.NETWORK_HEADS}
     # Every commune outside the pipeline's has collaborators today, most hamlets at their quota.
-    totals = cs.quota_totals(cs.quota_status(province, as_of=TODAY))
+    totals = cs.quota_summary([province.path], as_of=TODAY)
     assert 0.8 * totals.quota <= totals.active <= totals.quota and totals.over == 0
     assert 0 < totals.empty < totals.hamlets // 10
     for commune in units.descendants(province, level=UnitLevel.COMMUNE):
@@ -196,16 +198,17 @@ def test_life_of_the_network_in_the_bu_dang_area(demo):
     assert policy.allow_additional_hamlet and policy.visit_interval_days == 92 and policy.missed_meetings_for_review == 2
 
 
-def test_loading_twice_adds_nothing(app):
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["demo", "load", "--password", PASSWORD, "--seed", str(SEED)])
-    assert result.exit_code == 0, result.output
-    assert "Mạng lưới CTV 23/11/2023 – 23/11/2026" in result.output
-    counts = [_count(m) for m in MODELS]
-    again = load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD)
-    db.session.commit()
-    assert again.network.skipped and again.network.users_created == []
-    assert [_count(m) for m in MODELS] == counts
+def test_loading_twice_adds_nothing(demo_network_db):
+    """The first load is the prepared one, by the command into an empty database; the second,
+    real one over it adds nothing."""
+    with demo_network_db.use() as first:
+        assert first.exit_code == 0, first.output
+        assert "Mạng lưới CTV 23/11/2023 – 23/11/2026" in first.output
+        counts = [_count(m) for m in MODELS]
+        again = load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD)
+        db.session.commit()
+        assert again.network.skipped and again.network.users_created == []
+        assert [_count(m) for m in MODELS] == counts
 
 
 def _history() -> tuple:
@@ -234,10 +237,10 @@ def _history() -> tuple:
     return tuple(sorted(map(tuple, rows), key=repr) for rows in (people, visits, meetings, handovers))
 
 
-def test_same_seed_same_history(app):
-    load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD)
-    first = _history()
-    db.session.rollback()
+def test_same_seed_same_history(demo_network_db):
+    """A load into this test's empty database gives what the prepared demo's load gave."""
+    with demo_network_db.use():
+        first = _history()
     assert _count(Collaborator) == 0
     load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD)
     assert _history() == first and all(first)

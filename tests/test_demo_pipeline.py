@@ -31,11 +31,11 @@ from danso_network.recruitment.workflow import Action, Approver, State
 from danso_network.training.services import completed_population_training
 from danso_network.units import services as units
 
+from .conftest import DEMO_PASSWORD as PASSWORD
+from .conftest import DEMO_SEED as SEED
 from .conftest import login
 
 pytestmark = pytest.mark.slow
-PASSWORD = "demo-test-123"
-SEED = 7
 MODELS = (Application, ApplicationEvent, Candidate, CriteriaSet, RecognitionDecision, Collaborator, Assignment, User,
           RoleGrant)
 
@@ -61,10 +61,11 @@ def _apps(*where) -> list[Application]:
 
 
 @pytest.fixture
-def demo(app):
-    report = load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD, network=False)
-    db.session.commit()
-    return report
+def demo(demo_db):
+    """The demo (seed 7, without the network's history), loaded once per worker; this test's
+    changes are rolled back."""
+    with demo_db.use() as report:
+        yield report
 
 
 def _snapshot() -> list[tuple]:
@@ -172,6 +173,7 @@ def test_the_demo_approver_today_is_the_station_director(demo, client):
 
 
 def test_loading_twice_adds_nothing(demo):
+    """The fixture's load was the first; this is a second, real one over it."""
     counts = [_count(m) for m in MODELS]
     again = load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD, network=False)
     db.session.commit()
@@ -180,10 +182,10 @@ def test_loading_twice_adds_nothing(demo):
     assert again.pipeline.criteria_created == 0 and again.pipeline.users_created == []
 
 
-def test_same_seed_same_candidates(app):
-    load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD, network=False)
-    first = _snapshot()
-    db.session.rollback()
+def test_same_seed_same_candidates(demo_db):
+    """A load into this test's empty database gives what the prepared demo's load gave."""
+    with demo_db.use():
+        first = _snapshot()
     assert _count(Application) == 0
     load_demo(Path(DATA_DIR), seed=SEED, password=PASSWORD, network=False)
     assert _snapshot() == first and first

@@ -465,13 +465,10 @@ class CommuneGroup:
         return sum(1 for line in self.lines if line.problem)
 
 
-@dataclass
-class Sheet:
-    """A whole sheet in memory (every line): for the services and tests. Pages use
-    :func:`sheet_page`, files and prints :func:`iter_sheet`."""
+class _OfMonth:
+    """The month a sheet covers (``month``: its first day), its last day and its length."""
 
     month: date
-    groups: list[CommuneGroup]
 
     @property
     def first_day(self) -> date:
@@ -484,6 +481,15 @@ class Sheet:
     @property
     def days_in_month(self) -> int:
         return self.last_day.day
+
+
+@dataclass
+class Sheet(_OfMonth):
+    """A whole sheet in memory (every line): for the services and tests. Pages use
+    :func:`sheet_page`, files and prints :func:`iter_sheet`."""
+
+    month: date
+    groups: list[CommuneGroup]
 
     @property
     def lines(self) -> list[SheetLine]:
@@ -516,7 +522,7 @@ class CommuneTotal:
 
 
 @dataclass
-class SheetSummary:
+class SheetSummary(_OfMonth):
     """The whole sheet's figures without its lines: every commune of the area in the sheet's
     order (with those without collaborators), the number of distinct collaborators, and the
     totals of lines, active days, amount and lines to check."""
@@ -524,18 +530,6 @@ class SheetSummary:
     month: date
     communes: list[CommuneTotal]
     collaborators: int = 0
-
-    @property
-    def first_day(self) -> date:
-        return self.month
-
-    @property
-    def last_day(self) -> date:
-        return month_end(self.month)
-
-    @property
-    def days_in_month(self) -> int:
-        return self.last_day.day
 
     @property
     def lines(self) -> int:

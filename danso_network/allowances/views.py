@@ -34,7 +34,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
@@ -45,7 +44,7 @@ from ..common.params import month_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
 from ..extensions import db
 from ..units.models import AdminUnit, Facility, UnitLevel
-from ..units.services import facilities_serving, served_units
+from ..units.services import facilities_serving, provinces_of, served_units
 from . import services as allowances
 from .forms import (
     ASSIGNMENT_KIND_LABELS,
@@ -256,19 +255,10 @@ def _csv(units: Sequence[AdminUnit], month: date, title: str) -> Response:
 # --- province settings ------------------------------------------------------------------------
 
 
-def _visible_provinces() -> list[AdminUnit]:
-    roots = {int(p.strip("/").split("/")[0]) for p in scope_of(current_user).prefixes}
-    if not roots:
-        return []
-    units = db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(roots),
-                                                       AdminUnit.level == UnitLevel.PROVINCE.value))
-    return sorted(units, key=lambda u: u.name)
-
-
 @bp.get("/settings")
 @login_required
 def settings_index():
-    provinces = _visible_provinces()
+    provinces = provinces_of(scope_of(current_user).prefixes)
     if len(provinces) == 1:
         return redirect(url_for(".settings", province_id=provinces[0].id))
     return render_template("allowances/settings_index.html", provinces=provinces)
@@ -287,9 +277,7 @@ def _rule_choice(rule: AllowanceRule) -> SelectChoice:
 def settings(province_id: int):
     """The province's allowance rules (current and ended) and network-policy versions; province
     admins add a rule, end an open rule (with confirmation) or issue a new policy version."""
-    province = load_or_404(AdminUnit, province_id, need=can_view_settings)
-    if province.level != UnitLevel.PROVINCE:
-        abort(404)
+    province = load_or_404(AdminUnit, province_id, can_view_settings, where=lambda u: u.level == UnitLevel.PROVINCE)
     can_manage = can_manage_network_settings(current_user, province)
     submitted = None
     if request.method == "POST":

@@ -29,7 +29,8 @@ from ..collaborators.permissions import (
 )
 from ..common.clock import today
 from ..common.paging import paginate
-from ..errors import NotFound, PermissionDenied
+from ..common.views import load_or_404
+from ..errors import PermissionDenied
 from ..extensions import db
 from ..supervision import services as supervision
 from ..supervision.models import SupervisionVisit
@@ -42,22 +43,13 @@ from .views import actor, bp, hamlet_or_404
 # --- loading and scope --------------------------------------------------------------------------
 
 
-def _get(model, object_id: int):
-    return db.session.get(model, object_id) if object_id <= schemas.MAX_ID else None
-
-
 def unit_or_404(unit_id: int) -> AdminUnit:
-    unit = _get(AdminUnit, unit_id)
-    if unit is None:
-        raise NotFound(_l("Không tìm thấy đơn vị hành chính."))
-    return unit
+    return load_or_404(AdminUnit, unit_id, missing=_l("Không tìm thấy đơn vị hành chính."))
 
 
 def commune_or_404(commune_id: int) -> AdminUnit:
-    commune = _get(AdminUnit, commune_id)
-    if commune is None or commune.level != UnitLevel.COMMUNE:
-        raise NotFound(_l("Không tìm thấy xã/phường/đặc khu."))
-    return commune
+    return load_or_404(AdminUnit, commune_id, missing=_l("Không tìm thấy xã/phường/đặc khu."),
+                       where=lambda u: u.level == UnitLevel.COMMUNE)
 
 
 def area_of(unit: AdminUnit) -> list[str]:
@@ -79,30 +71,20 @@ def area(unit_id: int) -> tuple[AdminUnit, list[str]]:
 
 
 def collaborator_or_404(collaborator_id: int, need=can_view_collaborator) -> Collaborator:
-    collaborator = _get(Collaborator, collaborator_id)
-    if collaborator is None:
-        raise NotFound(_l("Không tìm thấy cộng tác viên."))
-    if not need(actor(), collaborator):
-        raise PermissionDenied(_l("Bạn không có quyền xem hoặc thay đổi hồ sơ cộng tác viên này."))
-    return collaborator
+    return load_or_404(Collaborator, collaborator_id, need, user=actor(), missing=_l("Không tìm thấy cộng tác viên."),
+                       denied=_l("Bạn không có quyền xem hoặc thay đổi hồ sơ cộng tác viên này."))
 
 
 def assignment_or_404(assignment_id: int) -> Assignment:
-    found = _get(Assignment, assignment_id)
-    if found is None:
-        raise NotFound(_l("Không tìm thấy phân công."))
+    found = load_or_404(Assignment, assignment_id, missing=_l("Không tìm thấy phân công."))
     if not can_change_assignments(actor(), found.hamlet):
         raise PermissionDenied(_l("Bạn không có quyền thay đổi phân công tại %(h)s.", h=found.hamlet.full_name))
     return found
 
 
 def visit_or_404(visit_id: int, need=can_view_visit) -> SupervisionVisit:
-    visit = _get(SupervisionVisit, visit_id)
-    if visit is None:
-        raise NotFound(_l("Không tìm thấy lần giám sát."))
-    if not need(actor(), visit):
-        raise PermissionDenied(_l("Bạn không có quyền xem hoặc thay đổi lần giám sát này."))
-    return visit
+    return load_or_404(SupervisionVisit, visit_id, need, user=actor(), missing=_l("Không tìm thấy lần giám sát."),
+                       denied=_l("Bạn không có quyền xem hoặc thay đổi lần giám sát này."))
 
 
 def as_of() -> date:

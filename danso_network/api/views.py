@@ -18,6 +18,7 @@ from ..auth import services as auth_services
 from ..auth.permissions import can_view_unit, scope_of
 from ..common import clock
 from ..common.paging import paginate
+from ..common.views import load_or_404
 from ..errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db, limiter
 from ..recruitment import services
@@ -82,19 +83,13 @@ def actor():
 
 
 def application_or_404(application_id: int, need=can_view_application) -> Application:
-    application = db.session.get(Application, application_id) if application_id <= schemas.MAX_ID else None
-    if application is None:
-        raise NotFound(_l("Không tìm thấy hồ sơ."))
-    if not need(actor(), application):
-        raise PermissionDenied(_l("Bạn không có quyền xem hoặc thay đổi hồ sơ này."))
-    return application
+    return load_or_404(Application, application_id, need, user=actor(), missing=_l("Không tìm thấy hồ sơ."),
+                       denied=_l("Bạn không có quyền xem hoặc thay đổi hồ sơ này."))
 
 
 def hamlet_or_404(hamlet_id: int) -> AdminUnit:
-    hamlet = db.session.get(AdminUnit, hamlet_id)
-    if hamlet is None or hamlet.level != UnitLevel.HAMLET:
-        raise NotFound(_l("Không tìm thấy thôn/tổ dân phố."))
-    return hamlet
+    return load_or_404(AdminUnit, hamlet_id, missing=_l("Không tìm thấy thôn/tổ dân phố."),
+                       where=lambda u: u.level == UnitLevel.HAMLET)
 
 
 def commune_from_args() -> AdminUnit | None:

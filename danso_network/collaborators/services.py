@@ -21,7 +21,7 @@ from datetime import date
 from functools import wraps
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, not_, or_, select, true
+from sqlalchemy import and_, case, exists, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, defer, selectinload
@@ -36,7 +36,7 @@ from ..recruitment.models import Candidate
 from ..recruitment.services import bands_in_force, quota_sql
 from ..textnorm import fold
 from ..units.models import AdminUnit, UnitLevel
-from ..units.services import path_filter, valid_on
+from ..units.services import bytewise, in_areas, is_postgresql, valid_on
 from .models import (
     TERMINATION_REASONS,
     Assignment,
@@ -78,48 +78,9 @@ def _guard_race(service):
     return guarded
 
 
-def _is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def open_on(model, day: date):
     """SQL condition: a dated record (assignment, suspension) is in force on ``day``."""
     return and_(model.started_on <= day, or_(model.ended_on.is_(None), model.ended_on > day))
-
-
-def in_areas(prefixes: Sequence[str], column=Assignment.hamlet_path):
-    """``units.services.path_filter``: the column lies under one of the paths (none → nothing),
-    written for the paths' indexes and for wide scopes.
-
-    - A few areas (at most two provinces among them): on SQLite as ranges
-      (``'/1/' <= path < '/10'``: ``0`` follows ``/``), which the path indexes answer — a LIKE
-      with ESCAPE never uses an index there, and SQLite compares text bytewise, so each range is
-      exactly its prefix; on PostgreSQL as the LIKEs, which its ``text_pattern_ops`` indexes
-      answer (its locale collations do not compare bytewise).
-    - Many provinces (a national user): most rows match, so no index helps, and testing every
-      row against 34 patterns is what costs; the path's first characters are looked up in the
-      prefixes of the same length instead (``substr(path, 1, 4) IN ('/12/', '/34/', …)``), one
-      test per distinct length; and when they are every province there is (the root of every
-      path, past ones included), there is nothing to test."""
-    prefixes = list(prefixes)
-    provinces = [p for p in prefixes if p.count("/") == 2]
-    if len(provinces) > 2:
-        roots = db.session.scalars(select(AdminUnit.path).where(AdminUnit.parent_id.is_(None)))
-        if set(roots) <= set(provinces):
-            return true()
-        by_length: dict[int, list[str]] = {}
-        for p in prefixes:
-            by_length.setdefault(len(p), []).append(p)
-        return or_(*(func.substr(column, 1, n).in_(same) for n, same in sorted(by_length.items())))
-    if not prefixes or _is_postgresql():
-        return path_filter(prefixes, column)
-    return or_(*(and_(column >= p, column < p[:-1] + chr(ord(p[-1]) + 1)) for p in prefixes))
-
-
-def _bytewise(column):
-    """Sort text identically on SQLite (BINARY) and PostgreSQL (whose locale collations ignore
-    spaces): the folded names are ASCII, so byte order is alphabetical order."""
-    return column.collate("C") if _is_postgresql() else column
 
 
 # --- reading one collaborator ---------------------------------------------------------------------
@@ -603,7 +564,7 @@ def _quota_query(prefixes: Sequence[str], as_of: date) -> _QuotaQuery:
     suspended = exists().where(Suspension.collaborator_id == Assignment.collaborator_id, open_on(Suspension, as_of))
     counts = (select(Assignment.hamlet_id.label("hamlet_id"), func.count().label("serving"),
                      func.sum(case((suspended, 1), else_=0)).label("suspended"))
-              .where(in_areas(prefixes), open_on(Assignment, as_of))
+              .where(in_areas(prefixes, Assignment.hamlet_path), open_on(Assignment, as_of))
               .group_by(Assignment.hamlet_id).subquery("quota_counts"))
     households = func.coalesce(hamlet.households, 0)
     n_suspended = func.coalesce(counts.c.suspended, 0)
@@ -640,8 +601,8 @@ def _quota_select(prefixes: Sequence[str], as_of: date, flag: str | None = None)
     q = _quota_query(prefixes, as_of)
     stmt = (q.select(q.hamlet, q.commune, q.households, q.quota, q.active, q.suspended)
             .options(*(defer(getattr(model, c)) for model in (q.hamlet, q.commune) for c in _GEOMETRY))
-            .order_by(_bytewise(q.commune.search_text), q.commune.id, _bytewise(q.hamlet.local_id),
-                      _bytewise(q.hamlet.search_text), q.hamlet.id))
+            .order_by(bytewise(q.commune.search_text), q.commune.id, bytewise(q.hamlet.local_id),
+                      bytewise(q.hamlet.search_text), q.hamlet.id))
     return stmt.where(q.flag_is(flag)) if flag in QUOTA_FLAGS else stmt
 
 
@@ -735,7 +696,7 @@ def _roster_conditions(prefixes: Sequence[str], f: RosterFilters) -> tuple[list,
     """The WHERE conditions and the "suspended on as_of" expression."""
     day = f.as_of
     suspended = exists().where(Suspension.collaborator_id == Assignment.collaborator_id, open_on(Suspension, day))
-    conds = [in_areas(prefixes)]
+    conds = [in_areas(prefixes, Assignment.hamlet_path)]
     if f.status == "ended":
         # The collaborator's last assignment(s) ended on or before the date, nothing after it
         # (a transfer's closed assignment is followed by the next one, so it is not "ended").
@@ -780,7 +741,7 @@ def _people_matching(q: str | None):
     digits = q.replace(" ", "")
     if digits.isdigit():
         conds = [Candidate.national_id.startswith(digits, autoescape=True)]
-        if not _is_postgresql():  # the unique index answers a range on SQLite (see in_areas)
+        if not is_postgresql():  # the unique index answers a range on SQLite (see in_areas)
             conds.append(and_(Candidate.national_id >= digits,
                               Candidate.national_id < digits[:-1] + chr(ord(digits[-1]) + 1)))
     else:
@@ -789,10 +750,10 @@ def _people_matching(q: str | None):
 
 
 def _roster_order(f: RosterFilters) -> list:
-    name_key = _bytewise(Candidate.search_text)
+    name_key = bytewise(Candidate.search_text)
     order = {
-        "hamlet": [_bytewise(_commune.search_text), _commune.id, _bytewise(_hamlet.local_id),
-                   _bytewise(_hamlet.search_text), _hamlet.id, name_key],
+        "hamlet": [bytewise(_commune.search_text), _commune.id, bytewise(_hamlet.local_id),
+                   bytewise(_hamlet.search_text), _hamlet.id, name_key],
         "started": [Assignment.started_on.desc(), name_key],
         "tenure": [Collaborator.activated_on, name_key],
     }.get(f.sort, [name_key])

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import abort, flash
 from flask_login import current_user
 
-from ..errors import DomainError
+from ..errors import MAX_ID, DomainError, NotFound, PermissionDenied
 from ..extensions import db
 
 T = TypeVar("T")
@@ -21,14 +21,22 @@ def actor():
     return current_user._get_current_object()
 
 
-def load_or_404(model: type[T], object_id: int, need: Callable[[Any, T], bool] | None = None) -> T:
-    """The row with this id, or 404 if there is none; 403 unless ``need(user, row)`` allows it.
-    Access is fail-closed: a view that shows or changes a row passes the predicate for it."""
-    row = db.session.get(model, object_id)
-    if row is None:
-        abort(404)
-    if need is not None and not need(current_user, row):
-        abort(403)
+def load_or_404(model: type[T], object_id: int, need: Callable[[Any, T], bool] | None = None, *,
+                user=None, missing=None, denied=None, where: Callable[[T], bool] | None = None) -> T:
+    """The row with this id, or 404 if there is none (or ``where(row)`` is false, e.g. a unit
+    of another level); 403 unless ``need(user, row)`` allows it. Access is fail-closed: a view
+    that shows or changes a row passes the predicate for it. ``user`` defaults to the signed-in
+    user (the API passes its token's user); ``missing``/``denied`` are the messages the JSON API
+    answers with (pages show their own error page)."""
+    row = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
+    if row is None or (where is not None and not where(row)):
+        if missing is None:
+            abort(404)
+        raise NotFound(missing)
+    if need is not None and not need(current_user if user is None else user, row):
+        if denied is None:
+            abort(403)
+        raise PermissionDenied(denied)
     return row
 
 

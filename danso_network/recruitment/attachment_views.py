@@ -121,7 +121,8 @@ def delete(attachment_id: int):
 
 def human_size(n: int) -> str:
     if n >= 1024 * 1024:
-        return _("%(n)s MB", n=f"{n / (1024 * 1024):.1f}".replace(".", ","))
+        megabytes = format(n / (1024 * 1024), ".1f").replace(".", ",")
+        return _("%(n)s MB", n=megabytes)
     return _("%(n)s KB", n=max(1, round(n / 1024)))
 
 

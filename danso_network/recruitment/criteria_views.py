@@ -4,17 +4,17 @@ the version they were screened with (issue #3)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from ..auth.permissions import require, scope_of
+from ..auth.permissions import scope_of
 from ..common import clock
 from ..common.views import actor, load_or_404, run_service
 from ..extensions import db
 from ..units.models import AdminUnit, UnitLevel
+from ..units.services import provinces_of
 from . import rules, services
 from .criteria_forms import RULE_CHOICES, CriteriaVersionForm
 from .labels import APPROVER_LABELS, QUOTA_PRESET_LABELS
@@ -34,20 +34,11 @@ RULE_GROUPS = [(kind, [r for r in rules.RULES.values() if r.kind == kind]) for k
 
 def get_province_or_404(province_id: int, need=can_view_criteria) -> AdminUnit:
     """The province, or 404 if unknown or not a province; 403 unless ``need(user, province)``."""
-    province = load_or_404(AdminUnit, province_id)
-    if province.level != UnitLevel.PROVINCE:
-        abort(404)
-    require(need(current_user, province))
-    return province
+    return load_or_404(AdminUnit, province_id, need, where=lambda u: u.level == UnitLevel.PROVINCE)
 
 
 def _visible_provinces() -> list[AdminUnit]:
-    roots = {int(p.strip("/").split("/")[0]) for p in scope_of(current_user).prefixes}
-    if not roots:
-        return []
-    units = db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(roots),
-                                                       AdminUnit.level == UnitLevel.PROVINCE.value))
-    return sorted((u for u in units if can_view_criteria(current_user, u)), key=lambda u: u.name)
+    return [p for p in provinces_of(scope_of(current_user).prefixes) if can_view_criteria(current_user, p)]
 
 
 @bp.get("/")

@@ -29,7 +29,6 @@ from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, AssignmentKind, Collaborator, Suspension
 from ..collaborators.permissions import can_record_for_collaborator
 from ..collaborators.policy import Policy, policy_for, province_id_of
-from ..collaborators.services import _bytewise, in_areas
 from ..common.clock import now, today
 from ..common.paging import PER_PAGE, Page, clamp, count, paginate
 from ..errors import Conflict, ValidationFailed
@@ -37,7 +36,7 @@ from ..extensions import db
 from ..recruitment.models import Candidate
 from ..textnorm import fold
 from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
-from ..units.services import facilities_serving, path_filter, valid_on
+from ..units.services import ancestor_paths, bytewise, facilities_serving, in_areas, path_filter, valid_on
 from .models import (
     ChecklistItem,
     LinkKind,
@@ -167,7 +166,7 @@ def _day_number_sqlite(element, compiler, **kw):
 def _place_and_name_order(commune, hamlet) -> list:
     """Commune, hamlet, then the collaborator's name, each folded (accents ignored, "Đ" with
     "D"), the same on SQLite and PostgreSQL; the query must join Candidate."""
-    return [_bytewise(commune.search_text), _bytewise(hamlet.search_text), _bytewise(Candidate.search_text)]
+    return [bytewise(commune.search_text), bytewise(hamlet.search_text), bytewise(Candidate.search_text)]
 
 
 def _chunks(ids: Sequence[int], size: int = 5000):
@@ -939,12 +938,6 @@ class ReviewRow:
     missed: list[MissedMeeting]
 
 
-def _ancestors(path: str) -> list[str]:
-    """The proper prefixes of a unit path (``/1/7/42/`` → ``/1/``, ``/1/7/``)."""
-    parts = path.strip("/").split("/")
-    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
-
-
 def _review_runs(prefixes: Sequence[str], on: date, policies: Mapping[int, Policy], most: int):
     """A subquery with one row per commune of the area whose meetings can put someone under
     review: its N most recent meetings for a month up to ``on``'s month and held on or before
@@ -955,7 +948,7 @@ def _review_runs(prefixes: Sequence[str], on: date, policies: Mapping[int, Polic
     needed = _by_province(MonthlyMeeting.commune_path,
                           {pid: p.missed_meetings_for_review for pid, p in policies.items()})
     area = or_(path_filter(prefixes, MonthlyMeeting.commune_path),
-               MonthlyMeeting.commune_path.in_(sorted({a for p in prefixes for a in _ancestors(p)})))
+               MonthlyMeeting.commune_path.in_(sorted({a for p in prefixes for a in ancestor_paths(p)[:-1]})))
     month_number = extract("year", MonthlyMeeting.month) * 12 + extract("month", MonthlyMeeting.month)
     recent = (select(MonthlyMeeting.id, MonthlyMeeting.commune_id, MonthlyMeeting.commune_path, MonthlyMeeting.month,
                      MonthlyMeeting.held_on, needed.label("needed"), month_number.label("number"),
@@ -1103,7 +1096,7 @@ def _communes_select(prefixes: Sequence[str], on: date):
     """The communes of the area valid on ``on``, by folded name."""
     return (select(AdminUnit).where(AdminUnit.level == UnitLevel.COMMUNE.value, valid_on(AdminUnit, on),
                                     in_areas(prefixes, AdminUnit.path))
-            .order_by(_bytewise(AdminUnit.search_text), AdminUnit.id))
+            .order_by(bytewise(AdminUnit.search_text), AdminUnit.id))
 
 
 def communes_page(prefixes: Sequence[str], on: date, page: int = 1, per_page: int = PER_PAGE) -> Page:

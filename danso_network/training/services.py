@@ -48,7 +48,7 @@ from ..extensions import db
 from ..recruitment.models import Application, Candidate
 from ..textnorm import fold
 from ..units.models import AdminUnit, UnitLevel
-from ..units.services import path_filter
+from ..units.services import ancestor_paths, path_filter
 from .models import TrainingAttendance, TrainingCourse, course_search_text
 from .permissions import (
     can_change_attendance,
@@ -67,17 +67,11 @@ COURSE_FIELDS = ["unit_id", "title", "organiser", "starts_on", "ends_on", "hours
 # --- scope in SQL (the predicates are in :mod:`.permissions`) -----------------------------------
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """``/1/7/42/`` → ``/1/``, ``/1/7/``, ``/1/7/42/``: the areas a unit lies under."""
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-
-
 def visible_courses_filter(prefixes: Sequence[str]):
     """SQL condition: the course's unit lies inside one of the areas, or one of the areas lies
     inside the course's unit (as :func:`.permissions.can_view_course`). No prefixes → nothing
     (fail-closed)."""
-    above = sorted({a for p in prefixes for a in _ancestor_paths(p)})
+    above = sorted({a for p in prefixes for a in ancestor_paths(p)})
     conditions = [path_filter(prefixes, TrainingCourse.unit_path)]
     if above:
         conditions.append(TrainingCourse.unit_path.in_(above))

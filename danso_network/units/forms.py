@@ -36,9 +36,10 @@ def _clean_text(value):
 def _count_field(label, key: str):
     """A hamlet's count, bounded as the services bound it (``FIGURE_LIMITS``)."""
     limit = FIGURE_LIMITS[UnitLevel.HAMLET][key]
+    shown = format(limit, ",").replace(",", ".")
     return IntegerField(
         label, validators=[Optional(), NumberRange(min=0, max=limit, message=_l(
-            "%(f)s phải từ 0 đến %(m)s.", f=label, m=f"{limit:,}".replace(",", ".")))],
+            "%(f)s phải từ 0 đến %(m)s.", f=label, m=shown))],
         invalid_value_message=_l("Phải là số nguyên không âm."), render_kw={"min": 0, "max": limit, "step": 1})
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from ..audit.services import record, snapshot
@@ -114,12 +114,29 @@ def is_postgresql() -> bool:
 
 
 def in_areas(prefixes: Sequence[str], column=AdminUnit.path):
-    """:func:`path_filter` made indexable on SQLite: a LIKE with ESCAPE never uses an index
-    there, so the prefixes are given as ranges instead (``'/1/' <= path < '/10'``: ``0``
-    follows ``/``), which the path indexes answer; SQLite compares text bytewise, so each range
-    is exactly its prefix (and 34 ranges cost far less per row than 34 LIKEs). PostgreSQL keeps
-    the LIKE (its locale collations do not compare bytewise; its ``text_pattern_ops`` indexes
-    answer the LIKE). No prefixes → matches nothing."""
+    """``units.services.path_filter``: the column lies under one of the paths (none → nothing),
+    written for the paths' indexes and for wide scopes.
+
+    - A few areas (at most two provinces among them): on SQLite as ranges
+      (``'/1/' <= path < '/10'``: ``0`` follows ``/``), which the path indexes answer — a LIKE
+      with ESCAPE never uses an index there, and SQLite compares text bytewise, so each range is
+      exactly its prefix; on PostgreSQL as the LIKEs, which its ``text_pattern_ops`` indexes
+      answer (its locale collations do not compare bytewise).
+    - Many provinces (a national user): most rows match, so no index helps, and testing every
+      row against 34 patterns is what costs; the path's first characters are looked up in the
+      prefixes of the same length instead (``substr(path, 1, 4) IN ('/12/', '/34/', …)``), one
+      test per distinct length; and when they are every province there is (the root of every
+      path, past ones included), there is nothing to test."""
+    prefixes = list(prefixes)
+    provinces = [p for p in prefixes if p.count("/") == 2]
+    if len(provinces) > 2:
+        roots = db.session.scalars(select(AdminUnit.path).where(AdminUnit.parent_id.is_(None)))
+        if set(roots) <= set(provinces):
+            return true()
+        by_length: dict[int, list[str]] = {}
+        for p in prefixes:
+            by_length.setdefault(len(p), []).append(p)
+        return or_(*(func.substr(column, 1, n).in_(same) for n, same in sorted(by_length.items())))
     if not prefixes or is_postgresql():
         return path_filter(prefixes, column)
     return or_(*(and_(column >= p, column < p[:-1] + chr(ord(p[-1]) + 1)) for p in prefixes))
@@ -127,7 +144,7 @@ def in_areas(prefixes: Sequence[str], column=AdminUnit.path):
 
 def bytewise(column):
     """Sort text identically on SQLite (BINARY) and PostgreSQL (whose locale collations ignore
-    spaces): folded names are ASCII, so byte order is alphabetical order."""
+    spaces): the folded names are ASCII, so byte order is alphabetical order."""
     return column.collate("C") if is_postgresql() else column
 
 
@@ -308,7 +325,8 @@ def figure_problem(level: UnitLevel | str, key: str, value) -> str | None:
     if value is None or limit is None:
         return None
     if not 0 <= value <= limit:
-        return str(_l("%(f)s phải từ 0 đến %(m)s.", f=FIGURE_LABELS[key], m=f"{limit:,}".replace(",", ".")))
+        shown = format(limit, ",").replace(",", ".")
+        return str(_l("%(f)s phải từ 0 đến %(m)s.", f=FIGURE_LABELS[key], m=shown))
     return None
 
 

@@ -7,7 +7,7 @@ nothing is committed (DESIGN.md §4).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -29,10 +29,7 @@ SEARCH_LIMIT = 50
 
 def get_unit_or_404(unit_id: int, need=can_view_unit, level: UnitLevel | None = None) -> AdminUnit:
     """The unit, or 404 if unknown (or not of ``level``); 403 unless ``need(user, unit)``."""
-    unit = load_or_404(AdminUnit, unit_id, need=need)
-    if level is not None and unit.level != level:
-        abort(404)
-    return unit
+    return load_or_404(AdminUnit, unit_id, need, where=None if level is None else lambda u: u.level == level)
 
 
 @bp.get("/")

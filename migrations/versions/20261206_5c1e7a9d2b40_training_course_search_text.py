@@ -2,7 +2,7 @@
 
 Revision ID: 5c1e7a9d2b40
 Revises: 9e2dc6aa25e2
-Create Date: 2026-11-24 09:00:00.000000
+Create Date: 2026-12-06 09:00:00.000000
 
 """
 import sqlalchemy as sa
