@@ -921,8 +921,9 @@ def generate(seed: int = 1, scale: float = 1.0, *, log=print) -> Counts:
 
 
 def _after_load() -> None:
-    """PostgreSQL: move the id sequences past the ids written here, and gather statistics
-    (autovacuum would soon). SQLite is left as the app leaves it: no ANALYZE."""
+    """PostgreSQL: move the id sequences past the ids written here, gather statistics and set
+    the visibility map (``VACUUM ANALYZE``: autovacuum would soon, and index-only scans need it).
+    SQLite is left as the app leaves it: no ANALYZE."""
     if db.engine.dialect.name != "postgresql":
         return
     for table in db.metadata.sorted_tables:
@@ -934,7 +935,7 @@ def _after_load() -> None:
                                     "false)"))
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("VACUUM ANALYZE")
 
 
 # --- reuse --------------------------------------------------------------------------------------
