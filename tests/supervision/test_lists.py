@@ -66,6 +66,21 @@ def test_overdue_order_with_provinces_of_different_intervals(world):
     assert services.overdue_count(scope, ON) == 2
 
 
+def test_a_visit_counts_against_its_own_province_interval(world):
+    """A visit 60 days ago keeps a Đồng Nai collaborator (92 days) off the list but not a Hà Nội
+    one (30 days), although both lie in the same national list."""
+    dn = appoint(world.hamlets_a[0], 1, started_on=date(2025, 9, 1))
+    hn = appoint(world.hamlets_c[0], 2, started_on=date(2025, 9, 1))
+    db.session.add(NetworkPolicy(province_id=world.hanoi.id, valid_from=date(2025, 1, 1), visit_interval_days=30,
+                                 missed_meetings_for_review=2, created_at=datetime.now(UTC)))
+    db.session.flush()
+    for c in (dn, hn):
+        visit(world, c, ON - timedelta(days=60))
+    scope = [world.dong_nai.path, world.hanoi.path]
+    assert [r.collaborator_id for r in services.overdue_visits(scope, ON)] == [hn.id]
+    assert services.overdue_count(scope, ON) == 1 and services.overdue_page(scope, ON).total == 1
+
+
 def test_follow_up_pages_and_counts(world):
     people = staff(world, 5)
     made = [visit(world, c, date(2026, 1, 5), follow_up=f"Việc {i}", follow_up_due=date(2026, 1, 10) + timedelta(days=10 * i))
