@@ -49,12 +49,15 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        # The id carries the session version: changing a password ends every other session.
-        uid, _, version = user_id.partition(":")
-        if not uid.isdigit() or not version.isdigit():
+        # The id carries the session and login versions: changing a password ends every other
+        # session, and logging out ends the sessions and remember-me cookies of that login.
+        parts = user_id.split(":")
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) < 10 for p in parts):
             return None
-        user = db.session.get(User, int(uid))
-        if user is None or not user.active or user.session_version != int(version):
+        uid, version, login_version = (int(p) for p in parts)
+        user = db.session.get(User, uid)
+        if (user is None or not user.active or user.session_version != version
+                or (user.login_version or 1) != login_version):
             return None
         return user
 

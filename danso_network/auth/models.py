@@ -45,8 +45,10 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Bumped when the password changes, so existing sessions and remember-me cookies die.
+    # Bumped when the password changes, so existing sessions, remember-me cookies and API tokens die.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped on logout, so a copied session or remember-me cookie dies with it (API tokens live on).
+    login_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -55,7 +57,9 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What the session and the remember-me cookie carry: the id and both versions, so that
+        a password change or a logout ends them on the server (web.py ``load_user``)."""
+        return f"{self.id}:{self.session_version}:{self.login_version or 1}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -105,6 +105,13 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def end_web_sessions(user: User) -> None:
+    """Logging out ends the user's web sessions on the server: the session and remember-me
+    cookies of every browser stop working (issue #9: a cookie copied before logout must not
+    open the app after it). API tokens are not sessions and stay valid."""
+    user.login_version = (user.login_version or 1) + 1
+
+
 def note_login(user: User) -> None:
     user.last_login_at = clock.now()
     record("user.login", user, label=user.username, unit_path=user_area_path(user), actor=user)

@@ -74,6 +74,8 @@ def login():
 @login_required
 def logout():
     if LogoutForm().validate_on_submit():
+        services.end_web_sessions(current_user._get_current_object())
+        db.session.commit()
         logout_user()
         session.clear()
         flash(_("Bạn đã đăng xuất."), "info")

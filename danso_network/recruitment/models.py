@@ -129,6 +129,9 @@ class Application(db.Model):
         Index("ix_application_hamlet_state", "hamlet_id", "state"),
         # The list's order (newest change first): the database reads a page without sorting them all.
         Index("ix_application_updated", "updated_at", "id"),
+        # The scoped lists' count and counts by state, read from the index alone; text_pattern_ops
+        # lets PostgreSQL use it for LIKE 'prefix%' under any collation.
+        Index("ix_application_path_state", "hamlet_path", "state", postgresql_ops={"hamlet_path": "text_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,6 +11,7 @@ call through :func:`run_service` (or one batch through the services) and commits
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -30,7 +31,7 @@ from ..extensions import db
 from ..textnorm import fold
 from ..training.services import population_training
 from ..units.models import AdminUnit, UnitLevel
-from ..units.services import in_areas, valid_on
+from ..units.services import in_areas, province_id_of, provinces_of, valid_on
 from . import rules, services
 from .attachment_views import panel_data
 from .forms import ALLOWANCE_TIERS, BatchForm, CandidateForm, DecisionForm, DossierForm, transition_form
@@ -81,14 +82,67 @@ def _in_scope(*states: State):
             .options(selectinload(Application.candidate), selectinload(Application.hamlet)))
 
 
-def _communes_in_scope() -> list:
-    """The communes in force under the user's scope, as ``(id, full_name)`` rows (the lists'
-    commune filter: thousands for a national user, so columns only)."""
+@dataclass(frozen=True)
+class AreaChoice:
+    """The lists' area filter. A scope within one province offers its communes; a wider one (a
+    national user: 34 provinces, thousands of communes) offers its provinces, then the communes
+    of the chosen province only, so that no page carries every commune of the country."""
+
+    prefixes: list[str]  # the scope, narrowed to the chosen province
+    provinces: list[AdminUnit]  # offered; empty when the scope lies in one province
+    province: AdminUnit | None  # the chosen one
+    communes: list  # (id, full_name) rows offered
+    commune_id: int | None  # as asked (None once another province is chosen)
+    commune: AdminUnit | None  # the commune of that id, if it is one
+
+    @property
+    def province_id(self) -> int | None:
+        return self.province.id if self.province is not None else None
+
+    @property
+    def within(self) -> str | None:
+        """The path the list is narrowed to: the commune's, else the chosen province's."""
+        if self.commune is not None:
+            return self.commune.path
+        return self.province.path if self.province is not None else None
+
+
+def _communes_under(prefixes: list[str]) -> list:
+    """The communes in force under ``prefixes``, as ``(id, full_name)`` rows by name."""
+    if not prefixes:
+        return []
     return list(db.session.execute(
         select(AdminUnit.id, AdminUnit.full_name)
         .where(AdminUnit.level == UnitLevel.COMMUNE.value, valid_on(AdminUnit, clock.today()),
-               in_areas(scope_of(current_user).prefixes, AdminUnit.path))
+               in_areas(prefixes, AdminUnit.path))
         .order_by(AdminUnit.name, AdminUnit.id)))
+
+
+def _area_choice() -> AreaChoice:
+    """The area filter of the query string (``province``, ``commune``) within the user's scope.
+    A commune alone (a link from another list) selects its province. A commune outside the scope
+    is kept as asked, and the list is empty; a commune of another province than the one chosen is
+    dropped (the user changed the province); a province outside the scope is ignored."""
+    prefixes = list(scope_of(current_user).prefixes)
+    commune_id = int_arg("commune")
+    commune = db.session.get(AdminUnit, commune_id) if commune_id else None
+    if commune is not None and commune.level != UnitLevel.COMMUNE:
+        commune = None
+    provinces = provinces_of(prefixes)
+    if len(provinces) <= 1:
+        return AreaChoice(prefixes, [], None, _communes_under(prefixes), commune_id, commune)
+    offered = {p.id: p for p in provinces}
+    province_id = int_arg("province")
+    if province_id not in offered:
+        province_id = province_id_of(commune.path) if commune is not None else None
+    if province_id not in offered:
+        province_id = None
+    if commune is not None and province_id and province_id_of(commune.path) != province_id:
+        commune_id, commune = None, None
+    if province_id is None:
+        return AreaChoice(prefixes, provinces, None, [], commune_id, commune)
+    narrowed = [p for p in prefixes if province_id_of(p) == province_id]
+    return AreaChoice(narrowed, provinces, offered[province_id], _communes_under(narrowed), commune_id, commune)
 
 
 # --- vacancies and applications ----------------------------------------------------------------------
@@ -97,26 +151,28 @@ def _communes_in_scope() -> list:
 @bp.get("/vacancies")
 @login_required
 def vacancies():
-    filters = services.VacancyFilters(clock.today(), commune_id=int_arg("commune"),
+    area = _area_choice()
+    filters = services.VacancyFilters(clock.today(), commune_id=area.commune_id,
                                       q=request.args.get("q", "").strip()[:100] or None)
-    page, totals = services.vacancy_page(scope_of(current_user).prefixes, filters, *page_arg())
-    return render_template("recruitment/vacancies.html", page=page, communes=_communes_in_scope(),
-                           commune_id=filters.commune_id, q=filters.q or "", totals=totals,
-                           can_nominate=can_nominate)
+    page, totals = services.vacancy_page(area.prefixes, filters, *page_arg())
+    return render_template("recruitment/vacancies.html", page=page, area=area, commune_id=filters.commune_id,
+                           q=filters.q or "", totals=totals, can_nominate=can_nominate)
 
 
 @bp.get("/applications")
 @login_required
 def applications():
     state = choice_arg("state", STATE_VALUES, "")
-    commune_id = int_arg("commune")
     q = request.args.get("q", "").strip()[:100]
+    area = _area_choice()
     prefixes = scope_of(current_user).prefixes
-    commune = db.session.get(AdminUnit, commune_id) if commune_id else None
-    within = commune.path if commune is not None and commune.level == UnitLevel.COMMUNE else None
-    page = paginate(services.applications_query(prefixes, state=state or None, within=within, q=q), *page_arg())
-    return render_template("recruitment/applications.html", page=page, state=state, commune_id=commune_id, q=q,
-                           communes=_communes_in_scope(), counts=services.application_counts(prefixes))
+    counts = services.application_counts(prefixes)
+    # Unfiltered but for the state, the total is one of the counts shown above the list.
+    total = None if (area.within or q) else (counts.get(state, 0) if state else sum(counts.values()))
+    page = paginate(services.applications_query(prefixes, state=state or None, within=area.within, q=q),
+                    *page_arg(), total=total)
+    return render_template("recruitment/applications.html", page=page, state=state, area=area,
+                           commune_id=area.commune_id, q=q, counts=counts)
 
 
 @bp.route("/hamlets/<int:hamlet_id>/applications/new", methods=["GET", "POST"])

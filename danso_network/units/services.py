@@ -13,7 +13,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, func, or_, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from ..audit.services import record, snapshot
 from ..common.clock import today
@@ -184,7 +184,8 @@ def provinces_of(prefixes: Iterable[str]) -> list[AdminUnit]:
     if not roots:
         return []
     return sorted(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(roots),
-                                                           AdminUnit.level == UnitLevel.PROVINCE.value)),
+                                                           AdminUnit.level == UnitLevel.PROVINCE.value)
+                                     .options(defer(AdminUnit.geom_wkb), defer(AdminUnit.geom_simplified_wkb))),
                   key=lambda u: u.search_text or u.name)
 
 

@@ -9,7 +9,7 @@ from danso_network.audit.services import record
 from danso_network.extensions import db
 from danso_network.units import services
 
-from ..conftest import csrf_token
+from ..conftest import csrf_token, login
 
 
 def text(response) -> str:
@@ -126,3 +126,32 @@ def test_hamlet_change_through_the_form_appears_in_the_log(world, login_as):
     assert "Khu phố Hai, Phường Bình Phước" in page
     assert "Khu phố 2</span> → Khu phố Hai" in page
     assert "truongtram_a" in page
+
+
+def test_a_scope_over_every_province_sees_all_their_events_and_account_events_only_as_admin(world, login_as, app):
+    """Every province there is: nothing to test on the path, but events tied to no unit stay for
+    province administrators only."""
+    from danso_network.auth import services as auth_services
+    from danso_network.auth.models import Role
+    from danso_network.units.models import FacilityKind
+
+    from .. import factories
+    account_event(world)
+    both = factories.user(Role.PROVINCE_ADMIN, unit=world.dong_nai, username="admin_hai_tinh")
+    auth_services.grant_role(both, Role.PROVINCE_ADMIN, unit=world.hanoi, valid_from=both.grants[0].valid_from)
+    hanoi_department = services.create_facility(code="SYT-01", kind=FacilityKind.DEPARTMENT, name="Sở Y tế Hà Nội",
+                                                unit=world.hanoi, valid_from=factories.REFORM_DAY, serves=[world.hanoi])
+    centres = [services.create_facility(code=f"TTYT-{p.code}", kind=FacilityKind.HEALTH_CENTRE, name=f"TTYT {p.name}",
+                                        unit=p, parent=parent, valid_from=factories.REFORM_DAY, serves=[p])
+               for p, parent in ((world.dong_nai, world.department), (world.hanoi, hanoi_department))]
+    officer = factories.user(Role.CENTRE_OFFICER, facility=centres[0], username="ttyt_hai_tinh")
+    auth_services.grant_role(officer, Role.CENTRE_OFFICER, facility=centres[1], valid_from=officer.grants[0].valid_from)
+    db.session.commit()
+    page = text(login_as(both).get("/audit/"))
+    assert "Khu phố 1, Phường Bình Phước" in page and "Tổ dân phố 5, Phường Ba Đình" in page
+    assert "chuacapquyen" in page
+    other = app.test_client()
+    assert login(other, officer.username).status_code == 302
+    page = text(other.get("/audit/"))
+    assert "Khu phố 1, Phường Bình Phước" in page and "Tổ dân phố 5, Phường Ba Đình" in page
+    assert "chuacapquyen" not in page

@@ -77,6 +77,29 @@ def test_admin_lists_only_accounts_of_the_province(client, world):
     assert "truongtram_a" in client.get("/admin/users?q=truongtram").get_data(as_text=True)
 
 
+def test_accounts_with_a_grant_outside_the_area_are_not_listed(app, client, world):
+    """An account is listed when every grant (at a unit or at a facility) lies in the admin's
+    area: over every province there is, every account with a grant."""
+    from danso_network.auth import services as auth_services
+    from danso_network.auth.models import Role
+
+    from .. import factories
+    head = world.users["head_a"]
+    both = factories.user(Role.PROVINCE_ADMIN, unit=world.dong_nai, username="admin_hai_tinh")
+    auth_services.grant_role(both, Role.PROVINCE_ADMIN, unit=world.hanoi, valid_from=both.grants[0].valid_from)
+    auth_services.grant_role(head, Role.VIEWER, unit=world.commune_c, valid_from=head.grants[0].valid_from)
+    db.session.commit()
+    login(client, "admin75")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert ">truongtram_b</a>" in page and ">truongtram_a</a>" not in page  # also a viewer in Hà Nội
+    wide = app.test_client()
+    login(wide, "admin_hai_tinh")
+    page = wide.get("/admin/users").get_data(as_text=True)
+    for name in ("admin01", "admin75", "truongtram_a", "truongtram_b", "ttyt689"):
+        assert f">{name}</a>" in page, name
+    assert "chuacapquyen" not in page
+
+
 def test_account_list_pages_show_the_next_accounts(client, world, monkeypatch):
     monkeypatch.setattr("danso_network.common.params.PER_PAGE", 2)
     login(client, "admin75")

@@ -253,6 +253,59 @@ def test_application_pages_show_the_next_rows_newest_first(app, setup, monkeypat
     assert "Nguyễn Thị Ứng Viên 1" in only and "Trần Văn Đông" not in only
 
 
+def _two_provinces_admin(world) -> str:
+    from danso_network.auth import services as auth_services
+    factories.criteria(world.hanoi)
+    both = factories.user(Role.PROVINCE_ADMIN, unit=world.dong_nai, username="admin_hai_tinh")
+    auth_services.grant_role(both, Role.PROVINCE_ADMIN, unit=world.hanoi, valid_from=both.grants[0].valid_from)
+    db.session.commit()
+    return both.username
+
+
+def _options(page: str, name: str) -> list[str]:
+    """The labels offered by the drop-down ``name`` (none: the page has no such drop-down)."""
+    found = re.search(rf'<select id="{name}" name="{name}".*?</select>', page, re.S)
+    return re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", found.group(0)) if found else []
+
+
+def test_a_scope_over_several_provinces_filters_by_province_then_by_its_communes(app, setup):
+    """A national user would get thousands of communes in one drop-down: a scope over several
+    provinces offers its provinces, then the communes of the chosen one; a link to one commune
+    (the vacancy list's) still filters and selects its province."""
+    browser = Browser(app, _two_provinces_admin(setup))
+    page = text(browser.get("/recruitment/vacancies"))
+    assert _options(page, "province") == ["Thành phố Đồng Nai", "Thành phố Hà Nội"]
+    assert _options(page, "commune") == []  # no province chosen: no commune list
+    assert "Khu phố 1" in page and "Tổ dân phố 5" in page
+    page = text(browser.get(f"/recruitment/vacancies?province={setup.hanoi.id}"))
+    assert _options(page, "commune") == ["Phường Ba Đình"]
+    assert "Tổ dân phố 5" in page and "Khu phố 1" not in page and "Ấp Tân Lập" not in page
+    page = text(browser.get(f"/recruitment/vacancies?commune={setup.commune_b.id}"))
+    assert re.search(rf'<option value="{setup.dong_nai.id}" selected>', page)
+    assert _options(page, "commune") == ["Phường Bình Phước", "Xã Đồng Xoài"]
+    assert re.search(rf'<option value="{setup.commune_b.id}" selected>', page)
+    assert "Ấp Tân Lập" in page and "Khu phố 1" not in page and "Tổ dân phố 5" not in page
+    # The province changed while a commune of another one was still selected: the province wins.
+    page = text(browser.get(f"/recruitment/vacancies?province={setup.hanoi.id}&commune={setup.commune_b.id}"))
+    assert "Tổ dân phố 5" in page and "Ấp Tân Lập" not in page
+
+    head = Browser(app, "truongtram_b")
+    nominate(head, setup.hamlets_b[0], 1)
+    page = text(browser.get(f"/recruitment/applications?province={setup.dong_nai.id}"))
+    assert "Nguyễn Thị Ứng Viên 1" in page and _options(page, "commune") == ["Phường Bình Phước", "Xã Đồng Xoài"]
+    assert "Không có hồ sơ nào phù hợp" in text(browser.get(f"/recruitment/applications?province={setup.hanoi.id}"))
+    page = text(browser.get(f"/recruitment/applications?commune={setup.commune_b.id}"))
+    assert "Nguyễn Thị Ứng Viên 1" in page and re.search(rf'<option value="{setup.dong_nai.id}" selected>', page)
+    assert "Không có hồ sơ nào phù hợp" in text(browser.get(f"/recruitment/applications?commune={setup.commune_a.id}"))
+    assert "Tất cả (1)" in text(browser.get(f"/recruitment/applications?province={setup.hanoi.id}"))
+
+
+def test_a_scope_within_one_province_offers_its_communes_only(app, setup):
+    page = text(Browser(app, "admin75").get("/recruitment/vacancies"))
+    assert _options(page, "province") == []
+    assert _options(page, "commune") == ["Phường Bình Phước", "Xã Đồng Xoài"]
+
+
 # --- bad input: a message on the field, the input kept, nothing changed ------------------------------
 
 
