@@ -22,8 +22,8 @@ from sqlalchemy.orm import aliased, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..allowances import services as allowances
+from ..audit.labels import action_label
 from ..audit.models import AuditEvent
-from ..audit.views import action_label
 from ..auth.permissions import can_view_audit, landing_of, require, scope_of
 from ..common.clock import today
 from ..common.paging import paginate
