@@ -10,8 +10,6 @@ changes (DESIGN.md §4)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import date
 
@@ -42,6 +40,7 @@ from ..collaborators.policy import policy_for
 from ..common import clock
 from ..common.params import month_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
+from ..exports.writer import csv_lines
 from ..extensions import db
 from ..units.models import AdminUnit, Facility, UnitLevel
 from ..units.services import facilities_serving, provinces_of, served_units
@@ -216,39 +215,32 @@ CSV_HEADER = [_l("STT"), _l("Xã/phường"), _l("Loại xã"), _l("Thôn/tổ d
 
 
 def _csv(units: Sequence[AdminUnit], month: date, title: str) -> Response:
-    """Every line of the sheet, for Excel, streamed commune by commune: UTF-8 with a BOM, one row
-    per line, a subtotal row per commune and the total."""
+    """Every line of the sheet, for Excel, streamed: UTF-8 with a BOM, one row per line, a
+    subtotal row per commune and the total; every cell through the formula-safe writer."""
 
     def rows():
-        out = io.StringIO()
-        writer = csv.writer(out)
-        out.write("\ufeff")
-        writer.writerow([_("Bảng tổng hợp chi bồi dưỡng cộng tác viên dân số – Tháng %(m)s",
-                           m=month.strftime("%m/%Y")), title])
-        writer.writerow([str(h) for h in CSV_HEADER])
+        yield [_("Bảng tổng hợp chi bồi dưỡng cộng tác viên dân số – Tháng %(m)s", m=month.strftime("%m/%Y")),
+               title]
+        yield [str(h) for h in CSV_HEADER]
         n = total = 0
         for group in allowances.iter_sheet(units, month):
             for line in group.lines:
                 n += 1
                 category = COMMUNE_CATEGORY_SHORT[line.commune_category] if line.commune_category else ""
-                writer.writerow([
-                    n, group.commune.full_name, str(category), line.hamlet.name, str(ZONE_SHORT[line.zone]),
-                    line.full_name, line.national_id, _("Có") if line.vhw else _("Không"),
-                    str(ASSIGNMENT_KIND_LABELS.get(line.kind, line.kind)), line.days_active, line.days_suspended,
-                    line.days_in_month, line.full_amount if line.full_amount is not None else "",
-                    line.rule.legal_basis if line.rule is not None else "", line.amount,
-                    " ".join(str(n_) for n_ in line.notes)])
+                yield [n, group.commune.full_name, str(category), line.hamlet.name, str(ZONE_SHORT[line.zone]),
+                       line.full_name, line.national_id, _("Có") if line.vhw else _("Không"),
+                       str(ASSIGNMENT_KIND_LABELS.get(line.kind, line.kind)), line.days_active, line.days_suspended,
+                       line.days_in_month, line.full_amount if line.full_amount is not None else "",
+                       line.rule.legal_basis if line.rule is not None else "", line.amount,
+                       " ".join(str(n_) for n_ in line.notes)]
             subtotal = sum(line.amount for line in group.lines)
             total += subtotal
-            writer.writerow(["", _("Cộng %(c)s", c=group.commune.full_name), *[""] * 12, subtotal, ""])
-            yield out.getvalue().encode("utf-8")
-            out.seek(0)
-            out.truncate(0)
-        writer.writerow(["", _("Tổng cộng"), *[""] * 12, total, ""])
-        yield out.getvalue().encode("utf-8")
+            yield ["", _("Cộng %(c)s", c=group.commune.full_name), *[""] * 12, subtotal, ""]
+        yield ["", _("Tổng cộng"), *[""] * 12, total, ""]
 
+    lines = (text.encode("utf-8") for text in csv_lines(rows()))  # every cell formula-safe
     name = f"bang-boi-duong-ctv-{month.strftime('%Y-%m')}.csv"
-    return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

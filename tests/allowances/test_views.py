@@ -4,6 +4,8 @@ and the base salary page. Refused input shows a Vietnamese message and changes n
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date
 
@@ -333,3 +335,20 @@ def test_every_allowance_route_is_scoped(app, client, world, browser):
                 if method == "GET":
                     assert head_a.get(inside).status_code == 200, inside
                     assert nogrant.get(inside).status_code == 403, inside
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(1)"])
+def test_csv_never_carries_a_live_formula(world, people, browser, name):
+    """Issue #9 item 1 (OWASP CSV injection): a hamlet renamed to a formula is written as text."""
+    from danso_network.units import services as unit_services
+
+    for i, hamlet in enumerate([*world.hamlets_a, *world.hamlets_b]):
+        unit_services.update_hamlet(hamlet, name=f"{name}{i}", type=hamlet.type, households=hamlet.households)
+    db.session.commit()
+    body = browser("ttyt689").get(f"/allowances/sheet/centre/{world.centre.id}?month=2026-03&format=csv",
+                                  buffered=True).get_data().decode("utf-8")
+    cells = [cell for row in csv.reader(io.StringIO(body.lstrip("\ufeff"))) for cell in row]
+    assert not any(cell.startswith(("=", "+", "@")) or (cell.startswith("-") and not cell[1:].isdigit())
+                   for cell in cells), [c for c in cells if c[:1] in "=+-@"]
+    assert any(cell.startswith("'" + name) for cell in cells)
+    assert body.strip().splitlines()[-1].endswith(",848387,")
