@@ -29,3 +29,9 @@ def clean_text(text: str) -> str:
 def has_meaning(text: str | None) -> bool:
     """Whether a name holds at least one letter or digit (not only punctuation or spaces)."""
     return bool(text) and any(ch.isalnum() for ch in text)
+
+
+def is_ascii_digits(text: str | None) -> bool:
+    """Only the digits 0–9. ``str.isdigit`` also accepts other scripts' digits (Arabic-Indic
+    ``٠٧٠``, full-width ``０７０``…), which would let the same identity number be written twice."""
+    return bool(text) and text.isascii() and text.isdigit()

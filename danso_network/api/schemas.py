@@ -25,6 +25,7 @@ from ..recruitment.labels import EDUCATION_LABELS, EVENT_LABELS, SEX_LABELS
 from ..recruitment.models import DOSSIER_ITEMS, Education, Sex
 from ..recruitment.services import action_label, dossier_label, state_label
 from ..recruitment.workflow import Action, State
+from ..textnorm import is_ascii_digits
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
@@ -183,7 +184,7 @@ def query_int(name: str, default: int, *, low: int = 1, high: int = MAX_ID) -> i
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_ascii_digits(raw) or not low <= int(raw) <= high:
         raise ValidationFailed(_l("Tham số %(f)s phải là số nguyên từ %(a)d đến %(b)d.", f=_named(name), a=low, b=high),
                                field=name)
     return int(raw)

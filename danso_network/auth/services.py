@@ -12,6 +12,7 @@ from ..audit.services import record
 from ..common import clock
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
+from ..textnorm import is_ascii_digits
 from ..units.models import AdminUnit, Facility, FacilityKind
 from .models import Role, RoleGrant, User
 
@@ -185,7 +186,7 @@ def grantable_places(prefixes: list[str], as_of: date) -> list[tuple[str, str, s
 def resolve_place(value: str) -> tuple[AdminUnit | None, Facility | None]:
     """Turn a ``f:<id>`` / ``u:<id>`` choice back into objects (None, None if unknown)."""
     kind, _, raw = (value or "").partition(":")
-    if not raw.isdigit():
+    if not is_ascii_digits(raw):
         return None, None
     if kind == "f":
         return None, db.session.get(Facility, int(raw))

@@ -34,7 +34,7 @@ from ..errors import Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Candidate
 from ..recruitment.services import bands_in_force, quota_sql
-from ..textnorm import fold
+from ..textnorm import fold, is_ascii_digits
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import bytewise, in_areas, is_postgresql, valid_on
 from .models import (
@@ -739,7 +739,7 @@ def _people_matching(q: str | None):
     if not q:
         return None
     digits = q.replace(" ", "")
-    if digits.isdigit():
+    if is_ascii_digits(digits):
         conds = [Candidate.national_id.startswith(digits, autoescape=True)]
         if not is_postgresql():  # the unique index answers a range on SQLite (see in_areas)
             conds.append(and_(Candidate.national_id >= digits,

@@ -25,7 +25,7 @@ from ..common import clock
 from ..common.paging import PER_PAGE, Page, clamp
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..textnorm import fold
+from ..textnorm import fold, is_ascii_digits
 from ..training.services import completed_population_training
 from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from ..units.services import bytewise, in_areas, is_postgresql, province_id_of, province_of, valid_on
@@ -51,7 +51,8 @@ from .workflow import (
     target_state,
 )
 
-CCCD_RE = re.compile(r"^\d{12}$")
+CCCD_RE = re.compile(r"^[0-9]{12}$")  # ASCII digits only: \d would take any script's digits
+PHONE_RE = re.compile(r"^(0[0-9]{9,10}|\+84[0-9]{9,10})$")
 OVERRIDE_FLAG = "override"
 APPROVER_ROLES = frozenset().union(*(approver_roles(a) for a in Approver))  # who may approve somewhere
 
@@ -407,7 +408,7 @@ def applications_query(prefixes: Sequence[str], *, state: str | None = None, wit
     if q:
         digits = q.replace(" ", "")
         people = select(Candidate.id).where(
-            Candidate.national_id.startswith(digits, autoescape=True) if digits.isdigit()
+            Candidate.national_id.startswith(digits, autoescape=True) if is_ascii_digits(digits)
             else Candidate.search_text.contains(fold(q), autoescape=True))
         stmt = stmt.where(Application.candidate_id.in_(people))
     return stmt.order_by(Application.updated_at.desc(), Application.id.desc())
@@ -431,6 +432,17 @@ def decisions_query(prefixes: Sequence[str]):
 
 
 # --- candidates and applications --------------------------------------------------------------
+
+
+def check_phone(phone: str | None) -> str | None:
+    """A Vietnamese phone number: 10–11 digits starting with 0 (mobile 10, landline 11), or +84
+    and the number without its 0. ASCII digits only; spaces, dots and dashes are dropped."""
+    value = re.sub(r"[\s.\-()]", "", phone or "")
+    if not value:
+        return None
+    if not PHONE_RE.match(value):
+        raise ValidationFailed(_l("Số điện thoại không hợp lệ: 10–11 chữ số bắt đầu bằng 0 (hoặc +84)."), field="phone")
+    return value
 
 
 def check_national_id(national_id: str, *, born: date, sex: Sex) -> str:
@@ -483,6 +495,7 @@ def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date
     if resident_since is not None and resident_since > today:
         raise ValidationFailed(_l("Ngày bắt đầu cư trú không được ở tương lai."), field="resident_since")
     national_id = check_national_id(national_id, born=date_of_birth, sex=sex_value)
+    phone = check_phone(phone)
     candidate = db.session.scalar(select(Candidate).where(Candidate.national_id == national_id))
     if candidate is not None:
         if fold(candidate.full_name) != fold(full_name) or candidate.date_of_birth != date_of_birth:
@@ -498,7 +511,7 @@ def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date
         db.session.add(candidate)
     candidate.full_name, candidate.search_text = full_name, fold(full_name)
     candidate.date_of_birth, candidate.sex, candidate.ethnicity = date_of_birth, sex_value.value, ethnicity.strip()
-    candidate.national_id, candidate.phone = national_id, (phone or "").strip() or None
+    candidate.national_id, candidate.phone = national_id, phone
     candidate.residence_hamlet_id, candidate.resident_since = residence_hamlet.id, resident_since
     candidate.education, candidate.is_village_health_worker = education_value.value, is_village_health_worker
     candidate.languages, candidate.speaks_local_language = languages, speaks_local_language

@@ -46,7 +46,7 @@ from ..common.paging import PER_PAGE, Page, paginate
 from ..errors import Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Application, Candidate
-from ..textnorm import fold
+from ..textnorm import fold, is_ascii_digits
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import ancestor_paths, path_filter
 from .models import TrainingAttendance, TrainingCourse, course_search_text
@@ -246,7 +246,7 @@ def find_people(prefixes: Sequence[str], q: str, *, limit: int = 20) -> list[Can
     if len(needle) < 2:
         return []
     match = Candidate.search_text.contains(needle, autoescape=True)
-    if digits.isdigit():
+    if is_ascii_digits(digits):
         match = or_(match, Candidate.national_id.startswith(digits, autoescape=True))
     return list(db.session.scalars(
         select(Candidate).where(match, person_filter(prefixes))

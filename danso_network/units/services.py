@@ -19,7 +19,7 @@ from ..audit.services import record, snapshot
 from ..common.clock import today
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
-from ..textnorm import clean_text, fold, has_meaning
+from ..textnorm import clean_text, fold, has_meaning, is_ascii_digits
 from .labels import type_label
 from .models import (
     FIGURE_LIMITS,
@@ -244,7 +244,7 @@ def search_units(query: str, prefixes: Sequence[str], as_of: date | None = None,
     if not folded:
         return []
     stmt = select(AdminUnit).where(valid_on(AdminUnit, day), path_filter(prefixes))
-    if folded.isdigit():
+    if is_ascii_digits(folded):
         stmt = stmt.where(or_(AdminUnit.code.startswith(folded), AdminUnit.search_text.contains(folded)))
     else:
         for word in folded.split(" "):
@@ -420,7 +420,7 @@ def close_unit(unit: AdminUnit, *, on: date, decision_ref: str | None = None, ac
 def next_hamlet_local_id(commune: AdminUnit) -> str:
     """Hamlets have no official code; each gets the next free number within its commune."""
     existing = db.session.scalars(select(AdminUnit.local_id).where(AdminUnit.parent_id == commune.id))
-    numbers = [int(x) for x in existing if x and x.isdigit()]
+    numbers = [int(x) for x in existing if is_ascii_digits(x)]
     return f"{(max(numbers) + 1) if numbers else 1:03d}"
 
 
