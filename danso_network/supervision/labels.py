@@ -11,6 +11,9 @@ from .services import ChainLevelKey, Miss
 # Each item checks one duty of the collaborator (DOMAIN.md §7.3, a proposal built only from
 # verified duties: TT 02/2021/TT-BYT Art. 3; TT 01/2022/TT-BYT).
 CHECKLIST_LABELS = {
+    ChecklistItem.COMMUNICATION: _l("Có tham gia truyền thông, vận động về dân số, vệ sinh phòng bệnh, chăm sóc sức khoẻ "
+                                    "ban đầu cùng nhân viên y tế thôn bản (có ghi chép buổi truyền thông)"),
+    ChecklistItem.COUNSELLING: _l("Có tư vấn trực tiếp cho người dân về công tác dân số (có ghi chép hộ được tư vấn)"),
     ChecklistItem.REGISTER_UP_TO_DATE: _l("Sổ A0 được lưu giữ và cập nhật (lần cập nhật gần nhất không quá 1 tháng)"),
     ChecklistItem.P0_SUBMITTED: _l("Đã nộp phiếu thu tin P0/CTV tại buổi giao ban tháng gần nhất"),
     ChecklistItem.MEETING_ATTENDED: _l("Có dự buổi giao ban cộng tác viên tháng gần nhất tại trạm y tế"),
@@ -21,6 +24,10 @@ CHECKLIST_LABELS = {
 }
 
 CHECKLIST_DUTIES = {
+    ChecklistItem.COMMUNICATION: _l("Phối hợp truyền thông, vận động về dân số, vệ sinh phòng bệnh và chăm sóc sức khoẻ "
+                                    "ban đầu (Thông tư 02/2021/TT-BYT Điều 3 khoản 1)"),
+    ChecklistItem.COUNSELLING: _l("Truyền thông, vận động, tư vấn trực tiếp cho người dân về công tác dân số "
+                                  "(Thông tư 02/2021/TT-BYT Điều 3 khoản 2)"),
     ChecklistItem.REGISTER_UP_TO_DATE: _l("Ghi chép ban đầu, giữ và sử dụng sổ sách, biểu mẫu "
                                           "(Thông tư 02/2021/TT-BYT Điều 3 khoản 5–6; Thông tư 01/2022/TT-BYT)"),
     ChecklistItem.P0_SUBMITTED: _l("Báo cáo định kỳ, nộp phiếu P0/CTV tại giao ban "

@@ -31,6 +31,8 @@ class ChecklistItem(enum.StrEnum):
     """The visit checklist, each item one of the collaborator's duties (TT 02/2021/TT-BYT Art. 3;
     TT 01/2022/TT-BYT; DOMAIN.md §7.3)."""
 
+    COMMUNICATION = "communication"  # communication and mobilisation with the VHW and other collaborators
+    COUNSELLING = "counselling"  # direct counselling of households, logged
     REGISTER_UP_TO_DATE = "register_up_to_date"  # Sổ A0 held and updated within a month
     P0_SUBMITTED = "p0_submitted"  # P0/CTV slip handed in at the last monthly meeting
     MEETING_ATTENDED = "meeting_attended"  # attended the last monthly meeting

@@ -330,3 +330,15 @@ def test_profile_section_renders_for_the_collaborator(app, world):
     assert "05/01/2026" in html and "50%" in html
     assert "Nộp phiếu P0" in html and "quá hạn" in html
     assert "02/2026" in html and "Ghi phiếu giám sát" in html
+
+
+def test_the_checklist_starts_with_communication_and_counselling(world, browser):
+    """TT 02/2021/TT-BYT Art. 3 lists communication (clause 1) and counselling (clause 2) first;
+    the visit checklist checks them too (issue #9 item 14, DOMAIN.md §7.3)."""
+    a1 = appoint(world.hamlets_a[0], 1, started_on=date(2025, 9, 1))
+    db.session.commit()
+    form = browser("ttyt689").get(f"/supervision/visits/new/{a1.id}").get_data(as_text=True)
+    first, second, register = (form.index(text) for text in (
+        "Điều 3 khoản 1)", "Điều 3 khoản 2)", "Sổ A0 được lưu giữ và cập nhật"))
+    assert first < second < register
+    assert "tư vấn trực tiếp cho người dân" in form
