@@ -177,8 +177,9 @@ def transition_form(action: Action, *, manual_codes=(), with_override: bool = Fa
             attrs[f"note_{code}"] = StringField(_l("Căn cứ, ghi chú"), filters=[_clean_text],
                                                 validators=[Optional(), Length(max=300)])
         attrs["ranking"] = IntegerField(
-            _l("Thứ tự ưu tiên"), validators=[Optional(), NumberRange(min=1, message=_l("Thứ tự ưu tiên phải là số ≥ 1."))],
-            invalid_value_message=_l("Thứ tự ưu tiên phải là số ≥ 1."), render_kw={"min": 1, "step": 1})
+            _l("Thứ tự ưu tiên"), validators=[Optional(), NumberRange(
+                min=1, max=rules.MAX_RANKING, message=_l("Thứ tự ưu tiên phải từ 1 đến %(m)d.", m=rules.MAX_RANKING))],
+            invalid_value_message=_l("Thứ tự ưu tiên phải là số ≥ 1."), render_kw={"min": 1, "max": rules.MAX_RANKING, "step": 1})
     if action == Action.APPROVE and with_override:
         attrs["override_reason"] = TextAreaField(
             _l("Lý do phê duyệt vượt tiêu chuẩn"), filters=[_clean_text],

@@ -76,6 +76,9 @@ QUOTA_PRESETS: dict[str, list[list[int | None]]] = {
     "hai_duong": [[499, 1], [None, 2]],  # NQ 2022 HĐND Hải Dương: <500 → 1, ≥500 → 2
 }
 
+# Candidates for one hamlet are ranked 1, 2, 3… by the station (Art. 2.3 priority); more is a typo.
+MAX_RANKING = 99
+
 
 @dataclass(frozen=True)
 class Result:

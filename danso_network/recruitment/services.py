@@ -670,8 +670,16 @@ def _review(application: Application, *, manual_checks: dict | None = None, rank
     if problems:
         raise ValidationFailed(_l("Cần xác nhận đủ các tiêu chí do trạm đánh giá. %(p)s", p=" ".join(problems)),
                                problems=problems)
-    if ranking is not None and ranking < 1:
-        raise ValidationFailed(_l("Thứ tự ưu tiên phải là số ≥ 1."), field="ranking")
+    if ranking is not None and not 1 <= ranking <= rules.MAX_RANKING:
+        raise ValidationFailed(_l("Thứ tự ưu tiên phải từ 1 đến %(m)d.", m=rules.MAX_RANKING), field="ranking")
+    if ranking is not None:
+        rival = db.session.scalar(select(Application).join(Candidate).where(
+            Application.hamlet_id == application.hamlet_id, Application.id != application.id,
+            Application.ranking == ranking, Application.state.not_in([s.value for s in FINAL_STATES])))
+        if rival is not None:
+            raise ValidationFailed(_l("Thứ tự ưu tiên %(r)d ở %(h)s đã dành cho %(n)s; mỗi ứng viên một thứ tự khác nhau.",
+                                      r=ranking, h=application.hamlet.name, n=rival.candidate.full_name),
+                                   field="ranking")
     application.manual_checks = {c: {"ok": True, "note": ((checks.get(c) or {}).get("note") or "").strip()}
                                  for c in codes}
     application.ranking = ranking

@@ -102,7 +102,7 @@ def to_reviewed(browser, hamlet, serial=1) -> int:
     app_id = nominate(browser, hamlet, serial)
     assert browser.dossier(app_id).status_code == 302
     for action, fields in [("complete_dossier", {}), ("screen", {}),
-                           ("review", {**{f"check_{c}": "y" for c in MANUAL_CODES}, "ranking": "1"})]:
+                           ("review", {**{f"check_{c}": "y" for c in MANUAL_CODES}, "ranking": str(serial)})]:
         response = browser.act(app_id, action, **fields)
         assert response.status_code == 302, text(response)[:3000]
     assert state_of(app_id) == State.STATION_REVIEWED
@@ -570,3 +570,29 @@ def test_override_needs_a_written_reason_and_is_flagged(app, world):
     assert state_of(app_id) == State.APPROVED
     listing = text(centre.get("/recruitment/applications"))
     assert "Vượt tiêu chuẩn" in listing and reason in listing  # the badge carries the reason
+
+
+def test_batch_submission_ticks_nothing_until_the_user_does(app, setup):
+    """Issue #9 item 18: every reviewed application was pre-ticked while the header box looked
+    unticked; the user now ticks what goes up."""
+    head = Browser(app, "truongtram_b")
+    first = to_reviewed(head, setup.hamlets_b[0], 1)
+    second = to_reviewed(head, setup.hamlets_b[0], 2)
+    page = text(head.get("/recruitment/submit"))
+    assert f'value="{first}"' in page and f'value="{second}"' in page
+    assert not re.search(r'name="application" value="\d+" id="app-\d+"\s+checked', page)
+
+
+def test_two_candidates_of_one_hamlet_cannot_share_a_priority(app, setup):
+    head = Browser(app, "truongtram_b")
+    hamlet = setup.hamlets_b[0]
+    to_reviewed(head, hamlet, 1)
+    app_id = nominate(head, hamlet, 2)
+    head.dossier(app_id)
+    head.act(app_id, "complete_dossier")
+    head.act(app_id, "screen")
+    response = head.act(app_id, "review", ranking="1", **{f"check_{c}": "y" for c in MANUAL_CODES})
+    assert "Thứ tự ưu tiên 1 ở" in text(response) and "đã dành cho Nguyễn Thị Ứng Viên 1" in text(response)
+    assert state_of(app_id) == State.SCREENED
+    assert head.act(app_id, "review", ranking="2", **{f"check_{c}": "y" for c in MANUAL_CODES}).status_code == 302
+    assert state_of(app_id) == State.STATION_REVIEWED
