@@ -42,7 +42,7 @@ from ..common.params import month_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
 from ..exports.writer import csv_lines
 from ..extensions import db
-from ..units.models import AdminUnit, Facility, UnitLevel
+from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from ..units.services import facilities_serving, provinces_of, served_units
 from . import services as allowances
 from .forms import (
@@ -160,12 +160,22 @@ def index():
     return render_template("allowances/index.html", units=landing.units, centres=centres, month=month.get("month"))
 
 
-def _header_name(unit: AdminUnit | None, facility: Facility | None) -> str:
-    """The issuing body in the sheet's header: the facility, else the nearest one serving the unit."""
+# Who signs a sheet as head of the issuing body, by its level (the station, the area health
+# centre, the Department of Health).
+SIGNER_TITLES = {
+    FacilityKind.STATION.value: _l("Trưởng trạm y tế"),
+    FacilityKind.HEALTH_CENTRE.value: _l("Giám đốc trung tâm y tế"),
+    FacilityKind.DEPARTMENT.value: _l("Giám đốc Sở Y tế"),
+}
+
+
+def _issuer(unit: AdminUnit | None, facility: Facility | None) -> Facility | None:
+    """The body issuing the sheet: the centre's own, else the nearest facility serving the unit
+    (a commune's station, a province's Department)."""
     if facility is not None:
-        return facility.name
+        return facility
     serving = facilities_serving(unit) if unit is not None else []
-    return serving[0].name if serving else (unit.full_name if unit is not None else "")
+    return serving[0] if serving else None
 
 
 def _render_sheet(units: Sequence[AdminUnit], *, title: str, unit: AdminUnit | None = None,
@@ -175,7 +185,10 @@ def _render_sheet(units: Sequence[AdminUnit], *, title: str, unit: AdminUnit | N
     month = month_arg()
     if request.args.get("format") == "csv":
         return _csv(units, month, title)
-    context = {"title": title, "unit": unit, "facility": facility, "header_name": _header_name(unit, facility),
+    issuer = _issuer(unit, facility)
+    context = {"title": title, "unit": unit, "facility": facility,
+               "header_name": issuer.name if issuer else (unit.full_name if unit is not None else ""),
+               "signer_title": SIGNER_TITLES.get(issuer.kind) if issuer else None,
                "month": month, "month_value": month.strftime("%Y-%m")}
     if request.args.get("all") == "1":
         summary = allowances.sheet_summary(units, month)

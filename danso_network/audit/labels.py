@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from ..allowances import forms as allowance_forms
 from ..auth.labels import role_label
 from ..collaborators import labels as collaborator_labels
+from ..recruitment.labels import EDUCATION_LABELS, SEX_LABELS, STATE_LABELS
 from ..units.labels import level_label, type_label
 
 ACTION_LABELS = {
@@ -101,6 +102,21 @@ FIELD_LABELS = {
     "kind": _l("Loại cơ sở"), "unit_id": _l("Đơn vị (id)"), "facility_id": _l("Cơ sở (id)"),
     "serves": _l("Phục vụ"), "user": _l("Tài khoản"), "username": _l("Tên đăng nhập"),
     "role": _l("Vai trò"), "active": _l("Đang hoạt động"),
+    # people and applications
+    "state": _l("Trạng thái"), "sex": _l("Giới tính"), "date_of_birth": _l("Ngày sinh"),
+    "ethnicity": _l("Dân tộc"), "national_id": _l("Số CCCD"), "phone": _l("Điện thoại"),
+    "residence_hamlet_id": _l("Thôn cư trú (id)"), "education": _l("Trình độ học vấn"),
+    "is_village_health_worker": _l("Nhân viên y tế thôn bản"), "languages": _l("Ngôn ngữ"),
+    "speaks_local_language": _l("Nói tiếng địa phương"), "prior_experience": _l("Kinh nghiệm"),
+    "ranking": _l("Thứ tự ưu tiên"), "comment": _l("Ý kiến"), "reason": _l("Lý do"),
+    # the network
+    "hamlet": _l("Thôn/tổ dân phố"), "hamlet_id": _l("Thôn/tổ dân phố (id)"), "on": _l("Từ ngày"),
+    "started_on": _l("Bắt đầu"), "ended_on": _l("Kết thúc"), "end_reason": _l("Lý do kết thúc"),
+    "assignment_id": _l("Phân công (id)"), "number": _l("Số quyết định"), "issued_on": _l("Ngày ký"),
+    "signer": _l("Người ký"), "handed_on": _l("Ngày bàn giao"), "received_by": _l("Người nhận"),
+    "visited_on": _l("Ngày giám sát"), "score": _l("Điểm"), "findings": _l("Nhận xét"),
+    "title": _l("Tên lớp"), "starts_on": _l("Từ ngày"), "ends_on": _l("Đến ngày"), "hours": _l("Số giờ"),
+    "amount": _l("Số tiền"), "coefficient": _l("Hệ số"), "legal_basis": _l("Căn cứ"),
 }
 
 # The most telling fields first, so the first lines of a long record say what changed.
@@ -108,7 +124,15 @@ _FIELD_ORDER = {k: i for i, k in enumerate([
     "name", "type", "households", "population", "valid_to", "decision_ref", "valid_from", "username",
     "role", "code", "local_id", "is_difficult", "is_ethnic_minority"])}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_VALUE_LABELS = {"type": type_label, "level": level_label, "role": role_label}
+def _from(labels):
+    """A value's label from a table keyed by enum or string (the value itself when unknown)."""
+    by_value = {str(getattr(k, "value", k)): v for k, v in labels.items()}
+    return lambda value: str(by_value.get(value, value))
+
+
+_VALUE_LABELS = {"type": type_label, "level": level_label, "role": role_label,
+                 "state": _from(STATE_LABELS), "sex": _from(SEX_LABELS), "education": _from(EDUCATION_LABELS),
+                 "end_reason": _from(collaborator_labels.END_REASON_LABELS)}
 
 
 def action_label(action: str) -> str:

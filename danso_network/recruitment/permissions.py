@@ -17,6 +17,14 @@ def can_nominate(user: User, hamlet: AdminUnit) -> bool:
     return bool(scope_of(user).roles_at(hamlet.path) & {Role.STATION_HEAD, Role.STATION_OFFICER})
 
 
+NOMINATING_ROLES = frozenset({Role.STATION_HEAD, Role.STATION_OFFICER})
+
+
+def can_nominate_somewhere(user: User) -> bool:
+    """Whether to offer "Giới thiệu ứng viên" at all (a viewer or a centre never nominates)."""
+    return bool(scope_of(user).all_roles & NOMINATING_ROLES)
+
+
 def can_edit_dossier(user: User, application: Application) -> bool:
     return bool(scope_of(user).roles_at(application.hamlet_path) & {Role.STATION_HEAD, Role.STATION_OFFICER})
 

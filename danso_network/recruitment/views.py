@@ -46,7 +46,14 @@ from .labels import (
     STATE_LABELS,
 )
 from .models import DOSSIER_ITEMS, Application, Candidate, Education, RecognitionDecision
-from .permissions import can_edit_dossier, can_nominate, can_take, can_view_application, can_view_decision
+from .permissions import (
+    can_edit_dossier,
+    can_nominate,
+    can_nominate_somewhere,
+    can_take,
+    can_view_application,
+    can_view_decision,
+)
 from .workflow import Action, Approver, State, actions_from
 
 bp = Blueprint("recruitment", __name__, url_prefix="/recruitment")
@@ -61,7 +68,8 @@ def labels():
     return {"STATE_LABELS": STATE_LABELS, "STATE_COLOURS": STATE_COLOURS, "ACTION_LABELS": ACTION_LABELS,
             "EVENT_LABELS": EVENT_LABELS, "DOSSIER_LABELS": DOSSIER_LABELS, "DOSSIER_ITEMS": DOSSIER_ITEMS,
             "EDUCATION_LABELS": EDUCATION_LABELS, "SEX_LABELS": SEX_LABELS, "RULES": rules.RULES,
-            "APPROVER_LABELS": APPROVER_LABELS, "State": State, "Action": Action}
+            "APPROVER_LABELS": APPROVER_LABELS, "State": State, "Action": Action,
+            "can_nominate_somewhere": can_nominate_somewhere}
 
 
 # --- loading and permission helpers -----------------------------------------------------------------

@@ -352,3 +352,17 @@ def test_csv_never_carries_a_live_formula(world, people, browser, name):
                    for cell in cells), [c for c in cells if c[:1] in "=+-@"]
     assert any(cell.startswith("'" + name) for cell in cells)
     assert body.strip().splitlines()[-1].endswith(",848387,")
+
+
+@pytest.mark.parametrize(("user", "path", "signer"), [
+    ("truongtram_a", "/allowances/sheet/{commune_a}", "Trưởng trạm y tế"),
+    ("ttyt689", "/allowances/sheet/centre/{centre}", "Giám đốc trung tâm y tế"),
+    ("admin75", "/allowances/sheet/{province}", "Giám đốc Sở Y tế"),
+])
+def test_the_sheet_is_signed_by_the_head_of_its_level(world, people, browser, user, path, signer):
+    """Issue #9 item 21: the province sheet was signed "Trưởng trạm"."""
+    url = path.format(commune_a=world.commune_a.id, centre=world.centre.id, province=world.dong_nai.id)
+    html = browser(user).get(url + "?month=2026-03").get_data(as_text=True)
+    assert signer in html
+    assert all(other not in html for other in {"Trưởng trạm y tế", "Giám đốc trung tâm y tế", "Giám đốc Sở Y tế"}
+               - {signer})

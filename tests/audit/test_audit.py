@@ -155,3 +155,17 @@ def test_a_scope_over_every_province_sees_all_their_events_and_account_events_on
     page = text(other.get("/audit/"))
     assert "Khu phố 1, Phường Bình Phước" in page and "Tổ dân phố 5, Phường Ba Đình" in page
     assert "chuacapquyen" not in page
+
+
+def test_the_log_shows_labels_not_raw_fields_and_values():
+    """Issue #9 item 21: the log showed ``state: contracted → active`` and ``sex: female``."""
+    from types import SimpleNamespace
+
+    from danso_network.audit.labels import changes
+
+    event = SimpleNamespace(before={"state": "contracted"}, after={"state": "active", "sex": "female",
+                                                                   "education": "lower_secondary"})
+    shown = {label: (before, after) for label, before, after in changes(event)}
+    assert shown["Trạng thái"][1] != "active" and "contracted" not in str(shown["Trạng thái"])
+    assert shown["Giới tính"][1] == "Nữ"
+    assert "lower_secondary" not in str(shown)

@@ -596,3 +596,9 @@ def test_two_candidates_of_one_hamlet_cannot_share_a_priority(app, setup):
     assert state_of(app_id) == State.SCREENED
     assert head.act(app_id, "review", ranking="2", **{f"check_{c}": "y" for c in MANUAL_CODES}).status_code == 302
     assert state_of(app_id) == State.STATION_REVIEWED
+
+
+def test_a_viewer_is_not_offered_to_nominate(app, setup):
+    """Issue #9 item 21: the viewer saw a "Giới thiệu ứng viên" button it could not use."""
+    assert "Giới thiệu ứng viên" not in text(Browser(app, "xem_b").get("/recruitment/applications"))
+    assert "Giới thiệu ứng viên" in text(Browser(app, "truongtram_b").get("/recruitment/applications"))
