@@ -33,7 +33,7 @@ from ..extensions import db
 from ..recruitment import rules
 from ..recruitment import services as rs
 from ..recruitment.models import DOSSIER_ITEMS, Application, CriteriaSet
-from ..recruitment.workflow import Action, Approver, State
+from ..recruitment.workflow import FINAL_STATES, Action, Approver, State
 from ..training import services as training
 from ..training.models import TrainingCourse
 from ..units import services as unit_services
@@ -603,8 +603,23 @@ class Simulation:
         app = self.apps[step.story]
         codes = [c for c in rules.MANUAL_CODES if c in app.criteria_set.enabled_rules]
         checks = {c: {"ok": True, "note": self.rng.choice(MANUAL_NOTES[c])} for c in codes}
-        self._do(step, Action.REVIEW, self.head(app), manual_checks=checks, ranking=step.data.get("ranking"),
+        self._do(step, Action.REVIEW, self.head(app), manual_checks=checks,
+                 ranking=self._free_ranking(app, step.data.get("ranking")),
                  comment="Đủ tiêu chuẩn, đề nghị trình phê duyệt.")
+
+    @staticmethod
+    def _free_ranking(app: Application, wanted: int | None) -> int | None:
+        """The station's priority for the candidate, or the next one free in the hamlet: two
+        candidates still in the running never share a priority (recruitment.services._review)."""
+        if wanted is None:
+            return None
+        taken = set(db.session.scalars(select(Application.ranking).where(
+            Application.hamlet_id == app.hamlet_id, Application.id != app.id, Application.ranking.is_not(None),
+            Application.state.not_in([s.value for s in FINAL_STATES]))))
+        ranking = wanted
+        while ranking in taken:
+            ranking += 1
+        return ranking
 
     def _submit(self, step: Step) -> None:
         app = self.apps[step.story]
