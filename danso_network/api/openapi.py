@@ -11,6 +11,7 @@ from copy import deepcopy
 
 from ..collaborators.models import EndReason
 from ..collaborators.services import ROSTER_STATUSES, SORTS, TENURES
+from ..common.paging import PER_PAGE
 from ..recruitment import rules
 from ..recruitment.models import DOSSIER_ITEMS
 from ..supervision.models import ChecklistItem
@@ -340,7 +341,7 @@ _AS_OF = {"name": "as_of", "in": "query", "required": False,
           "description": "Xem theo ngày (YYYY-MM-DD), mặc định hôm nay", "schema": {"type": "string", "format": "date"}}
 _PAGE = [{"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
          {"name": "per_page", "in": "query", "required": False,
-          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}]
+          "schema": {"type": "integer", "minimum": 1, "maximum": schemas.API_MAX_PER_PAGE, "default": PER_PAGE}}]
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}

@@ -31,8 +31,6 @@ from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-DEFAULT_PER_PAGE = 20  # network_views' page size until it reads schemas.query_page() too
-MAX_PER_PAGE = 100
 CONCURRENT = _l("Hồ sơ vừa được người khác xử lý cùng lúc; thao tác của bạn chưa được lưu. "
                 "Vui lòng đọc lại hồ sơ để xem trạng thái mới.")
 
