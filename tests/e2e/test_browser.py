@@ -53,3 +53,22 @@ def test_wrong_password_keeps_the_username_and_explains(page):
     page.get_by_role("button", name="Đăng nhập").click()
     assert page.get_by_text("Tên đăng nhập hoặc mật khẩu không đúng.").is_visible()
     assert page.get_by_label("Tên đăng nhập").input_value() == "truongtram_a"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_page_fits_the_screen_and_the_account_menu_is_reachable(browser, live_server, width):
+    """Issue #9 item 20: at 1280 px the province admin's account menu was pushed off-screen, and
+    on a phone the home page scrolled sideways."""
+    context = browser.new_context(base_url=live_server, locale="vi-VN", viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        _login(page, "admin75")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        if width < 1200:
+            page.locator(".navbar-toggler").click()
+        account = page.locator(".navbar .dropdown-toggle", has_text="admin75")
+        account.click()
+        box = page.get_by_role("link", name="Đổi mật khẩu").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    finally:
+        context.close()
