@@ -11,7 +11,6 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     SelectField,
     StringField,
@@ -24,7 +23,7 @@ from wtforms.widgets import TextInput
 
 from ..allowances.models import AllowanceBasis, CommuneCategory, Zone
 from ..collaborators.models import AssignmentKind
-from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
+from ..units.forms import DATE_FORMATS, DayFirstDateField, DomainErrorForm, _clean_text
 from .services import MAX_AMOUNT, MAX_BASE_SALARY, MAX_MISSED_MEETINGS, MAX_VISIT_INTERVAL_DAYS
 
 BAD_DATE = _l("Ngày không hợp lệ (ngày/tháng/năm).")
@@ -105,7 +104,7 @@ class CoefficientField(StringField):
 
 def _date(label, *, required: str | None = None, **kw):
     validators = [InputRequired(required)] if required else [Optional()]
-    return DateField(label, format=DATE_FORMATS, validators=validators, invalid_value_message=BAD_DATE, **kw)
+    return DayFirstDateField(label, format=DATE_FORMATS, validators=validators, invalid_value_message=BAD_DATE, **kw)
 
 
 def _legal_basis(label, required: bool = True):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from ..common.clock import today
+from ..units.forms import DayFirstDateField
 
 
 class LoginForm(FlaskForm):
@@ -41,7 +42,7 @@ class GrantForm(FlaskForm):
     role = SelectField(_l("Vai trò"), choices=[], validators=[DataRequired(_l("Vui lòng chọn vai trò."))])
     place = SelectField(_l("Nơi được cấp quyền"), choices=[], validate_choice=True,
                         validators=[DataRequired(_l("Vui lòng chọn nơi cấp quyền."))])
-    valid_from = DateField(_l("Có hiệu lực từ ngày"), default=date.today,
+    valid_from = DayFirstDateField(_l("Có hiệu lực từ ngày"), default=today,
                            validators=[DataRequired(_l("Vui lòng nhập ngày theo dạng ngày/tháng/năm."))])
     submit = SubmitField(_l("Cấp quyền"))
 
@@ -67,7 +68,7 @@ class UserCreateForm(GrantForm):
 
 
 class EndGrantForm(FlaskForm):
-    on = DateField(_l("Kết thúc từ ngày"), default=date.today,
+    on = DayFirstDateField(_l("Kết thúc từ ngày"), default=today,
                    validators=[DataRequired(_l("Vui lòng nhập ngày theo dạng ngày/tháng/năm."))])
     submit = SubmitField(_l("Kết thúc quyền"))
 

@@ -5,12 +5,12 @@ confirmation box); the rules (scope, dates in order, not in the future, status) 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..common.clock import today
-from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
+from ..units.forms import DATE_FORMATS, DayFirstDateField, DomainErrorForm, _clean_text
 from .labels import END_REASON_LABELS
 from .models import TERMINATION_REASONS
 
@@ -19,7 +19,7 @@ DATE_REQUIRED = _l("Vui lòng nhập ngày.")
 
 
 def _date(label, *, required=DATE_REQUIRED, **kw):
-    return DateField(label, format=DATE_FORMATS, validators=[InputRequired(required)],
+    return DayFirstDateField(label, format=DATE_FORMATS, validators=[InputRequired(required)],
                      invalid_value_message=BAD_DATE, default=today, **kw)
 
 

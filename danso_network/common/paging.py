@@ -115,12 +115,3 @@ def paginate(stmt: Select, page: int = 1, per_page: int = PER_PAGE, *, scalars: 
     result = db.session.execute(sliced)
     items = list(result.scalars()) if scalars else list(result.all())
     return Page(items, total, page, per_page)
-
-
-def page_of(items: Sequence[Any], page: int = 1, per_page: int = PER_PAGE) -> Page:
-    """A page over a short list already in memory (a handful of rows by construction, e.g. the
-    communes of one centre); never for a list that grows with the data."""
-    page, per_page = clamp(page, per_page)
-    last = max(1, math.ceil(len(items) / per_page))
-    page = min(page, last)
-    return Page(list(items[(page - 1) * per_page: page * per_page]), len(items), page, per_page)

@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -26,7 +25,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..errors import DomainError
-from ..units.forms import DATE_FORMATS, _clean_text
+from ..units.forms import DATE_FORMATS, DayFirstDateField, _clean_text
 from . import rules
 from .labels import APPROVER_LABELS, QUOTA_PRESET_LABELS
 from .models import CriteriaSet
@@ -72,7 +71,7 @@ class CriteriaVersionForm(FlaskForm):
     allow_override = BooleanField(_l("Cho phép phê duyệt vượt tiêu chuẩn (phải ghi lý do, bị đánh dấu trong báo cáo)"))
     enabled_rules = MultiCheckboxField(_l("Tiêu chí áp dụng"), choices=[SelectChoice(c, rules.RULES[c].label) for c in RULE_CHOICES],
                                        invalid_choice_message=_l("Mã tiêu chí không hợp lệ."))
-    valid_from = DateField(_l("Có hiệu lực từ ngày"), format=DATE_FORMATS,
+    valid_from = DayFirstDateField(_l("Có hiệu lực từ ngày"), format=DATE_FORMATS,
                            validators=[InputRequired(_l("Vui lòng nhập ngày có hiệu lực."))],
                            invalid_value_message=_l("Ngày không hợp lệ (ngày/tháng/năm)."))
     note = TextAreaField(_l("Căn cứ, ghi chú"), filters=[_clean_text],

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -20,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..common import clock
-from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
+from ..units.forms import DATE_FORMATS, DayFirstDateField, DomainErrorForm, _clean_text
 from . import rules
 from .labels import ACTION_LABELS, DOSSIER_LABELS, EDUCATION_LABELS, SEX_LABELS
 from .models import DOSSIER_ITEMS, Education
@@ -31,7 +30,7 @@ BAD_DATE = _l("Ngày không hợp lệ (ngày/tháng/năm).")
 
 def _date(label, *, required: str | None = None, **kw):
     validators = [InputRequired(required)] if required else [Optional()]
-    return DateField(label, format=DATE_FORMATS, validators=validators, invalid_value_message=BAD_DATE, **kw)
+    return DayFirstDateField(label, format=DATE_FORMATS, validators=validators, invalid_value_message=BAD_DATE, **kw)
 
 
 class RecruitmentForm(DomainErrorForm):

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -20,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..common.clock import today
-from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
+from ..units.forms import DATE_FORMATS, DayFirstDateField, DomainErrorForm, _clean_text
 from .labels import CHECKLIST_LABELS, LINK_BASIS_DEFAULT, LINK_KIND_LABELS
 from .models import ChecklistItem, LinkKind
 
@@ -30,7 +29,7 @@ ANSWERS = {"yes": True, "no": False, "na": None}
 
 def _date(label, *, required: str | None = None, **kw):
     validators = [InputRequired(required)] if required else [Optional()]
-    return DateField(label, format=DATE_FORMATS, validators=validators, invalid_value_message=BAD_DATE, **kw)
+    return DayFirstDateField(label, format=DATE_FORMATS, validators=validators, invalid_value_message=BAD_DATE, **kw)
 
 
 def _text(label, *, max_length: int, rows: int = 2, required: str | None = None, **kw):

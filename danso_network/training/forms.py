@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     IntegerField,
     SelectField,
@@ -17,13 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..units.forms import DATE_FORMATS, DomainErrorForm, _clean_text
+from ..units.forms import DATE_FORMATS, DayFirstDateField, DomainErrorForm, _clean_text
 
 BAD_DATE = _l("Ngày không hợp lệ (ngày/tháng/năm).")
 
 
 def _date(label, required):
-    return DateField(label, format=DATE_FORMATS, validators=[InputRequired(required)],
+    return DayFirstDateField(label, format=DATE_FORMATS, validators=[InputRequired(required)],
                      invalid_value_message=BAD_DATE)
 
 

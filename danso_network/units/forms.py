@@ -3,8 +3,6 @@ unique in the commune, type allowed under the commune's type, dates in order) li
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -17,13 +15,28 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
+from ..common.clock import today as clock_today
 from ..errors import DomainError
 from ..textnorm import clean_text
 from .labels import type_label
 from .models import FIGURE_LIMITS, HAMLET_TYPES_UNDER, AdminUnit, UnitLevel, UnitType
 
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]  # shown day-first; ISO (what scripts send) still accepted
+
+
+class DayFirstDateField(DateField):
+    """A date typed and shown dd/mm/yyyy whatever the browser's language. A text field: the
+    native date input shows mm/dd/yyyy in an English browser, so a day-first entry would silently
+    swap day and month whenever the day is 12 or less (issue #9 item 17)."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, format=DATE_FORMATS, **kwargs):
+        render_kw = {"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off",
+                     **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, format=format, render_kw=render_kw, **kwargs)
 
 
 def _clean_text(value):
@@ -90,7 +103,7 @@ class HamletForm(DomainErrorForm):
 
 
 class NewHamletForm(HamletForm):
-    valid_from = DateField(_l("Có hiệu lực từ ngày"), format=DATE_FORMATS, default=date.today,
+    valid_from = DayFirstDateField(_l("Có hiệu lực từ ngày"), format=DATE_FORMATS, default=clock_today,
                            validators=[InputRequired(_l("Vui lòng nhập ngày."))],
                            invalid_value_message=_l("Ngày không hợp lệ (ngày/tháng/năm)."))
     submit = SubmitField(_l("Thêm"))
@@ -98,7 +111,7 @@ class NewHamletForm(HamletForm):
 
 class CloseHamletForm(DomainErrorForm):
     # Named like the model column so a service error about ``valid_to`` lands on this field.
-    valid_to = DateField(_l("Hết hiệu lực từ ngày"), format=DATE_FORMATS,
+    valid_to = DayFirstDateField(_l("Hết hiệu lực từ ngày"), format=DATE_FORMATS,
                          validators=[InputRequired(_l("Vui lòng nhập ngày hết hiệu lực."))],
                          invalid_value_message=_l("Ngày không hợp lệ (ngày/tháng/năm)."))
     decision_ref = StringField(_l("Số, ngày quyết định (nếu có)"), filters=[_clean_text],

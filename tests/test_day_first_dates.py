@@ -1,0 +1,34 @@
+"""Dates are shown and entered day-first whatever the browser's language (issue #9 item 17): the
+native date input showed mm/dd/yyyy in an English browser, so 05/12/2026 became 12 May."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from danso_network.extensions import db
+from danso_network.units.models import AdminUnit
+
+from .conftest import csrf_token
+
+
+def test_no_page_uses_the_native_date_or_month_input(world, login_as):
+    client = login_as(world.users["admin"])
+    for url in ("/units/%d" % world.commune_a.id, f"/units/{world.commune_a.id}/hamlets/new",
+                "/audit/", "/supervision/visits"):
+        html = client.get(url).get_data(as_text=True)
+        assert not re.search(r'type="(date|month)"', html), url
+
+
+def test_a_day_first_date_is_read_day_first(world, login_as):
+    client = login_as(world.users["admin"])
+    url = f"/units/{world.commune_a.id}/hamlets/new"
+    form = client.get(url).get_data(as_text=True)
+    assert re.search(r'name="valid_from"[^>]*placeholder="dd/mm/yyyy"|placeholder="dd/mm/yyyy"[^>]*name="valid_from"', form)
+    response = client.post(url, data={"name": "Khu phố ngày", "type": "khu_pho", "valid_from": "05/08/2025",
+                                      "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 302
+    hamlet = db.session.scalar(db.select(AdminUnit).where(AdminUnit.name == "Khu phố ngày"))
+    assert hamlet.valid_from == date(2025, 8, 5)
+    page = client.get(f"/units/{world.commune_a.id}?as_of=05/08/2025").get_data(as_text=True)
+    assert 'value="05/08/2025"' in page
