@@ -14,7 +14,7 @@ from .conftest import csrf_token
 
 def test_no_page_uses_the_native_date_or_month_input(world, login_as):
     client = login_as(world.users["admin"])
-    for url in ("/units/%d" % world.commune_a.id, f"/units/{world.commune_a.id}/hamlets/new",
+    for url in (f"/units/{world.commune_a.id}", f"/units/{world.commune_a.id}/hamlets/new",
                 "/audit/", "/supervision/visits"):
         html = client.get(url).get_data(as_text=True)
         assert not re.search(r'type="(date|month)"', html), url
