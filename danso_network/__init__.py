@@ -30,6 +30,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_blueprints(app)
     register_template_helpers(app)
 
+    from .security import register_security_headers
+
+    register_security_headers(app)
+
     from .errors import register_error_handlers
 
     register_error_handlers(app)

@@ -3,7 +3,7 @@
 ``DANSO_SESSION_COOKIE_SECURE=false`` gives ``False``).
 
 The few names of the public contract (DESIGN.md §6) are mapped onto Flask's own keys in
-:func:`finalise`: ``DANSO_DATABASE_URL`` and ``DANSO_MAP_TILES``.
+:func:`finalise`: ``DANSO_DATABASE_URL``, ``DANSO_MAP_TILES`` and ``DANSO_HTTPS``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
@@ -56,8 +57,13 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
 
-    MAP_TILES = "osm"  # or "none" for offline intranets
+    MAP_TILES = "osm"  # or "none" for offline intranets, or a tile URL "https://host/{z}/{x}/{y}.png"
+    # Served over HTTPS (behind a TLS proxy too): send HSTS and mark every cookie Secure (security.py).
+    HTTPS = False
     PAGE_SIZE = 50
+    # Supervision figures of an area spanning several provinces are kept this many seconds
+    # (common/cache.py; 0: always computed live). Areas within one province are always live.
+    WIDE_SCOPE_CACHE_SECONDS = 300
     DATA_DIR = str(DATA_DIR)
 
 
@@ -67,6 +73,7 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SERVER_NAME = None
+    WIDE_SCOPE_CACHE_SECONDS = 0  # tests see every change at once; tests/test_wide_scope_cache.py turns it on
 
 
 def finalise(app) -> None:
@@ -90,6 +97,10 @@ def finalise(app) -> None:
         raise ConfigurationError(f"DANSO_TIMEZONE “{cfg['BABEL_DEFAULT_TIMEZONE']}” không phải múi giờ hợp lệ "
                                  "(ví dụ Asia/Ho_Chi_Minh).") from error
     cfg["TIMEZONE"] = cfg["BABEL_DEFAULT_TIMEZONE"]
+    cfg["MAP_TILES_ORIGIN"] = map_tiles_origin(cfg.get("MAP_TILES"))
+    if cfg.get("HTTPS"):
+        cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = True
+        cfg["PREFERRED_URL_SCHEME"] = "https"
     if not cfg.get("SECRET_KEY") and cfg.get("CLI"):
         cfg["SECRET_KEY"] = _secret_key_file(app.instance_path)
     if not cfg.get("SECRET_KEY"):
@@ -105,6 +116,22 @@ def finalise(app) -> None:
                 "DANSO_SECRET_KEY chưa được đặt. Đặt biến môi trường DANSO_SECRET_KEY "
                 "(một chuỗi ngẫu nhiên dài) trước khi chạy ứng dụng."
             )
+
+
+def map_tiles_origin(setting) -> str | None:
+    """Where map tiles come from, for the Content-Security-Policy's ``img-src``: ``osm`` is
+    OpenStreetMap's tile server (the address folium uses), ``none`` (or empty) means no tiles, and a
+    tile URL template gives its own scheme and host."""
+    value = str(setting or "none").strip()
+    if value.lower() == "none":
+        return None
+    if value.lower() == "osm":
+        return "https://tile.openstreetmap.org"
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    raise ConfigurationError(f"DANSO_MAP_TILES “{value}” không hợp lệ: dùng osm, none hoặc địa chỉ lớp nền "
+                             "dạng https://máy-chủ/{z}/{x}/{y}.png.")
 
 
 def _secret_key_file(instance_path: str) -> str | None:

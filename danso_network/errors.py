@@ -56,6 +56,11 @@ class ValidationFailed(DomainError):
         self.problems = problems or []
 
 
+DATABASE_BUSY = _l("Hệ thống đang bận xử lý yêu cầu khác. Dữ liệu của bạn chưa bị thay đổi; "
+                   "vui lòng thử lại sau ít giây.")
+RETRY_AFTER_SECONDS = 2
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
@@ -125,20 +130,20 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(e: OperationalError):
         """The database is busy (SQLite: another writer held the lock past the busy timeout) or
-        unreachable (PostgreSQL restarting): nothing was kept; the user is asked to try again."""
-        _rollback_quietly()
+        unreachable (PostgreSQL restarting): nothing was kept; the user is asked to try again.
+        Not "someone else changed this record": the request may concern no record at all."""
+        rollback_quietly()
         app.logger.warning("database unavailable: %s", e.orig)
-        body, code = render(503, _("Hệ thống đang bận xử lý yêu cầu khác. Dữ liệu của bạn chưa bị thay đổi; "
-                                   "vui lòng thử lại sau ít giây."))
-        return body, code, {"Retry-After": "2"}
+        body, code = render(503, str(DATABASE_BUSY))
+        return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(500)
     def server_error(e):
-        _rollback_quietly()
+        rollback_quietly()
         return render(500, _("Đã có lỗi xảy ra. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))
 
 
-def _rollback_quietly() -> None:
+def rollback_quietly() -> None:
     """Roll back the request's session before rendering an error page, so the page itself (which
     reads the user and their scope) does not fail on a broken transaction."""
     try:

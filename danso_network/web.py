@@ -66,10 +66,8 @@ def register_extensions(app: Flask) -> None:
         g.pop("_scopes", None)  # scopes are computed per request (see auth.permissions.scope_of)
 
     @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+    def private_pages_not_cached(response):
+        # The security headers themselves are sent by security.py.
         if request.endpoint and request.endpoint != "static" and current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -105,7 +103,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .auth import permissions
+    from .auth import permissions, personal_data
     from .auth.labels import role_label
     from .units.labels import facility_kind_label, level_label, type_label
 
@@ -113,6 +111,7 @@ def register_template_helpers(app: Flask) -> None:
     def inject():
         return {
             "perm": permissions,
+            "personal": personal_data,  # who sees CCCD, phone, date of birth, and how hidden ones look
             "level_label": level_label,
             "type_label": type_label,
             "role_label": role_label,

@@ -112,6 +112,8 @@ def _application(world, commune: str) -> int:
 
     made = world.__dict__.setdefault("_applications", {})
     if commune not in made:
+        if rs.criteria_for(world.dong_nai) is None:  # nominating needs the province's criteria
+            factories.criteria(world.dong_nai)
         hamlet = (world.hamlets_a if commune == "a" else world.hamlets_b)[0]
         head = world.users["head_a" if commune == "a" else "head_b"]
         made[commune] = rs.create_application(**factories.candidate_fields(hamlet, 900 + len(made)), actor=head).id

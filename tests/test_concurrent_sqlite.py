@@ -8,12 +8,14 @@ transaction of the other tests), so it runs the same way in the PostgreSQL run o
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
+from danso_network.api.models import ApiToken
 from danso_network.extensions import db
 from danso_network.units.models import AdminUnit, UnitLevel
 
@@ -81,3 +83,32 @@ def test_a_lock_that_still_wins_is_a_clear_503_and_nothing_is_kept(tmp_path):
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(AdminUnit.name == "x")) == 0
         db.session.remove()
+
+
+def test_a_token_request_meeting_a_held_lock_is_told_to_retry_not_that_a_record_was_processed(
+        tmp_path, monkeypatch):
+    """Another writer holds the database past the busy timeout while someone asks for an API
+    token: no record is involved, so the answer is "busy, try again" (503 + Retry-After), like
+    the pages, not "someone just processed this record" (409)."""
+    from danso_network import extensions
+
+    monkeypatch.setattr(extensions, "SQLITE_BUSY_TIMEOUT_MS", 50)  # fail fast instead of waiting 15 s
+    app, _commune_id = _served_app(tmp_path)
+    holder = sqlite3.connect(tmp_path / "concurrent.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held by "another writer"
+    try:
+        response = app.test_client().post("/api/v1/auth/token", json={"username": "admin75", "password": PASSWORD})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503, response.get_json()
+    assert int(response.headers["Retry-After"]) >= 2  # the throttle's headers may push it later
+    assert response.json["status"] == 503
+    assert "thử lại" in response.json["error"]
+    assert "người khác xử lý" not in response.json["error"]
+    assert response.headers["Cache-Control"] == "no-store"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+        db.session.remove()
+    assert app.test_client().post("/api/v1/auth/token", json={"username": "admin75",
+                                                               "password": PASSWORD}).status_code == 201

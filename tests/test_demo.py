@@ -148,4 +148,4 @@ def test_cli_load_prints_the_logins(app, demo_network_db):
 def test_cli_refuses_a_weak_password(app):
     result = app.test_cli_runner().invoke(args=["demo", "load", "--password", "123"])
     assert result.exit_code != 0
-    assert "ít nhất 8 ký tự" in result.output
+    assert "ít nhất 10 ký tự" in result.output

@@ -22,6 +22,7 @@ from danso_network.collaborators import services as cs
 from danso_network.collaborators.models import (
     Assignment,
     Collaborator,
+    CollaboratorDuty,
     NetworkPolicy,
     RegisterHandover,
     Suspension,
@@ -57,7 +58,7 @@ pytestmark = pytest.mark.slow
 TODAY = network.END
 MODELS = (Candidate, Application, ApplicationEvent, RecognitionDecision, Collaborator, Assignment, Suspension,
           RegisterHandover, SupervisionVisit, MonthlyMeeting, MeetingAttendance, ProfessionalLink, TrainingCourse,
-          TrainingAttendance, AllowanceRule, NetworkPolicy, BaseSalary, User, RoleGrant, AuditEvent)
+          TrainingAttendance, AllowanceRule, NetworkPolicy, BaseSalary, User, RoleGrant, AuditEvent, CollaboratorDuty)
 
 
 def _count(model, *where) -> int:
@@ -139,6 +140,34 @@ def test_three_years_of_turnover_across_the_province(demo):
     # Each application's timeline starts when its record entered the app (1/7/2025 at the earliest).
     first = db.session.scalar(select(func.min(ApplicationEvent.at)))
     assert (first if first.tzinfo else first.replace(tzinfo=UTC)) >= datetime(2025, 6, 30, 17, tzinfo=UTC)
+
+
+def test_most_collaborators_also_hold_the_family_and_children_duty(demo):
+    """Đồng Nai builds the network as "CTV dân số kiêm công tác gia đình và trẻ em" (issue #9
+    item 15): most planned collaborators hold the duty from their first day, and it ends the day
+    they leave (on paper before 1/7/2025, through terminate_collaborator after)."""
+    province = units.find_unit_by_code("75")
+    report = demo.network
+    duties = db.session.execute(select(CollaboratorDuty, Collaborator.activated_on).join(
+        Collaborator, Collaborator.id == CollaboratorDuty.collaborator_id)).all()
+    assert len(duties) == report.duties
+    assert 0.8 * report.collaborators_created < report.duties < 0.9 * report.collaborators_created
+    assert all(d.started_on == activated and d.duty == "family_children" and "kiêm công tác gia đình" in d.decision_ref
+               for d, activated in duties)
+    # Nobody who has left still holds it; those who left hold it until their last day.
+    serving = set(db.session.scalars(select(Assignment.collaborator_id).where(Assignment.ended_on.is_(None))))
+    assert all(d.collaborator_id in serving for d, _ in duties if d.ended_on is None)
+    last_end = dict(db.session.execute(select(Assignment.collaborator_id, func.max(Assignment.ended_on))
+                                       .group_by(Assignment.collaborator_id)).all())
+    ended = [d for d, _ in duties if d.ended_on is not None]
+    assert ended and all(d.collaborator_id not in serving and d.ended_on == last_end[d.collaborator_id] for d in ended)
+    assert any(d.ended_on >= date(2025, 7, 1) for d in ended)  # closed by the service in the replay
+    # The roster tells them apart on a date.
+    filters = dict(as_of=TODAY)
+    total = cs.roster_page([province.path], cs.RosterFilters(**filters)).total
+    held = cs.roster_page([province.path], cs.RosterFilters(family_children=True, **filters)).total
+    not_held = cs.roster_page([province.path], cs.RosterFilters(family_children=False, **filters)).total
+    assert held + not_held == total and 0.75 * total < held < 0.95 * total
 
 
 def test_life_of_the_network_in_the_bu_dang_area(demo):
@@ -234,7 +263,12 @@ def _history() -> tuple:
         .join(Candidate, Candidate.id == Collaborator.candidate_id)).all()
     handovers = db.session.execute(
         select(RegisterHandover.requested_on, RegisterHandover.handed_on, RegisterHandover.received_by)).all()
-    return tuple(sorted(map(tuple, rows), key=repr) for rows in (people, visits, meetings, handovers))
+    duties = db.session.execute(
+        select(Candidate.national_id, CollaboratorDuty.duty, CollaboratorDuty.started_on, CollaboratorDuty.ended_on,
+               CollaboratorDuty.decision_ref)
+        .join(Collaborator, Collaborator.id == CollaboratorDuty.collaborator_id)
+        .join(Candidate, Candidate.id == Collaborator.candidate_id)).all()
+    return tuple(sorted(map(tuple, rows), key=repr) for rows in (people, visits, meetings, handovers, duties))
 
 
 def test_same_seed_same_history(demo_network_db):

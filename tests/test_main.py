@@ -53,7 +53,7 @@ def test_favicon_is_served(client):
 def test_security_headers(client):
     response = client.get("/login")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_language_switch_is_remembered_and_unknown_language_ignored(client):

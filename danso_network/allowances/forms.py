@@ -47,6 +47,10 @@ VHW_LABELS = {
     True: _l("CTV đồng thời là nhân viên y tế thôn bản"),
     False: _l("CTV không kiêm nhân viên y tế thôn bản"),
 }
+FAMILY_CHILDREN_LABELS = {
+    True: _l("CTV kiêm công tác gia đình và trẻ em"),
+    False: _l("CTV không kiêm công tác gia đình và trẻ em"),
+}
 BASIS_LABELS = {
     AllowanceBasis.FIXED: _l("Số tiền cố định mỗi tháng"),
     AllowanceBasis.COEFFICIENT: _l("Hệ số × lương cơ sở"),
@@ -131,7 +135,7 @@ class BaseSalaryForm(DomainErrorForm):
 
 
 class RuleForm(DomainErrorForm):
-    """One line of the resolution: the case (three conditions, empty = any) and the amount."""
+    """One line of the resolution: the case (four conditions, empty = any) and the amount."""
 
     valid_from = _date(_l("Có hiệu lực từ ngày"), required=_l("Vui lòng nhập ngày có hiệu lực."))
     valid_to = _date(_l("Hết hiệu lực từ ngày (bỏ trống nếu chưa có)"))
@@ -142,6 +146,12 @@ class RuleForm(DomainErrorForm):
                                  choices=[SelectChoice("", ANY), SelectChoice("yes", VHW_LABELS[True]),
                                           SelectChoice("no", VHW_LABELS[False])],
                                  invalid_choice_message=_l("Lựa chọn không hợp lệ."))
+    family_children_duty = SelectField(_l("Kiêm công tác gia đình và trẻ em"), default="",
+                                       choices=[SelectChoice("", ANY), SelectChoice("yes", FAMILY_CHILDREN_LABELS[True]),
+                                                SelectChoice("no", FAMILY_CHILDREN_LABELS[False])],
+                                       invalid_choice_message=_l("Lựa chọn không hợp lệ."),
+                                       description=_l("Tính theo tháng: có nếu được giao vào ít nhất một ngày "
+                                                      "trong tháng."))
     basis = SelectField(_l("Cách tính"), choices=[SelectChoice(k.value, v) for k, v in BASIS_LABELS.items()],
                         invalid_choice_message=_l("Cách tính không hợp lệ."))
     amount = MoneyField(_l("Số tiền mỗi tháng (đồng)"), validators=[
@@ -158,10 +168,11 @@ class RuleForm(DomainErrorForm):
         """The submitted values for ``create_allowance_rule``; only the value of the chosen basis
         is passed (a stale value typed in the other box is ignored)."""
         vhw = {"yes": True, "no": False}.get(self.vhw_concurrent.data)
+        family_children = {"yes": True, "no": False}.get(self.family_children_duty.data)
         fixed = self.basis.data == AllowanceBasis.FIXED.value
         return {"valid_from": self.valid_from.data, "valid_to": self.valid_to.data,
                 "commune_category": self.commune_category.data or None, "zone": self.zone.data or None,
-                "vhw_concurrent": vhw, "basis": self.basis.data,
+                "vhw_concurrent": vhw, "family_children_duty": family_children, "basis": self.basis.data,
                 "amount": self.amount.data if fixed else None,
                 "coefficient": None if fixed else self.coefficient.data,
                 "legal_basis": self.legal_basis.data, "note": self.note.data or None}

@@ -7,7 +7,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..collaborators.models import _sql_in
@@ -51,8 +51,13 @@ class BaseSalary(db.Model):
 class AllowanceRule(db.Model):
     """One line of a province's allowance resolution (nghị quyết HĐND), valid ``valid_from`` ≤ d <
     ``valid_to``. A NULL condition matches every case; where several rules match, the one with the
-    most conditions wins. Two rules for the same case (same three conditions) may not overlap in
-    time (DOMAIN.md §3.3: allowances are province-configurable data)."""
+    most conditions wins. Two rules for the same case (same four conditions) may not overlap in
+    time (DOMAIN.md §3.3: allowances are province-configurable data).
+
+    ``family_children_duty``: for collaborators holding (True) or not holding (False) the duty
+    "kiêm công tác gia đình và trẻ em" during the month (collaborators.models.CollaboratorDuty;
+    Đồng Nai used that title drafting its 2021–2030 resolution, DOMAIN.md §0.4 and §8.7: the
+    amounts are not verified)."""
 
     __tablename__ = "allowance_rule"
     __table_args__ = (
@@ -73,11 +78,15 @@ class AllowanceRule(db.Model):
     commune_category: Mapped[str | None] = mapped_column(String(20))
     zone: Mapped[str | None] = mapped_column(String(20))
     vhw_concurrent: Mapped[bool | None] = mapped_column()
+    family_children_duty: Mapped[bool | None] = mapped_column()
     basis: Mapped[str] = mapped_column(String(20))
     amount: Mapped[int | None] = mapped_column(Integer)
     coefficient: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
     legal_basis: Mapped[str] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(Text)
+    # True: no document of the province was seen for it (demo data, a model borrowed from another
+    # province): pages label it "Minh hoạ — chưa có văn bản" (issue #9 item 13).
+    is_illustrative: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 

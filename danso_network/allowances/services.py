@@ -18,6 +18,12 @@ Rules and their sources:
   on each day and the parts summed before rounding once per line.
 - An additional (kiêm nhiệm) hamlet is paid only when the province's network policy in force on the
   last day of the month says so (``pay_additional_hamlet``).
+- A rule may be restricted to collaborators holding (or not) "kiêm công tác gia đình và trẻ em"
+  (``AllowanceRule.family_children_duty``; Đồng Nai's title, DOMAIN.md §0.4, amounts unverified
+  §8.7). A sheet line counts as holding it when the duty was in force on **at least one day of
+  the month** (our choice: the month's allowance is one amount per case, and a duty given with
+  the recognition decision mid-month, or ended mid-month, was still carried out that month;
+  the profile, which shows one day, uses that day).
 
 A sheet page never computes every line: its totals come from one SQL aggregation over what decides
 an amount, its lines from LIMIT/OFFSET (:func:`sheet_page`); files and prints stream every line
@@ -37,15 +43,24 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, distinct, func, or_, select
+from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, defer
 
 from ..audit.services import record, snapshot
 from ..auth.models import User
-from ..collaborators.models import Assignment, AssignmentKind, Collaborator, NetworkPolicy, Suspension
+from ..collaborators.models import (
+    Assignment,
+    AssignmentKind,
+    Collaborator,
+    CollaboratorDuty,
+    DutyKind,
+    NetworkPolicy,
+    Suspension,
+)
 from ..collaborators.policy import policy_for, province_id_of
 from ..common import clock
+from ..common.dates import check_effective_date
 from ..common.paging import PER_PAGE, Page, clamp
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -61,11 +76,15 @@ MAX_COEFFICIENT = Decimal("99.9999")  # the column is Numeric(6, 4)
 COEFFICIENT_STEP = Decimal("0.0001")
 MAX_VISIT_INTERVAL_DAYS = 366
 MAX_MISSED_MEETINGS = 12
+# The base salary (mức lương cơ sở) exists since 1/7/2013 (Nghị định 66/2013/NĐ-CP); no rule or
+# salary of this app can start before it.
+BASE_SALARY_SINCE = date(2013, 7, 1)
 
 RULE_AUDIT_FIELDS = ["province_id", "valid_from", "valid_to", "commune_category", "zone", "vhw_concurrent",
-                     "basis", "amount", "coefficient", "legal_basis", "note"]
+                     "family_children_duty", "basis", "amount", "coefficient", "legal_basis", "note",
+                     "is_illustrative"]
 POLICY_AUDIT_FIELDS = ["province_id", "valid_from", "allow_additional_hamlet", "pay_additional_hamlet",
-                       "visit_interval_days", "missed_meetings_for_review", "legal_basis"]
+                       "visit_interval_days", "missed_meetings_for_review", "legal_basis", "is_illustrative"]
 
 # Commune types as allowance resolutions group them: a former thị trấn counts as a xã
 # (TP HCM NQ 33/2025 pays xã and đặc khu alike; resolutions before 2025 paid thị trấn like xã).
@@ -133,8 +152,10 @@ def base_salary_on(day: date) -> BaseSalary | None:
 
 def set_base_salary(*, valid_from: date, amount: int, legal_basis: str, actor) -> BaseSalary:
     """Record a new base salary (lương cơ sở) from ``valid_from``, e.g. 2,340,000 đ from 1/7/2024
-    (NĐ 73/2024/NĐ-CP). One row per date; a row is never changed (a later decree adds a row)."""
+    (NĐ 73/2024/NĐ-CP). One row per date; a row is never changed (a later decree adds a row). The
+    date is bounded (``common.dates``): from :data:`BASE_SALARY_SINCE` to two years ahead."""
     legal_basis = _clean(legal_basis)
+    check_effective_date(valid_from, earliest=BASE_SALARY_SINCE)
     if amount is None or amount <= 0:
         raise ValidationFailed(_l("Mức lương cơ sở phải lớn hơn 0."), field="amount")
     if amount > MAX_BASE_SALARY:
@@ -167,7 +188,7 @@ def allowance_rules(province: AdminUnit | int) -> list[AllowanceRule]:
     return list(db.session.scalars(
         select(AllowanceRule).where(AllowanceRule.province_id == province_id)
         .order_by(AllowanceRule.valid_from.desc(), AllowanceRule.commune_category, AllowanceRule.zone,
-                  AllowanceRule.vhw_concurrent, AllowanceRule.id)))
+                  AllowanceRule.vhw_concurrent, AllowanceRule.family_children_duty, AllowanceRule.id)))
 
 
 def _same(column, value):
@@ -194,14 +215,23 @@ def _coefficient(value) -> Decimal | None:
 def create_allowance_rule(province: AdminUnit, *, valid_from: date, valid_to: date | None = None,
                           commune_category: str | None = None, zone: str | None = None,
                           vhw_concurrent: bool | None = None, basis: str, amount: int | None = None,
-                          coefficient=None, legal_basis: str, note: str | None = None, actor) -> AllowanceRule:
+                          coefficient=None, legal_basis: str, note: str | None = None, actor,
+                          family_children_duty: bool | None = None,
+                          is_illustrative: bool = False) -> AllowanceRule:
     """Add one line of the province's allowance resolution (DOMAIN.md §3.3). A condition left
-    None matches every case. Refused (nothing written): another rule of the province for the same
-    case (same three conditions) whose period overlaps; an end on or before the start; a fixed rule
+    None matches every case (``family_children_duty``: holding "kiêm công tác gia đình và trẻ em"
+    during the month, or not). Refused (nothing written): another rule of the province for the same
+    case (same four conditions) whose period overlaps; an end on or before the start; a fixed rule
     without an amount or a coefficient rule without a coefficient (or with both); negative values;
     a coefficient rule starting on a day with no base salary recorded (the amount could not be
-    computed)."""
+    computed); a start or an end outside the bounds of ``common.dates`` (from
+    :data:`BASE_SALARY_SINCE` to two years ahead): an end cannot be moved and rules of one case
+    never overlap, so a year-9999 date would block every later rule for the case.
+    ``is_illustrative``: no resolution was seen for it (demo data), labelled so on every page."""
     legal_basis, note = _clean(legal_basis), _clean(note)
+    check_effective_date(valid_from, earliest=BASE_SALARY_SINCE)
+    if valid_to is not None:
+        check_effective_date(valid_to, field="valid_to", earliest=BASE_SALARY_SINCE)
     coefficient = _coefficient(coefficient)
     if province.level != UnitLevel.PROVINCE:
         raise ValidationFailed(_l("Mức bồi dưỡng chỉ được ban hành cho tỉnh/thành phố."))
@@ -241,7 +271,7 @@ def create_allowance_rule(province: AdminUnit, *, valid_from: date, valid_to: da
         select(AllowanceRule).where(
             AllowanceRule.province_id == province.id, _same(AllowanceRule.commune_category, commune_category),
             _same(AllowanceRule.zone, zone), _same(AllowanceRule.vhw_concurrent, vhw_concurrent),
-            _overlaps(valid_from, valid_to))
+            _same(AllowanceRule.family_children_duty, family_children_duty), _overlaps(valid_from, valid_to))
         .order_by(AllowanceRule.valid_from).limit(1))
     if clash is not None:
         until = _l("không thời hạn") if clash.valid_to is None else _vn(clash.valid_to)
@@ -250,10 +280,12 @@ def create_allowance_rule(province: AdminUnit, *, valid_from: date, valid_to: da
                "mức cũ trước (ngày hết hiệu lực = ngày mức mới có hiệu lực).",
                f=_vn(clash.valid_from), t=until, b=clash.legal_basis), field="valid_from")
     rule = AllowanceRule(province_id=province.id, valid_from=valid_from, valid_to=valid_to,
-                         commune_category=commune_category, zone=zone, vhw_concurrent=vhw_concurrent, basis=basis,
+                         commune_category=commune_category, zone=zone, vhw_concurrent=vhw_concurrent,
+                         family_children_duty=family_children_duty, basis=basis,
                          amount=amount if basis == AllowanceBasis.FIXED else None,
                          coefficient=coefficient if basis == AllowanceBasis.COEFFICIENT else None,
-                         legal_basis=legal_basis, note=note, created_at=clock.now(), created_by_id=getattr(actor, "id", None))
+                         legal_basis=legal_basis, note=note, is_illustrative=bool(is_illustrative),
+                         created_at=clock.now(), created_by_id=getattr(actor, "id", None))
     db.session.add(rule)
     record("allowance_rule.create", rule, label=f"{province.name}: {legal_basis}", unit_path=province.path,
            after=snapshot(rule, RULE_AUDIT_FIELDS), actor=actor)
@@ -270,6 +302,7 @@ def end_allowance_rule(rule: AllowanceRule, *, valid_to: date, actor) -> Allowan
     if valid_to is None or valid_to <= rule.valid_from:
         raise ValidationFailed(_l("Ngày hết hiệu lực phải sau ngày có hiệu lực (%(d)s).", d=_vn(rule.valid_from)),
                                field="valid_to")
+    check_effective_date(valid_to, field="valid_to", earliest=BASE_SALARY_SINCE)
     before = snapshot(rule, RULE_AUDIT_FIELDS)
     rule.valid_to = valid_to
     record("allowance_rule.end", rule, label=f"{rule.province.name}: {rule.legal_basis}", unit_path=rule.province.path,
@@ -279,38 +312,45 @@ def end_allowance_rule(rule: AllowanceRule, *, valid_to: date, actor) -> Allowan
 
 
 def _specificity(rule: AllowanceRule) -> tuple:
-    """Most conditions first; between rules with as many conditions, the VHW condition ranks
-    before the zone, and the zone before the commune type. So in the Bình Phước draft (0.25× in
+    """Most conditions first; between rules with as many conditions, the condition on "kiêm
+    công tác gia đình và trẻ em" ranks first (it names the job being paid for), then the VHW
+    condition, then the zone, then the commune type. So in the Bình Phước draft (0.25× in
     ethnic zones, 0.125× for a VHW) a VHW in an ethnic zone gets the VHW rate, as the draft
     intends; a province wanting otherwise adds the combined rule (zone + VHW), which wins by
     having more conditions. Two matching rules never tie: with the same conditions set they
     would be the same case, which may not overlap in time."""
-    flags = (rule.vhw_concurrent is not None, rule.zone is not None, rule.commune_category is not None)
+    flags = (rule.family_children_duty is not None, rule.vhw_concurrent is not None, rule.zone is not None,
+             rule.commune_category is not None)
     return (sum(flags), *flags)
 
 
-def _matches(rule: AllowanceRule, on: date, category, zone, vhw: bool) -> bool:
+def _matches(rule: AllowanceRule, on: date, category, zone, vhw: bool, family_children: bool) -> bool:
     return (rule.valid_from <= on and (rule.valid_to is None or on < rule.valid_to)
             and (rule.commune_category is None or rule.commune_category == category)
             and (rule.zone is None or rule.zone == zone)
-            and (rule.vhw_concurrent is None or rule.vhw_concurrent == vhw))
+            and (rule.vhw_concurrent is None or rule.vhw_concurrent == vhw)
+            and (rule.family_children_duty is None or rule.family_children_duty == family_children))
 
 
-def pick_rule(rules: Iterable[AllowanceRule], *, on: date, commune_category, zone, vhw: bool) -> AllowanceRule | None:
+def pick_rule(rules: Iterable[AllowanceRule], *, on: date, commune_category, zone, vhw: bool,
+              family_children: bool = False) -> AllowanceRule | None:
     """The rule for a case among ``rules`` (already loaded): valid on the day, every non-null
-    condition matching, the most specific winning (see :func:`_specificity`)."""
+    condition matching, the most specific winning (see :func:`_specificity`). ``family_children``:
+    the collaborator holds "kiêm công tác gia đình và trẻ em" (for a sheet: during the month)."""
     category = commune_category.value if isinstance(commune_category, CommuneCategory) else commune_category
     zone = zone.value if isinstance(zone, Zone) else zone
-    matching = [r for r in rules if _matches(r, on, category, zone, bool(vhw))]
+    matching = [r for r in rules if _matches(r, on, category, zone, bool(vhw), bool(family_children))]
     return max(matching, key=_specificity) if matching else None
 
 
-def rule_for(province_id: int, *, on: date, commune_category, zone, vhw: bool) -> AllowanceRule | None:
+def rule_for(province_id: int, *, on: date, commune_category, zone, vhw: bool,
+             family_children: bool = False) -> AllowanceRule | None:
     """The province's rule for a case on a date (the most specific rule valid that day)."""
     rules = db.session.scalars(select(AllowanceRule).where(
         AllowanceRule.province_id == province_id, AllowanceRule.valid_from <= on,
         or_(AllowanceRule.valid_to.is_(None), AllowanceRule.valid_to > on)))
-    return pick_rule(rules, on=on, commune_category=commune_category, zone=zone, vhw=vhw)
+    return pick_rule(rules, on=on, commune_category=commune_category, zone=zone, vhw=vhw,
+                     family_children=family_children)
 
 
 def _amount_with(rule: AllowanceRule, base: BaseSalary | None) -> int | None:
@@ -343,13 +383,16 @@ def network_policies(province: AdminUnit | int) -> list[NetworkPolicy]:
 
 def set_network_policy(province: AdminUnit, *, valid_from: date, allow_additional_hamlet: bool,
                        pay_additional_hamlet: bool, visit_interval_days: int, missed_meetings_for_review: int,
-                       legal_basis: str | None, actor) -> NetworkPolicy:
+                       legal_basis: str | None, actor, is_illustrative: bool = False) -> NetworkPolicy:
     """Issue a new version of the province's network policy from ``valid_from`` (older versions
     stay for the past; ``policy.policy_for`` reads the one in force). Whether a collaborator may
     cover an additional hamlet and whether that is paid, how often each collaborator must be
     visited (default a quarter, DOMAIN.md §7.3 proposal) and how many missed monthly meetings in a
-    row put them under review (default 2, DOMAIN.md §7.2 proposal) are province decisions."""
+    row put them under review (default 2, DOMAIN.md §7.2 proposal) are province decisions. The date
+    is bounded (``common.dates``: from TT 02/2021/TT-BYT coming into force to two years ahead).
+    ``is_illustrative``: no decision of the province was seen for it (demo data), labelled so."""
     legal_basis = _clean(legal_basis)
+    check_effective_date(valid_from)
     if province.level != UnitLevel.PROVINCE:
         raise ValidationFailed(_l("Quy định mạng lưới chỉ được ban hành cho tỉnh/thành phố."))
     if visit_interval_days is None or not 0 < visit_interval_days <= MAX_VISIT_INTERVAL_DAYS:
@@ -370,7 +413,8 @@ def set_network_policy(province: AdminUnit, *, valid_from: date, allow_additiona
                            allow_additional_hamlet=bool(allow_additional_hamlet),
                            pay_additional_hamlet=bool(pay_additional_hamlet), visit_interval_days=visit_interval_days,
                            missed_meetings_for_review=missed_meetings_for_review, legal_basis=legal_basis,
-                           created_at=clock.now(), created_by_id=getattr(actor, "id", None))
+                           is_illustrative=bool(is_illustrative), created_at=clock.now(),
+                           created_by_id=getattr(actor, "id", None))
     db.session.add(policy)
     record("network_policy.create", policy, label=f"{province.name}: {_vn(valid_from)}", unit_path=province.path,
            after=snapshot(policy, POLICY_AUDIT_FIELDS), actor=actor)
@@ -423,6 +467,7 @@ class SheetLine:
     notes: list = field(default_factory=list)
     problem: bool = False  # something the person preparing the sheet must look at
     number: int = 0  # STT: the line's number within its commune (1-based)
+    family_children: bool = False  # held "kiêm công tác gia đình và trẻ em" on a day of the month
 
     @property
     def group_id(self) -> int:
@@ -612,6 +657,7 @@ class _Rates:
         self.days = days
         # No rule of the month distinguishes village health workers: the amount never depends on it.
         self.depends_on_vhw = any(r.vhw_concurrent is not None for r in rules)
+        self.depends_on_duty = any(r.family_children_duty is not None for r in rules)
         self.cache: dict[tuple, list[tuple[AllowanceRule | None, BaseSalary | None, int | None]]] = {}
 
     def _salary(self, day: date) -> BaseSalary | None:
@@ -621,13 +667,14 @@ class _Rates:
                 found = s
         return found
 
-    def per_day(self, province_id: int, category, zone, vhw: bool):
-        key = (province_id, category, zone, vhw)
+    def per_day(self, province_id: int, category, zone, vhw: bool, family_children: bool = False):
+        key = (province_id, category, zone, vhw, family_children)
         if key not in self.cache:
             rules = self.rules_by_province.get(province_id, [])
             out = []
             for day in self.days:
-                rule = pick_rule(rules, on=day, commune_category=category, zone=zone, vhw=vhw)
+                rule = pick_rule(rules, on=day, commune_category=category, zone=zone, vhw=vhw,
+                                 family_children=family_children)
                 base = self._salary(day) if rule is not None and rule.basis == AllowanceBasis.COEFFICIENT else None
                 out.append((rule, base, _amount_with(rule, base) if rule is not None else None))
             self.cache[key] = out
@@ -716,6 +763,13 @@ class SheetContext:
         self.in_month = and_(in_areas(self.prefixes, Assignment.hamlet_path), Assignment.started_on <= self.last,
                              or_(Assignment.ended_on.is_(None),
                                  and_(Assignment.ended_on > self.first, Assignment.ended_on > Assignment.started_on)))
+        # The line's collaborator held "kiêm công tác gia đình và trẻ em" on at least one day of
+        # the month (see the module docstring for why any day counts).
+        self.family_children = exists().where(
+            CollaboratorDuty.collaborator_id == Assignment.collaborator_id,
+            CollaboratorDuty.duty == DutyKind.FAMILY_CHILDREN.value, CollaboratorDuty.started_on <= self.last,
+            or_(CollaboratorDuty.ended_on.is_(None),
+                and_(CollaboratorDuty.ended_on > self.first, CollaboratorDuty.ended_on > CollaboratorDuty.started_on)))
 
     # --- computing ----------------------------------------------------------------------------
 
@@ -726,13 +780,14 @@ class SheetContext:
         return self._policies[province_id]
 
     def pay(self, province_id: int, category: CommuneCategory | None, zone: Zone, vhw: bool, start: date,
-            end: date, suspensions: tuple = ()) -> _Pay:
+            end: date, suspensions: tuple = (), family_children: bool = False) -> _Pay:
         """The pay for a case in force ``start`` ≤ d < ``end`` (clipped to the month)."""
         start, end = max(start, self.first), min(end or self.end, self.end)
-        key = (province_id, category.value if category else None, zone.value, bool(vhw), start, end, suspensions)
+        key = (province_id, category.value if category else None, zone.value, bool(vhw), bool(family_children),
+               start, end, suspensions)
         found = self._memo.get(key)
         if found is None:
-            per_day = self.rates.per_day(province_id, key[1], key[2], key[3])
+            per_day = self.rates.per_day(province_id, key[1], key[2], key[3], key[4])
             found = self._memo[key] = _pay(self.days, start, end, suspensions, per_day)
         return found
 
@@ -766,6 +821,7 @@ class SheetContext:
             "unit_id": _COMMUNE.id, "unit_path": _COMMUNE.path, "unit_type": _COMMUNE.type,
             "own": _COMMUNE.id == _HAMLET.id, "difficult": or_(_HAMLET.is_difficult, _HAMLET.is_ethnic_minority),
             "vhw": Candidate.is_village_health_worker if self.rates.depends_on_vhw else None,
+            "family_children": self.family_children if self.rates.depends_on_duty else None,
             "kind": Assignment.kind,
             "start": case((Assignment.started_on < self.first, self.first), else_=Assignment.started_on),
             "end": case((or_(Assignment.ended_on.is_(None), Assignment.ended_on > self.end), self.end),
@@ -786,7 +842,8 @@ class SheetContext:
             province_id, n = province_id_of(g["unit_path"]), g["n"]
             category = None if g["own"] else COMMUNE_CATEGORY_OF_TYPE.get(g["unit_type"])
             pay = self.pay(province_id, category, Zone.DIFFICULT if g["difficult"] else Zone.NORMAL,
-                           bool(g.get("vhw")), g["start"], g["end"], suspensions.get(g["suspended_id"], ()))
+                           bool(g.get("vhw")), g["start"], g["end"], suspensions.get(g["suspended_id"], ()),
+                           bool(g.get("family_children")))
             paid = g["kind"] != AssignmentKind.ADDITIONAL or self.pays_additional(province_id)
             total = totals.setdefault(g["unit_id"], CommuneTotal(None))  # the commune is set below
             total.lines += n
@@ -820,24 +877,26 @@ class SheetContext:
             return []
         rows = db.session.execute(_lines_from(select(
             Assignment, _HAMLET, _COMMUNE, Candidate.full_name, Candidate.national_id,
-            Candidate.is_village_health_worker)).where(Assignment.id.in_(list(ids)))
+            Candidate.is_village_health_worker, self.family_children)).where(Assignment.id.in_(list(ids)))
             .options(*_without_geometry(_HAMLET, _COMMUNE))).all()
         order = {aid: i for i, aid in enumerate(ids)}
         rows.sort(key=lambda r: order[r[0].id])
         suspensions = self.suspensions_of(r[0].collaborator_id for r in rows)
         return [self._line(*row, suspensions.get(row[0].collaborator_id, ())) for row in rows]
 
-    def _line(self, assignment, hamlet, commune, full_name, national_id, vhw, suspensions) -> SheetLine:
+    def _line(self, assignment, hamlet, commune, full_name, national_id, vhw, family_children,
+              suspensions) -> SheetLine:
         commune = commune if commune.id != hamlet.id else None
         province_id = province_id_of(hamlet.path)
         category, zone = commune_category_of(commune), zone_of(hamlet)
         pay = self.pay(province_id, category, zone, bool(vhw), assignment.started_on, assignment.ended_on,
-                       suspensions)
+                       suspensions, bool(family_children))
         line = SheetLine(assignment=assignment, collaborator_id=assignment.collaborator_id, full_name=full_name,
                          national_id=national_id, hamlet=hamlet, commune=commune, commune_category=category,
                          zone=zone, vhw=bool(vhw), kind=assignment.kind, days_in_force=pay.days_in_force,
                          days_suspended=pay.days_suspended, days_in_month=len(self.days),
-                         segments=list(pay.segments), amount=pay.amount, problem=pay.problem)
+                         segments=list(pay.segments), amount=pay.amount, problem=pay.problem,
+                         family_children=bool(family_children))
         if line.days_suspended:
             line.notes.append(_l("Tạm đình chỉ %(n)d ngày, không tính bồi dưỡng.", n=line.days_suspended))
         if not line.days_active:
@@ -993,6 +1052,7 @@ class ProfileAllowance:
     paid: bool
     suspended: bool
     notes: list = field(default_factory=list)
+    family_children: bool = False  # holds "kiêm công tác gia đình và trẻ em" on the day
 
 
 def allowance_for(collaborator: Collaborator, on: date | None = None) -> list[ProfileAllowance]:
@@ -1001,6 +1061,7 @@ def allowance_for(collaborator: Collaborator, on: date | None = None) -> list[Pr
     by the province, suspension, no rule, no base salary)."""
     on = on or clock.today()
     vhw = bool(collaborator.candidate.is_village_health_worker)
+    family_children = any(d.duty == DutyKind.FAMILY_CHILDREN and d.open_on(on) for d in collaborator.duties)
     suspended = any(s.open_on(on) for s in collaborator.suspensions)
     out = []
     for a in collaborator.assignments:
@@ -1009,9 +1070,11 @@ def allowance_for(collaborator: Collaborator, on: date | None = None) -> list[Pr
         hamlet, commune = a.hamlet, a.hamlet.parent
         category, zone = commune_category_of(commune), zone_of(hamlet)
         province_id = province_id_of(hamlet.path)
-        rule = rule_for(province_id, on=on, commune_category=category, zone=zone, vhw=vhw)
+        rule = rule_for(province_id, on=on, commune_category=category, zone=zone, vhw=vhw,
+                        family_children=family_children)
         full = monthly_amount(rule, on) if rule is not None else None
-        item = ProfileAllowance(a, hamlet, commune, category, zone, vhw, rule, full, paid=True, suspended=suspended)
+        item = ProfileAllowance(a, hamlet, commune, category, zone, vhw, rule, full, paid=True, suspended=suspended,
+                                family_children=family_children)
         if rule is None:
             item.notes.append(_l("Chưa có mức bồi dưỡng áp dụng cho trường hợp này."))
         elif full is None:

@@ -36,6 +36,7 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from ..auth.permissions import landing_of, require, scope_of
+from ..auth.personal_data import can_see_personal_data, masked_text
 from ..collaborators.policy import policy_for
 from ..common import clock
 from ..common.params import month_arg, page_arg
@@ -114,6 +115,8 @@ def rule_case(rule: AllowanceRule) -> str:
         parts.append(str(ZONE_SHORT[allowances.Zone(rule.zone)]))
     if rule.vhw_concurrent is not None:
         parts.append(_("kiêm NVYT thôn bản") if rule.vhw_concurrent else _("không kiêm NVYT thôn bản"))
+    if rule.family_children_duty is not None:
+        parts.append(_("kiêm công tác GĐ&TE") if rule.family_children_duty else _("không kiêm công tác GĐ&TE"))
     return " · ".join(parts) if parts else _("Mọi trường hợp")
 
 
@@ -222,7 +225,7 @@ def centre_sheet(facility_id: int):
 
 
 CSV_HEADER = [_l("STT"), _l("Xã/phường"), _l("Loại xã"), _l("Thôn/tổ dân phố"), _l("Vùng"), _l("Họ và tên"),
-              _l("Số CCCD"), _l("Kiêm NVYT thôn bản"), _l("Loại phân công"), _l("Số ngày hưởng"),
+              _l("Số CCCD"), _l("Kiêm NVYT thôn bản"), _l("Kiêm GĐ&TE"), _l("Loại phân công"), _l("Số ngày hưởng"),
               _l("Số ngày tạm đình chỉ"), _l("Số ngày trong tháng"), _l("Mức tháng (đồng)"), _l("Căn cứ"),
               _l("Thành tiền (đồng)"), _l("Ghi chú")]
 
@@ -241,15 +244,17 @@ def _csv(units: Sequence[AdminUnit], month: date, title: str) -> Response:
                 n += 1
                 category = COMMUNE_CATEGORY_SHORT[line.commune_category] if line.commune_category else ""
                 yield [n, group.commune.full_name, str(category), line.hamlet.name, str(ZONE_SHORT[line.zone]),
-                       line.full_name, line.national_id, _("Có") if line.vhw else _("Không"),
+                       line.full_name, masked_text(line.national_id, can_see_personal_data(
+                           current_user, [line.assignment.hamlet_path])), _("Có") if line.vhw else _("Không"),
+                       _("Có") if line.family_children else _("Không"),
                        str(ASSIGNMENT_KIND_LABELS.get(line.kind, line.kind)), line.days_active, line.days_suspended,
                        line.days_in_month, line.full_amount if line.full_amount is not None else "",
                        line.rule.legal_basis if line.rule is not None else "", line.amount,
                        " ".join(str(n_) for n_ in line.notes)]
             subtotal = sum(line.amount for line in group.lines)
             total += subtotal
-            yield ["", _("Cộng %(c)s", c=group.commune.full_name), *[""] * 12, subtotal, ""]
-        yield ["", _("Tổng cộng"), *[""] * 12, total, ""]
+            yield ["", _("Cộng %(c)s", c=group.commune.full_name), *[""] * 13, subtotal, ""]
+        yield ["", _("Tổng cộng"), *[""] * 13, total, ""]
 
     lines = (text.encode("utf-8") for text in csv_lines(rows()))  # every cell formula-safe
     name = f"bang-boi-duong-ctv-{month.strftime('%Y-%m')}.csv"

@@ -13,8 +13,9 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from ..collaborators.labels import FLAG_LABELS, STATUS_LABELS, end_reason_label, kind_label
+from ..collaborators.labels import FLAG_LABELS, STATUS_LABELS, duty_label, end_reason_label, kind_label
 from ..collaborators.models import TERMINATION_REASONS
+from ..collaborators.services import Residence
 from ..errors import ValidationFailed
 from ..recruitment.labels import EDUCATION_LABELS, SEX_LABELS
 from ..recruitment.models import Education, Sex
@@ -22,10 +23,12 @@ from ..supervision.labels import ANSWER_LABELS, CHECKLIST_DUTIES, CHECKLIST_LABE
 from ..supervision.models import ChecklistItem
 from ..units.models import LEVEL_TYPES, UnitLevel
 from .schemas import QUERY_YEARS, Field, day, timestamp, unit
+from .schemas import personal as personal_fields
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 HAMLET_TYPES = tuple(sorted(t.value for t in LEVEL_TYPES[UnitLevel.HAMLET]))
 REASONS = tuple(r.value for r in TERMINATION_REASONS)
+RESIDENCE_CHOICES = tuple(r.value for r in Residence)
 Q_MAX = 100
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -36,7 +39,13 @@ TRANSFER = [
     Field("hamlet_id", "id", True, description="Thôn/tổ dân phố chuyển đến (trong phạm vi của bạn)"),
     Field("on", "date", True, description=_ON + "; phân công cũ kết thúc và phân công mới bắt đầu cùng ngày"),
     Field("decision_ref", "str", False, 200, description="Số quyết định điều chuyển"),
-    Field("note", "text", False, 2000, description="Ghi chú (vd. đã xác minh CTV cư trú tại thôn mới)"),
+    Field("residence", "enum", False, choices=RESIDENCE_CHOICES,
+          description="Nơi cư trú từ ngày điều chuyển (TT 02/2021/TT-BYT, Điều 2): `moves` — chuyển đến sinh sống "
+                      "tại thôn mới (cập nhật nơi cư trú); `elsewhere` — vẫn sinh sống nơi khác, cần "
+                      "`residence_exception`. Bắt buộc, trừ khi CTV đã cư trú tại thôn mới"),
+    Field("residence_exception", "text", False, 2000,
+          description="Giải trình ngoại lệ nơi cư trú (ít nhất 10 ký tự) khi `residence` là `elsewhere`"),
+    Field("note", "text", False, 2000, description="Ghi chú (lý do điều chuyển)"),
 ]
 
 ADD_HAMLET = [
@@ -114,8 +123,7 @@ def status_fields(status: str) -> dict:
 def roster_row(r, personal: bool) -> dict:
     return {
         "collaborator": person_ref(r.collaborator_id, r.full_name),
-        "national_id": r.national_id if personal else None, "phone": r.phone if personal else None,
-        "date_of_birth": day(r.date_of_birth), "sex": r.sex, "is_village_health_worker": r.is_vhw,
+        **personal_fields(r, personal), "sex": r.sex, "is_village_health_worker": r.is_vhw,
         "hamlet": {"id": r.hamlet_id, "name": r.hamlet_name, "type": r.hamlet_type},
         "commune": place(r.commune_id, r.commune_name),
         "assignment": {"kind": r.assignment_kind, "kind_label": kind_label(r.assignment_kind),
@@ -131,7 +139,13 @@ def assignment(a) -> dict:
             "ended_on": day(a.ended_on), "end_reason": a.end_reason,
             "end_reason_label": end_reason_label(a.end_reason) or None, "end_note": a.end_note,
             "decision_ref": a.decision_ref or (a.decision.number if a.decision else None),
-            "allowance_tier": a.allowance_tier}
+            "allowance_tier": a.allowance_tier, "residence_exception": a.residence_exception}
+
+
+def duty(d) -> dict:
+    """A period of a duty held with population work (collaborators.models.CollaboratorDuty)."""
+    return {"kind": d.duty, "kind_label": duty_label(d.duty), "started_on": day(d.started_on),
+            "ended_on": day(d.ended_on), "decision_ref": d.decision_ref}
 
 
 def suspension(s) -> dict:
@@ -147,9 +161,9 @@ def handover(h) -> dict:
 
 
 def person(c, personal: bool) -> dict:
-    return {"full_name": c.full_name, "date_of_birth": day(c.date_of_birth), "sex": c.sex,
+    return {"full_name": c.full_name, "sex": c.sex,
             "sex_label": str(SEX_LABELS.get(Sex(c.sex), c.sex)), "ethnicity": c.ethnicity,
-            "national_id": c.national_id if personal else None, "phone": c.phone if personal else None,
+            **personal_fields(c, personal),
             "education": c.education,
             "education_label": str(EDUCATION_LABELS.get(Education(c.education), c.education)),
             "is_village_health_worker": c.is_village_health_worker, "languages": c.languages,
@@ -163,6 +177,7 @@ def profile(c, *, on: date, status: str, current: list, handovers: list, persona
         **status_fields(status), "current_assignment_ids": [a.id for a in current],
         "assignments": [assignment(a) for a in sorted(c.assignments, key=lambda a: (a.started_on, a.id))],
         "suspensions": [suspension(s) for s in c.suspensions],
+        "duties": [duty(d) for d in c.duties],
         "handovers": [handover(h) for h in handovers], "can": can,
     }
 
@@ -178,6 +193,7 @@ def quota_row(r) -> dict:
 def quota_totals(t) -> dict:
     return {"hamlets": t.hamlets, "households": t.households, "quota": t.quota, "active": t.active,
             "suspended": t.suspended, "under": t.under, "over": t.over, "empty": t.empty,
+            "without_quota": t.without_quota, "unknown": t.unknown,
             "households_per_collaborator": _round(t.households_per_collaborator)}
 
 

@@ -32,12 +32,13 @@ from ..common.paging import paginate
 from ..common.views import load_or_404
 from ..errors import PermissionDenied
 from ..extensions import db
+from ..recruitment.services import provinces_without_criteria
 from ..supervision import services as supervision
 from ..supervision.models import SupervisionVisit
 from ..supervision.permissions import can_close_follow_up, can_view_visit
 from ..units.models import AdminUnit, UnitLevel
 from . import auth, network_schemas, schemas
-from .permissions import can_see_personal_data
+from .permissions import can_see_personal_data, personal_data_areas
 from .views import actor, bp, hamlet_or_404
 
 # --- loading and scope --------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def roster_filters(on: date) -> network.RosterFilters:
         hamlet_type=schemas.query_choice("hamlet_type", network_schemas.HAMLET_TYPES),
         difficult=schemas.query_bool("difficult"), vhw=schemas.query_bool("vhw"),
         tenure=schemas.query_choice("tenure", network.TENURES), q=q,
-        sort=schemas.query_choice("sort", network.SORTS) or "name")
+        sort=schemas.query_choice("sort", network.SORTS) or "name", cccd_areas=tuple(personal_data_areas(actor())))
 
 
 @bp.get("/units/<int:unit_id>/collaborators")
@@ -112,9 +113,9 @@ def roster(unit_id: int):
     filters = roster_filters(on)
     page, per_page = schemas.query_page()
     found = network.roster_page(prefixes, filters, page, per_page)
-    personal = can_see_personal_data(actor(), prefixes)
-    return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(),
-                   **schemas.page_json(found, lambda r: network_schemas.roster_row(r, personal)))
+    user = actor()
+    return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(), **schemas.page_json(
+        found, lambda r: network_schemas.roster_row(r, can_see_personal_data(user, [r.hamlet_path]))))
 
 
 def profile(collaborator: Collaborator, on: date | None = None) -> dict:
@@ -142,14 +143,16 @@ def collaborator(collaborator_id: int):
 @auth.token_required
 def quota(unit_id: int):
     """Quota status of the hamlets of the caller's part of the unit: one page, and the totals of
-    the whole part (both counted by the database)."""
+    the whole part (both counted by the database). ``no_criteria`` lists the provinces with no
+    recruitment criteria in force on the date: their hamlets' quota is null."""
     unit, prefixes = area(unit_id)
     on = as_of()
     page, per_page = schemas.query_page()
     totals = network.quota_summary(prefixes, as_of=on)
     found = network.quota_page(prefixes, as_of=on, page=page, per_page=per_page, totals=totals)
     return jsonify(unit=schemas.unit(unit), as_of=on.isoformat(), **schemas.page_json(found, network_schemas.quota_row),
-                   totals=network_schemas.quota_totals(totals))
+                   totals=network_schemas.quota_totals(totals),
+                   no_criteria=[schemas.unit(p) for p in provinces_without_criteria(prefixes, on)])
 
 
 # --- assignment changes -------------------------------------------------------------------------
@@ -180,7 +183,9 @@ def transfer(collaborator_id: int):
     hamlet = hamlet_or_404(data["hamlet_id"])
     left = _primary(found)
     new = network.transfer_collaborator(found, hamlet, on=data["on"], actor=actor(),
-                                        decision_ref=data.get("decision_ref"), note=data.get("note"))
+                                        decision_ref=data.get("decision_ref"), note=data.get("note"),
+                                        residence=data.get("residence"),
+                                        residence_exception=data.get("residence_exception"))
     db.session.commit()
     return changed(found, assignment=network_schemas.assignment(new), handovers=handovers_of(left))
 

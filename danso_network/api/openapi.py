@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 
-from ..collaborators.models import EndReason
+from ..collaborators.models import DutyKind, EndReason
 from ..collaborators.services import ROSTER_STATUSES, SORTS, TENURES
 from ..common.paging import PER_PAGE
 from ..recruitment import rules
@@ -93,6 +93,8 @@ _ERRORS = {
            "hoặc người khác vừa xử lý cùng hồ sơ.",
     "422": "Dữ liệu sai kiểu hoặc vi phạm quy định; có `field` và `problems`.",
     "429": "Thử quá nhiều lần.",
+    "503": "Hệ thống đang bận (cơ sở dữ liệu chưa nhận ghi lúc này); không có gì thay đổi. Thử lại sau số giây "
+           "trong tiêu đề `Retry-After`.",
 }
 
 
@@ -108,6 +110,16 @@ _COMMUNE_PARAM = {"name": "commune", "in": "query", "required": False,
 
 _NULLABLE_STR = {"type": ["string", "null"]}
 _NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+# Who sees a person's CCCD, phone and date of birth: danso_network.auth.personal_data (NĐ 13/2023/NĐ-CP).
+_PERSONAL = ("null khi người gọi không được xem dữ liệu cá nhân của người này: chỉ vai trò nghiệp vụ (trạm, "
+             "TTYT khu vực, Sở) tại thôn của người đó và UBND xã với hồ sơ đang chờ mình xác nhận được xem; "
+             "người chỉ xem và UBND xã nhận null")
+_PERSONAL_FIELDS = {
+    "national_id": {"type": ["string", "null"], "description": "Số CCCD; " + _PERSONAL},
+    "phone": {"type": ["string", "null"], "description": "Số điện thoại; " + _PERSONAL},
+    "date_of_birth": {"type": ["string", "null"], "format": "date", "description": "Ngày sinh; " + _PERSONAL},
+    "year_of_birth": {"type": ["integer", "null"], "description": "Năm sinh, luôn trả về"},
+}
 _UNIT = {"type": "object", "required": ["id", "name", "full_name"],
          "properties": {"id": {"type": "integer"}, "code": _NULLABLE_STR, "name": {"type": "string"},
                         "full_name": {"type": "string"}}}
@@ -134,8 +146,13 @@ _RESPONSES = {
     "Vacancy": {
         "type": "object",
         "properties": {"hamlet": {"allOf": [_ref("Unit")], "properties": {"households": {"type": "integer"}}},
-                       "commune": _ref("Unit"), "quota": {"type": "integer"}, "active": {"type": "integer"},
-                       "missing": {"type": "integer"}, "open_applications": {"type": "integer"}},
+                       "commune": _ref("Unit"),
+                       "quota": {"type": ["integer", "null"],
+                                 "description": "null: tỉnh chưa có bộ tiêu chuẩn tuyển chọn có hiệu lực"},
+                       "active": {"type": "integer"},
+                       "missing": {"type": ["integer", "null"], "description": "null khi chưa xác định định mức "
+                                   "(thôn được liệt kê vì chưa có CTV nào; mỗi thôn ít nhất một CTV)"},
+                       "open_applications": {"type": "integer"}},
     },
     "VacancyList": {"type": "object", "required": ["items", "total", "page", "pages"],
                     "properties": {"items": {"type": "array", "items": _ref("Vacancy")},
@@ -144,6 +161,10 @@ _RESPONSES = {
                                    "pages": {"type": "integer"},
                                    "empty": {"type": "integer", "description": "Số thôn chưa có CTV nào"},
                                    "missing": {"type": "integer", "description": "Số CTV còn thiếu so với định mức"},
+                                   "unknown": {"type": "integer", "description": "Số thôn chưa xác định định mức "
+                                               "(không tính vào missing)"},
+                                   "no_criteria": {"type": "array", "items": _ref("Unit"),
+                                                   "description": "Tỉnh chưa có bộ tiêu chuẩn tuyển chọn có hiệu lực"},
                                    "as_of": {"type": "string", "format": "date"}}},
     "ApplicationSummary": {
         "type": "object", "required": ["id", "state", "state_label", "version"],
@@ -164,9 +185,9 @@ _RESPONSES = {
     "Candidate": {
         "type": "object",
         "properties": {
-            "full_name": {"type": "string"}, "date_of_birth": {"type": "string", "format": "date"},
+            "full_name": {"type": "string"}, **_PERSONAL_FIELDS,
             "sex": {"type": "string"}, "sex_label": {"type": "string"}, "ethnicity": {"type": "string"},
-            "national_id": {"type": "string"}, "phone": _NULLABLE_STR, "residence_hamlet_id": {"type": "integer"},
+            "residence_hamlet_id": {"type": "integer"},
             "resident_since": _NULLABLE_DATE, "education": {"type": "string"}, "education_label": {"type": "string"},
             "is_village_health_worker": {"type": "boolean"}, "languages": _NULLABLE_STR,
             "speaks_local_language": {"type": "boolean"}, "prior_experience": _NULLABLE_STR,
@@ -251,9 +272,10 @@ def _paths() -> dict:
         "/api/v1/auth/token": {
             "post": {
                 "operationId": "createToken", "summary": "Đổi tên đăng nhập và mật khẩu lấy mã truy cập",
-                "description": f"Mã có hiệu lực {TOKEN_LIFETIME.days} ngày. Giới hạn số lần thử như trang đăng nhập.",
+                "description": f"Mã có hiệu lực {TOKEN_LIFETIME.days} ngày. Số lần thử được tính chung với trang "
+                               "đăng nhập (cùng một giới hạn cho mỗi địa chỉ).",
                 "security": [], "requestBody": _body("TokenRequest"),
-                "responses": {"201": _ok("Mã truy cập mới", "Token"), **_errors("400", "401", "422", "429")},
+                "responses": {"201": _ok("Mã truy cập mới", "Token"), **_errors("400", "401", "422", "429", "503")},
             },
             "delete": {
                 "operationId": "revokeToken", "summary": "Thu hồi mã truy cập đang dùng", "security": _SECURED,
@@ -273,7 +295,8 @@ def _paths() -> dict:
                      "schema": {"type": "string", "enum": list(schemas.STATES)}},
                     _COMMUNE_PARAM,
                     {"name": "q", "in": "query", "required": False, "description": "Họ tên (không dấu cũng được) "
-                     "hoặc phần đầu số CCCD", "schema": {"type": "string"}},
+                     "hoặc phần đầu số CCCD (số CCCD chỉ tìm được ở hồ sơ bạn được xem số CCCD)",
+                     "schema": {"type": "string"}},
                     *_PAGE,
                 ],
                 "responses": {"200": _ok("Một trang hồ sơ", "ApplicationList"), **_errors("401", "403", "404", "422")},
@@ -371,23 +394,26 @@ _ASSIGNMENT = _obj(
     ended_on={"type": ["string", "null"], "format": "date", "description": "Ngày đầu tiên không còn phụ trách; "
               "null: đang phụ trách"},
     end_reason={"type": ["string", "null"], "enum": [*END_REASONS, None]}, end_reason_label=_NULLABLE_STR,
-    end_note=_NULLABLE_STR, decision_ref=_NULLABLE_STR, allowance_tier=_NULLABLE_STR)
+    end_note=_NULLABLE_STR, decision_ref=_NULLABLE_STR, allowance_tier=_NULLABLE_STR,
+    residence_exception={"type": ["string", "null"], "description": "Giải trình ngoại lệ nơi cư trú của lần điều "
+                         "chuyển (CTV không sinh sống tại thôn này); null: không có ngoại lệ"})
 
-_PERSONAL = "null khi người gọi chỉ có quyền xem (không có vai trò nghiệp vụ tại địa bàn)"
 
 _NETWORK_RESPONSES = {
     "RosterRow": _obj(
         ["collaborator", "hamlet", "commune", "assignment", "status"],
         collaborator=_ref("CollaboratorRef"),
-        national_id={"type": ["string", "null"], "description": "Số CCCD; " + _PERSONAL},
-        phone={"type": ["string", "null"], "description": "Số điện thoại; " + _PERSONAL},
-        date_of_birth=_DATE, sex=_STR, is_village_health_worker=_BOOL,
+        **_PERSONAL_FIELDS, sex=_STR, is_village_health_worker=_BOOL,
         hamlet=_obj(["id", "name"], id=_INT, name=_STR, type=_STR), commune=_ref("Place"),
         assignment=_obj(["kind", "started_on"], kind=_STR, kind_label=_STR, started_on=_DATE,
                         ended_on=_NULLABLE_DATE, end_reason=_NULLABLE_STR, end_reason_label=_NULLABLE_STR),
         activated_on=_DATE, status={"type": "string", "enum": ["active", "suspended", "ended"]}, status_label=_STR),
     "Roster": _area_list("RosterRow"),
     "Assignment": _ASSIGNMENT,
+    "Duty": _obj(["kind", "started_on"], kind={"type": "string", "enum": [k.value for k in DutyKind]}, kind_label=_STR,
+                 started_on=_DATE, ended_on={"type": ["string", "null"], "format": "date",
+                                             "description": "Ngày đầu tiên không còn kiêm nhiệm; null: đang kiêm nhiệm"},
+                 decision_ref=_NULLABLE_STR),
     "Suspension": _obj(["id", "started_on", "reason"], id=_INT, started_on=_DATE, ended_on=_NULLABLE_DATE,
                        reason=_STR, end_note=_NULLABLE_STR),
     "Handover": _obj(
@@ -398,9 +424,8 @@ _NETWORK_RESPONSES = {
     "Collaborator": _obj(
         ["id", "full_name", "person", "status", "assignments"],
         id=_INT, full_name=_STR,
-        person=_obj(["full_name"], full_name=_STR, date_of_birth=_DATE, sex=_STR, sex_label=_STR, ethnicity=_STR,
-                    national_id={"type": ["string", "null"], "description": _PERSONAL},
-                    phone={"type": ["string", "null"], "description": _PERSONAL}, education=_STR,
+        person=_obj(["full_name"], full_name=_STR, **_PERSONAL_FIELDS, sex=_STR, sex_label=_STR, ethnicity=_STR,
+                    education=_STR,
                     education_label=_STR, is_village_health_worker=_BOOL, languages=_NULLABLE_STR,
                     residence_hamlet_id=_INT),
         application_id=_INT, activated_on=_DATE, as_of=_DATE,
@@ -408,6 +433,8 @@ _NETWORK_RESPONSES = {
         current_assignment_ids={"type": "array", "items": _INT, "description": "Phân công có hiệu lực ngày as_of"},
         assignments={"type": "array", "items": _ref("Assignment"), "description": "Mọi phân công, cũ nhất trước"},
         suspensions={"type": "array", "items": _ref("Suspension")},
+        duties={"type": "array", "items": _ref("Duty"), "description": "Nhiệm vụ kiêm nhiệm cùng công tác dân số "
+                "(vd. kiêm công tác gia đình và trẻ em), cũ nhất trước"},
         handovers={"type": "array", "items": _ref("Handover"), "description": "Yêu cầu bàn giao Sổ A0 khi CTV rời thôn"},
         can=_obj(["change_assignments", "record_visits"], change_assignments=_BOOL, record_visits=_BOOL)),
     "CollaboratorChange": _obj(
@@ -420,14 +447,24 @@ _NETWORK_RESPONSES = {
         ["hamlet", "households", "quota", "active", "flag"],
         hamlet={"allOf": [_ref("Unit")], "properties": {"type": _STR, "is_difficult": _BOOL,
                                                        "is_ethnic_minority": _BOOL}},
-        commune=_ref("Unit"), households=_INT, quota={"type": "integer", "description": "Định mức theo bảng của tỉnh"},
+        commune=_ref("Unit"), households=_INT,
+        quota={"type": ["integer", "null"], "description": "Định mức theo bảng của tỉnh; null: tỉnh chưa có bộ "
+               "tiêu chuẩn tuyển chọn có hiệu lực ngày đó"},
         active={"type": "integer", "description": "CTV đang hoạt động (không tính người bị tạm đình chỉ)"},
         suspended=_INT, households_per_collaborator={"type": ["number", "null"]},
-        flag={"type": "string", "enum": ["under", "over", "ok"]}, flag_label=_STR),
+        flag={"type": "string", "enum": ["under", "over", "ok", "unknown"],
+              "description": "unknown: chưa xác định định mức nhưng có CTV; thôn không có CTV nào luôn là under"},
+        flag_label=_STR),
     "QuotaStatus": _area_list("QuotaRow", totals=_obj(
-        None, hamlets=_INT, households=_INT, quota=_INT, active=_INT, suspended=_INT, under=_INT, over=_INT,
+        None, hamlets=_INT, households=_INT,
+        quota={"type": "integer", "description": "Tổng định mức đã xác định (không tính thôn chưa có định mức)"},
+        active=_INT, suspended=_INT, under=_INT, over=_INT,
         empty={"type": "integer", "description": "Thôn không có CTV nào đang hoạt động"},
-        households_per_collaborator={"type": ["number", "null"]})),
+        without_quota={"type": "integer", "description": "Thôn chưa xác định định mức (tỉnh chưa có tiêu chuẩn)"},
+        unknown={"type": "integer", "description": "Thôn chưa xác định định mức và có CTV (flag unknown)"},
+        households_per_collaborator={"type": ["number", "null"]}),
+        no_criteria={"type": "array", "items": _ref("Unit"),
+                     "description": "Tỉnh chưa có bộ tiêu chuẩn tuyển chọn có hiệu lực ngày as_of"}),
     "CollaboratorRef": _obj(["id", "full_name"], id=_INT, full_name=_STR),
     "Place": _obj(["id", "name"], id=_INT, name=_STR),
     "UserRef": _obj(["username", "full_name"], username=_STR, full_name=_STR),
@@ -498,7 +535,7 @@ _NETWORK_REQUESTS = {
     "MeetingPut": network_schemas.MEETING_PUT,
 }
 
-_WRITE_ERRORS = ("400", "401", "403", "404", "409", "422")
+_WRITE_ERRORS = ("400", "401", "403", "404", "409", "422", "503")
 
 
 def _get(op: str, summary: str, ok: tuple[str, str], params: list, description: str | None = None,
@@ -533,7 +570,8 @@ def _roster_params() -> list:
         query("vhw", "Kiêm nhân viên y tế thôn bản", {"type": "boolean"}),
         query("tenure", "Thâm niên tính đến ngày as_of: dưới 1 năm, 1–3, 3–5, từ 5 năm",
               {"type": "string", "enum": list(TENURES)}),
-        query("q", "Họ tên (không dấu cũng được, mọi từ) hoặc phần đầu số CCCD",
+        query("q", "Họ tên (không dấu cũng được, mọi từ) hoặc phần đầu số CCCD (số CCCD chỉ tìm được ở CTV "
+              "bạn được xem số CCCD)",
               {"type": "string", "maxLength": network_schemas.Q_MAX}),
         query("sort", "Sắp xếp", {"type": "string", "enum": list(SORTS), "default": "name"}),
         *_PAGE,
@@ -561,13 +599,15 @@ def _network_paths() -> dict:
         f"{v}/collaborators/{{collaborator_id}}": {"get": _get(
             "getCollaborator", "Hồ sơ CTV: cá nhân, lịch sử phân công, tạm đình chỉ, bàn giao sổ",
             ("Hồ sơ CTV", "Collaborator"), [_COLLABORATOR_ID, _AS_OF],
-            description="Ai có một thôn CTV đã hoặc đang phụ trách trong phạm vi thì xem được cả hồ sơ. Số CCCD và số "
-                        "điện thoại chỉ trả về cho vai trò nghiệp vụ (trạm, TTYT, Sở); người chỉ xem nhận null.")},
+            description="Ai có một thôn CTV đã hoặc đang phụ trách trong phạm vi thì xem được cả hồ sơ. Số CCCD, số "
+                        "điện thoại và ngày sinh đầy đủ chỉ trả về cho vai trò nghiệp vụ (trạm, TTYT, Sở) tại một "
+                        "thôn đó; người chỉ xem và UBND xã nhận null (năm sinh vẫn có).")},
         f"{v}/collaborators/{{collaborator_id}}/transfer": {"post": _change(
             "transferCollaborator", "Điều chuyển CTV sang thôn khác", "TransferRequest",
             "Phân công chính hiện tại kết thúc (lý do `transferred`) và phân công mới bắt đầu cùng ngày. Thôn đến "
             "phải trong phạm vi của bạn (403). Thôn cũ không còn ai thì phát sinh yêu cầu bàn giao Sổ A0 và thôn "
-            "trở thành chỗ trống. 409 khi CTV đã nghỉ hoặc đang bị tạm đình chỉ.")},
+            "trở thành chỗ trống. 409 khi CTV đã nghỉ hoặc đang bị tạm đình chỉ. 422 khi CTV chưa cư trú tại thôn "
+            "đến mà không nêu `residence` (hoặc `elsewhere` thiếu giải trình `residence_exception`).")},
         f"{v}/collaborators/{{collaborator_id}}/add-hamlet": {"post": _change(
             "addHamlet", "Phân công CTV kiêm nhiệm thêm một thôn", "AddHamletRequest",
             "Chỉ khi thiết lập của tỉnh cho phép vào ngày đó (409 nếu không).")},

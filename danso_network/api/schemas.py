@@ -342,10 +342,18 @@ def application_summary(a) -> dict:
             "overridden": a.overridden, "decision_id": a.decision_id, "updated_at": timestamp(a.updated_at)}
 
 
-def candidate(c) -> dict:
-    return {"full_name": c.full_name, "date_of_birth": day(c.date_of_birth), "sex": c.sex,
+def personal(p, visible: bool) -> dict:
+    """A person's CCCD, phone and date of birth as the caller may see them (``auth.personal_data``):
+    ``null`` when hidden; the year of birth is always given."""
+    born = p.date_of_birth
+    return {"national_id": p.national_id if visible else None, "phone": p.phone if visible else None,
+            "date_of_birth": day(born) if visible else None, "year_of_birth": born.year if born else None}
+
+
+def candidate(c, visible: bool) -> dict:
+    return {"full_name": c.full_name, "sex": c.sex,
             "sex_label": str(SEX_LABELS.get(Sex(c.sex), c.sex)), "ethnicity": c.ethnicity,
-            "national_id": c.national_id, "phone": c.phone, "residence_hamlet_id": c.residence_hamlet_id,
+            **personal(c, visible), "residence_hamlet_id": c.residence_hamlet_id,
             "resident_since": day(c.resident_since), "education": c.education,
             "education_label": str(EDUCATION_LABELS.get(Education(c.education), c.education)),
             "is_village_health_worker": c.is_village_health_worker, "languages": c.languages,
@@ -358,7 +366,7 @@ def decision(d) -> dict:
             "application_ids": [a.id for a in d.applications]}
 
 
-def application_detail(a, actions: list) -> dict:
+def application_detail(a, actions: list, *, personal_data: bool) -> dict:
     dossier = a.dossier or {}
     results = []
     for r in a.screening or []:
@@ -367,7 +375,7 @@ def application_detail(a, actions: list) -> dict:
                         "source": rule.source if rule else None})
     return {
         **application_summary(a),
-        "candidate": candidate(a.candidate),
+        "candidate": candidate(a.candidate, personal_data),
         "nominated_by": a.nominated_by,
         "created_at": timestamp(a.created_at),
         "dossier": {

@@ -16,11 +16,21 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import services as auth_services
 from ..auth.permissions import can_view_unit, scope_of
+from ..auth.throttle import password_guesses
 from ..common import clock
 from ..common.paging import paginate
 from ..common.views import load_or_404
-from ..errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
-from ..extensions import db, limiter
+from ..errors import (
+    DATABASE_BUSY,
+    RETRY_AFTER_SECONDS,
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    rollback_quietly,
+)
+from ..extensions import db
 from ..recruitment import services
 from ..recruitment.models import Application
 from ..recruitment.permissions import can_edit_dossier, can_nominate, can_view_application
@@ -28,6 +38,7 @@ from ..units.models import AdminUnit, UnitLevel
 from ..units.services import find_unit_by_code
 from . import auth, queries, schemas
 from .openapi import document
+from .permissions import can_see_applicant_data, personal_data_areas
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -56,10 +67,16 @@ def stale(e):
 
 @bp.errorhandler(OperationalError)
 def busy(e):
-    """SQLite lets one writer at a time: the second of two simultaneous writers is refused."""
-    if "locked" not in str(e.orig if e.orig is not None else e).lower():
-        raise e
-    return domain_error(Conflict(CONCURRENT))
+    """The database could not serve the request now (SQLite: another writer held the lock past the
+    busy timeout; PostgreSQL: restarting). Nothing was kept; the answer is "busy, try again" with
+    ``Retry-After`` — 503, as the pages answer (errors.py) — and never "someone else processed this
+    record": the request may be about no record at all (a token request). A clash on a record is
+    found by the services and is their 409."""
+    rollback_quietly()
+    current_app.logger.warning("database unavailable: %s", e.orig)
+    response = jsonify(schemas.error(503, DATABASE_BUSY))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, 503
 
 
 @bp.errorhandler(IntegrityError)
@@ -104,7 +121,8 @@ def commune_from_args() -> AdminUnit | None:
 
 
 def detail(application: Application) -> dict:
-    return schemas.application_detail(application, services.available_actions(actor(), application))
+    return schemas.application_detail(application, services.available_actions(actor(), application),
+                                      personal_data=can_see_applicant_data(actor(), application))
 
 
 # --- tokens and the document --------------------------------------------------------------------
@@ -115,12 +133,8 @@ def openapi():
     return jsonify(document())
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.post("/auth/token")
-@limiter.limit(_login_limit)
+@password_guesses  # the same allowance as the login page: guesses on both add up
 def create_token():
     data = schemas.parse(schemas.TOKEN_REQUEST)
     user = auth_services.authenticate(data["username"], data["password"])
@@ -147,13 +161,17 @@ def revoke_token():
 @auth.token_required
 def vacancies():
     """Hamlets below their quota today, a page at a time (``page``, ``per_page``), with the
-    totals of the whole list: ``total`` hamlets, ``empty`` (nobody in post), ``missing``."""
+    totals of the whole list: ``total`` hamlets, ``empty`` (nobody in post), ``missing``,
+    ``unknown`` (hamlets listed for having nobody whose quota is null: their province, in
+    ``no_criteria``, has no recruitment criteria in force)."""
     commune = commune_from_args()
     prefixes = [commune.path] if commune else scope_of(actor()).prefixes
     filters = services.VacancyFilters(clock.today())
     page, totals = services.vacancy_page(prefixes, filters, *schemas.query_page())
     return jsonify(schemas.page_json(page, schemas.vacancy, as_of=filters.on.isoformat(), empty=totals.empty,
-                                     missing=totals.missing))
+                                     missing=totals.missing, unknown=totals.unknown,
+                                     no_criteria=[schemas.unit(p) for p in
+                                                  services.provinces_without_criteria(prefixes, filters.on)]))
 
 
 @bp.get("/applications")
@@ -165,7 +183,8 @@ def applications():
                                   c=", ".join(schemas.STATES)), field="state")
     commune = commune_from_args()
     stmt = services.applications_query(scope_of(actor()).prefixes, state=state,
-                                       within=commune.path if commune else None, q=request.args.get("q"))
+                                       within=commune.path if commune else None, q=request.args.get("q"),
+                                       cccd_areas=personal_data_areas(actor()))
     return jsonify(schemas.page_json(paginate(stmt, *schemas.query_page()), schemas.application_summary))
 
 

@@ -9,6 +9,11 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from ..common.clock import today
 from ..units.forms import DayFirstDateField
+from .services import MIN_PASSWORD_LENGTH
+
+# The rule itself is checked once, in ``services.check_password_strength``; this only tells the user.
+PASSWORD_HINT = _l("Ít nhất %(n)d ký tự; không chứa tên đăng nhập; không dùng mật khẩu phổ biến như “matkhau123”.",
+                   n=MIN_PASSWORD_LENGTH)
 
 
 class LoginForm(FlaskForm):
@@ -21,8 +26,8 @@ class LoginForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired(_l("Vui lòng nhập mật khẩu hiện tại."))])
-    new_password = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(_l("Vui lòng nhập mật khẩu mới.")),
-                                                                 Length(min=8, message=_l("Mật khẩu phải có ít nhất 8 ký tự."))])
+    new_password = PasswordField(_l("Mật khẩu mới"), description=PASSWORD_HINT,
+                                 validators=[DataRequired(_l("Vui lòng nhập mật khẩu mới."))])
     confirm = PasswordField(_l("Nhập lại mật khẩu mới"),
                             validators=[EqualTo("new_password", message=_l("Hai mật khẩu không khớp."))])
     submit = SubmitField(_l("Đổi mật khẩu"))
@@ -62,8 +67,8 @@ class UserCreateForm(GrantForm):
                                                          Length(max=200)])
     email = StringField(_l("Thư điện tử"), validators=[Optional(), Email(_l("Địa chỉ thư điện tử không hợp lệ.")),
                                                        Length(max=200)])
-    password = PasswordField(_l("Mật khẩu ban đầu"), validators=[
-        DataRequired(_l("Vui lòng nhập mật khẩu.")), Length(min=8, message=_l("Mật khẩu phải có ít nhất 8 ký tự."))])
+    password = PasswordField(_l("Mật khẩu ban đầu"), description=PASSWORD_HINT,
+                             validators=[DataRequired(_l("Vui lòng nhập mật khẩu."))])
     submit = SubmitField(_l("Tạo tài khoản"))
 
 
@@ -74,8 +79,8 @@ class EndGrantForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(_l("Mật khẩu mới"), validators=[
-        DataRequired(_l("Vui lòng nhập mật khẩu mới.")), Length(min=8, message=_l("Mật khẩu phải có ít nhất 8 ký tự."))])
+    new_password = PasswordField(_l("Mật khẩu mới"), description=PASSWORD_HINT,
+                                 validators=[DataRequired(_l("Vui lòng nhập mật khẩu mới."))])
     confirm = PasswordField(_l("Nhập lại mật khẩu mới"),
                             validators=[EqualTo("new_password", message=_l("Hai mật khẩu không khớp."))])
     submit = SubmitField(_l("Đặt lại mật khẩu"))

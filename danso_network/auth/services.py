@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
+from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -17,7 +19,10 @@ from ..units.models import AdminUnit, Facility, FacilityKind
 from .models import Role, RoleGrant, User
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,79}$")
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+# Fewer different characters than this ("aaaaaaaaaa", "1212121212") is guessed as fast as a common password.
+MIN_DISTINCT_CHARACTERS = 4
 
 # Which roles make sense where: a station role is held at a station, a centre role at a centre.
 ROLE_FACILITY_KIND = {
@@ -27,9 +32,32 @@ ROLE_FACILITY_KIND = {
 }
 
 
-def check_password_strength(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The well-known passwords shipped with the app (``common_passwords.txt``; its header says
+    where they come from), lower-cased."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def check_password_strength(password: str, *, username: str | None = None, user: User | None = None) -> None:
+    """The password policy, checked wherever a password is set (account pages, the administrator's
+    reset, the command line, the demo): at least :data:`MIN_PASSWORD_LENGTH` characters, not
+    containing the username (any case), not a well-known password, and — when ``user`` changes
+    theirs — not the current one. These follow NIST SP 800-63B §5.1.1.2 (length, a list of
+    commonly used or compromised values, no composition rules). Passwords set before the policy
+    keep working: it is checked only when a password is set."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(_l("Mật khẩu phải có ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH), field="password")
+    username = (username or (user.username if user is not None else "")).strip().lower()
+    if username and username in password.lower():
+        raise ValidationFailed(_l("Mật khẩu không được chứa tên đăng nhập."), field="password")
+    if password.lower() in common_passwords() or len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        raise ValidationFailed(_l("Mật khẩu này quá phổ biến, dễ bị đoán; vui lòng chọn mật khẩu khác."),
+                               field="password")
+    if user is not None and user.password_hash and user.check_password(password):
+        raise ValidationFailed(_l("Mật khẩu mới phải khác mật khẩu hiện tại."), field="password")
 
 
 def get_user_by_username(username: str) -> User | None:
@@ -51,7 +79,7 @@ def create_user(*, username: str, full_name: str, password: str, email: str | No
                                   "gạch dưới hoặc gạch ngang."), field="username")
     if get_user_by_username(username) is not None:
         raise Conflict(_l("Tên đăng nhập “%(u)s” đã tồn tại.", u=username), field="username")
-    check_password_strength(password)
+    check_password_strength(password, username=username)
     user = User(username=username, full_name=full_name.strip() or username, email=email,
                 created_at=clock.now(), active=True, session_version=1)
     user.set_password(password)
@@ -64,7 +92,7 @@ def create_user(*, username: str, full_name: str, password: str, email: str | No
 
 def set_password(user: User, password: str, *, actor=None) -> None:
     """Change a password; existing sessions of the user end (their session version changes)."""
-    check_password_strength(password)
+    check_password_strength(password, user=user)
     user.set_password(password)
     user.session_version = (user.session_version or 1) + 1
     record("user.set_password", user, label=user.username, unit_path=user_area_path(user), actor=actor)

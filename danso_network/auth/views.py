@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -10,7 +10,7 @@ from ..common import clock
 from ..common.paging import paginate
 from ..common.params import page_arg
 from ..common.views import actor, load_or_404, run_service
-from ..extensions import db, limiter
+from ..extensions import db
 from ..safe_redirect import safe_next
 from . import queries, services
 from .forms import (
@@ -25,6 +25,7 @@ from .forms import (
 )
 from .models import Role, RoleGrant, User
 from .permissions import can_grant_at, can_manage_user, can_manage_users, require, scope_of
+from .throttle import password_guesses
 
 bp = Blueprint("auth", __name__)
 
@@ -46,12 +47,8 @@ class ShowOn:
             field.errors = [*field.errors, str(error)]
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@password_guesses
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(default=url_for("main.home")))

@@ -5,14 +5,23 @@ confirmation box); the rules (scope, dates in order, not in the future, status) 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..common.clock import today
 from ..units.forms import DATE_FORMATS, DayFirstDateField, DomainErrorForm, _clean_text
 from .labels import END_REASON_LABELS
-from .models import TERMINATION_REASONS
+from .models import TERMINATION_REASONS, DutyKind
+from .services import Residence
 
 BAD_DATE = _l("Ngày không hợp lệ (ngày/tháng/năm).")
 DATE_REQUIRED = _l("Vui lòng nhập ngày.")
@@ -50,11 +59,31 @@ def _decision_ref():
                        render_kw={"placeholder": _l("vd. QĐ 12/QĐ-TYT ngày 01/10/2025")})
 
 
+class _AnsweredRadio(RadioField):
+    """A radio group whose default only pre-selects the blank form: a POST without it is "not
+    answered" (None), for the service to refuse, never a silent default."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.type = "RadioField"  # rendered as radio buttons by the form macros
+
+    def process_formdata(self, valuelist):
+        self.data = self.coerce(valuelist[0]) if valuelist else None
+
+
 class TransferForm(DomainErrorForm):
     hamlet = _hamlet_field(_l("Điều chuyển đến thôn/tổ dân phố"))
     on = _date(_l("Ngày điều chuyển"))
+    # TT 02/2021/TT-BYT Art. 2.2; the service decides (a hamlet they already live in needs neither).
+    residence = _AnsweredRadio(
+        _l("Nơi cư trú từ ngày điều chuyển"), default=Residence.MOVES.value, validate_choice=False,
+        choices=[SelectChoice(Residence.MOVES.value, _l("Chuyển đến sinh sống tại thôn mới (cập nhật nơi cư trú)")),
+                 SelectChoice(Residence.ELSEWHERE.value, _l("Vẫn sinh sống nơi khác (ngoại lệ, cần giải trình)"))],
+        description=_l("Cộng tác viên phải đang sinh sống tại thôn phụ trách (Thông tư 02/2021/TT-BYT, Điều 2); "
+                       "nếu đã cư trú tại thôn mới thì không cần giải trình."))
+    residence_exception = _note(_l("Giải trình ngoại lệ nơi cư trú (bắt buộc nếu vẫn sinh sống nơi khác)"))
     decision_ref = _decision_ref()
-    note = _note(_l("Ghi chú (lý do điều chuyển, nơi cư trú mới…)"))
+    note = _note(_l("Ghi chú (lý do điều chuyển…)"))
     submit = SubmitField(_l("Điều chuyển"))
 
 
@@ -108,3 +137,25 @@ class HandoverForm(DomainErrorForm):
                                   validate_choice=False)
     note = _note(_l("Ghi chú (tình trạng sổ, số trang…)"))
     submit = SubmitField(_l("Ghi nhận bàn giao"))
+
+
+def _duty_field():
+    # One duty today (models.DutyKind); the service refuses any other value with a message.
+    return HiddenField(default=DutyKind.FAMILY_CHILDREN.value,
+                       validators=[DataRequired(_l("Vui lòng chọn nhiệm vụ kiêm nhiệm trong danh sách."))])
+
+
+class StartDutyForm(DomainErrorForm):
+    """Giving a collaborator the combined duty (kiêm công tác gia đình và trẻ em), from the
+    profile page."""
+
+    duty = _duty_field()
+    on = _date(_l("Kiêm nhiệm từ ngày"))
+    decision_ref = _decision_ref()
+    submit = SubmitField(_l("Ghi kiêm nhiệm"))
+
+
+class EndDutyForm(DomainErrorForm):
+    duty = _duty_field()
+    on = _date(_l("Thôi kiêm nhiệm từ ngày"))
+    submit = SubmitField(_l("Thôi kiêm nhiệm"))

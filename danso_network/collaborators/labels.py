@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from .models import AssignmentKind, EndReason
+from .models import AssignmentKind, DutyKind, EndReason
 
 END_REASON_LABELS = {
     EndReason.RESIGNED: _l("Xin nghỉ"),
@@ -54,8 +54,9 @@ SORT_LABELS = {
     "tenure": _l("Thâm niên (lâu nhất trước)"),
 }
 
-FLAG_LABELS = {"under": _l("Thiếu"), "over": _l("Vượt định mức"), "ok": _l("Đủ")}
-FLAG_COLOURS = {"under": "danger", "over": "warning", "ok": "success"}
+FLAG_LABELS = {"under": _l("Thiếu"), "over": _l("Vượt định mức"), "ok": _l("Đủ"),
+               "unknown": _l("Chưa xác định (tỉnh chưa có tiêu chuẩn)")}
+FLAG_COLOURS = {"under": "danger", "over": "warning", "ok": "success", "unknown": "secondary"}
 
 # For the audit screen's labels (the integrator merges them into audit.views.ACTION_LABELS).
 AUDIT_ACTION_LABELS = {
@@ -65,9 +66,25 @@ AUDIT_ACTION_LABELS = {
     "collaborator.suspend": _l("Tạm đình chỉ CTV"),
     "collaborator.reinstate": _l("Cho CTV hoạt động trở lại"),
     "collaborator.terminate": _l("CTV nghỉ việc"),
+    "collaborator.start_duty": _l("Giao CTV kiêm nhiệm công tác gia đình và trẻ em"),
+    "collaborator.end_duty": _l("Thôi kiêm nhiệm công tác gia đình và trẻ em"),
     "handover.open": _l("Yêu cầu bàn giao Sổ A0"),
     "handover.record": _l("Ghi nhận bàn giao Sổ A0"),
 }
+
+
+# A duty held together with population work (models.DutyKind): its title, and the work it adds
+# (for sentences such as "X đang kiêm nhiệm công tác gia đình và trẻ em").
+DUTY_LABELS = {DutyKind.FAMILY_CHILDREN: _l("Kiêm công tác gia đình và trẻ em")}
+DUTY_WORK = {DutyKind.FAMILY_CHILDREN: _l("công tác gia đình và trẻ em")}
+DUTY_SHORT = {DutyKind.FAMILY_CHILDREN: _l("GĐ&TE")}
+
+
+def duty_label(duty) -> str:
+    try:
+        return str(DUTY_LABELS[DutyKind(duty)])
+    except ValueError:
+        return str(duty)
 
 
 def end_reason_label(reason) -> str:

@@ -24,9 +24,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..extensions import db
 from ..recruitment.models import Application, Candidate, RecognitionDecision
@@ -78,6 +79,10 @@ class Collaborator(db.Model):
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="RESTRICT"), unique=True)
     activated_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The day of the latest supervision visit, kept by supervision.services.record_visit (visits
+    # are never dated in the future, edited or deleted, so it is their maximum): the overdue list
+    # then tests a national network without reading 300,000 visits. NULL: never visited.
+    last_visited_on: Mapped[date | None] = mapped_column(Date)
 
     candidate: Mapped[Candidate] = relationship()
     application: Mapped[Application] = relationship()
@@ -118,6 +123,10 @@ class Assignment(db.Model):
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("recognition_decision.id", ondelete="RESTRICT"))
     decision_ref: Mapped[str | None] = mapped_column(String(200))  # e.g. the transfer decision's number
     allowance_tier: Mapped[str | None] = mapped_column(String(60))
+    # A transfer to a hamlet the collaborator does not live in: the written justification of the
+    # exception to TT 02/2021/TT-BYT Art. 2.2 (lives in the hamlet served), flagged on the profile
+    # and the roster. NULL: no exception (they live there, or moved there with the transfer).
+    residence_exception: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
@@ -205,7 +214,54 @@ class NetworkPolicy(db.Model):
     visit_interval_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_VISIT_INTERVAL_DAYS)
     missed_meetings_for_review: Mapped[int] = mapped_column(Integer, default=DEFAULT_MISSED_MEETINGS)
     legal_basis: Mapped[str | None] = mapped_column(String(300))
+    # True: no document of the province was seen for it (demo data, a model borrowed from another
+    # province): pages label it "Minh hoạ — chưa có văn bản" (issue #9 item 13).
+    is_illustrative: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     province: Mapped[AdminUnit] = relationship()
+
+
+class DutyKind(enum.StrEnum):
+    """A duty a collaborator holds together with population work, dated like an assignment.
+
+    ``family_children``: "kiêm công tác gia đình và trẻ em". A local title, not a national one
+    (DOMAIN.md §0.4, MED): Đồng Nai builds its network as "cộng tác viên dân số kiêm công tác
+    gia đình và trẻ em" under the commune's LĐTBXH and VHTT officers (KH 14676/KH-UBND, 2021, as
+    cited by issue #9 item 15) and used the title in drafting its 2021–2030 allowance resolution.
+    Where a province pays it differently, its allowance rules say so (``AllowanceRule``)."""
+
+    FAMILY_CHILDREN = "family_children"
+
+
+class CollaboratorDuty(db.Model):
+    """A period during which a collaborator also holds a duty (:class:`DutyKind`), from the
+    decision that gave it (``decision_ref``) or later: in force on every day
+    ``started_on`` ≤ d < ``ended_on`` (NULL: still held). Appended and closed, never edited; at
+    most one open period per collaborator and duty.
+
+    The back-reference ``Collaborator.duties`` lists the periods, oldest first."""
+
+    __tablename__ = "collaborator_duty"
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="end_after_start"),
+        CheckConstraint(f"duty IN ({_sql_in(DutyKind)})", name="duty_known"),
+        _open_index("uq_collaborator_duty_open", "collaborator_id", "duty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborator.id", ondelete="RESTRICT"), index=True)
+    duty: Mapped[str] = mapped_column(String(40))
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    decision_ref: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    # Declared from this side so that Collaborator (another helper's lines) stays untouched.
+    collaborator: Mapped[Collaborator] = relationship(
+        backref=backref("duties", order_by="[CollaboratorDuty.started_on, CollaboratorDuty.id]"))
+
+    def open_on(self, day: date) -> bool:
+        return self.started_on <= day and (self.ended_on is None or self.ended_on > day)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
@@ -33,20 +34,23 @@ from ..common.paging import PER_PAGE, Page, clamp, paginate
 from ..errors import Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Candidate
-from ..recruitment.services import bands_in_force, quota_sql
+from ..recruitment.services import bands_in_force, below_quota, quota_sql
 from ..textnorm import fold, is_ascii_digits
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import bytewise, in_areas, is_postgresql, valid_on
+from .labels import DUTY_WORK
 from .models import (
     TERMINATION_REASONS,
     Assignment,
     AssignmentKind,
     Collaborator,
+    CollaboratorDuty,
+    DutyKind,
     EndReason,
     RegisterHandover,
     Suspension,
 )
-from .permissions import can_change_assignments, can_change_collaborator, can_record_at
+from .permissions import can_change_assignments, can_change_collaborator, can_record_at, home_assignment
 from .policy import policy_for, province_id_of
 
 CONCURRENT_CHANGE = _l("Hồ sơ cộng tác viên vừa được người khác thay đổi. Vui lòng tải lại trang để xem tình trạng mới.")
@@ -289,16 +293,55 @@ def _already_there(collaborator: Collaborator, hamlet: AdminUnit) -> Assignment 
     return next((a for a in collaborator.assignments if a.hamlet_id == hamlet.id and a.ended_on is None), None)
 
 
+class Residence(enum.StrEnum):
+    """What a transfer says when the new hamlet is not the collaborator's recorded residence:
+    where they live from the transfer date (TT 02/2021/TT-BYT Art. 2.2: lives in the hamlet served)."""
+
+    MOVES = "moves"  # moves to the new hamlet: recorded as the candidate's residence
+    ELSEWHERE = "elsewhere"  # still lives elsewhere: a written exception, flagged
+
+
+# As long as the written reason of an approval over a failed screening (recruitment.services._approve).
+RESIDENCE_EXCEPTION_MIN = 10
+
+
+def _residence_rule(collaborator: Collaborator, to_hamlet: AdminUnit, residence: str | None,
+                    justification: str | None) -> tuple[bool, str | None]:
+    """TT 02/2021/TT-BYT Art. 2.2: a collaborator lives in the hamlet served. A transfer to a
+    hamlet where the recorded residence already is needs nothing. Otherwise the transfer says
+    either that the person moves there (the residence is then recorded) or that they still live
+    elsewhere, with a written justification of at least :data:`RESIDENCE_EXCEPTION_MIN`
+    characters — an exception, like the primary-school one of Art. 2.1, stored on the new
+    assignment and flagged. Neither: refused. Returns (moves, the exception's text or None)."""
+    candidate = collaborator.candidate
+    if candidate.residence_hamlet_id == to_hamlet.id:
+        return False, None
+    if residence == Residence.MOVES:
+        return True, None
+    if residence != Residence.ELSEWHERE:
+        raise ValidationFailed(_l("Cộng tác viên phải sinh sống tại thôn phụ trách (Thông tư 02/2021/TT-BYT, Điều 2): "
+                                  "%(n)s đang cư trú tại %(r)s. Hãy xác nhận chuyển đến sinh sống tại %(h)s, hoặc "
+                                  "ghi giải trình ngoại lệ nơi cư trú.", n=collaborator.full_name,
+                                  r=candidate.residence_hamlet.full_name, h=to_hamlet.name), field="residence")
+    text = (justification or "").strip()
+    if len(text) < RESIDENCE_EXCEPTION_MIN:
+        raise ValidationFailed(_l("Giải trình ngoại lệ nơi cư trú cần ghi rõ lý do (ít nhất %(n)d ký tự).",
+                                  n=RESIDENCE_EXCEPTION_MIN), field="residence_exception")
+    return False, text
+
+
 @_guard_race
 def transfer_collaborator(collaborator: Collaborator, to_hamlet: AdminUnit, *, on: date, actor,
-                          decision_ref: str | None = None, note: str | None = None) -> Assignment:
+                          decision_ref: str | None = None, note: str | None = None, residence: str | None = None,
+                          residence_exception: str | None = None) -> Assignment:
     """Move a collaborator to another hamlet: the open primary assignment closes on ``on``
     ("transferred") and a primary one opens in ``to_hamlet`` the same day (half-open dates, no
     gap, no overlap). Refused: a hamlet outside the actor's assignment scope, not a hamlet or not
     in force on the day, the same hamlet, someone who has left or is suspended, a date before the
-    current assignment began or in the future. The collaborator must live in the hamlet served
-    (TT 02/2021/TT-BYT Art. 2.2): recording that is the station's check, noted in ``note``.
-    A hamlet left without a collaborator gets a Sổ A0 hand-over request."""
+    current assignment began or in the future; then the residence rule (TT 02/2021/TT-BYT Art.
+    2.2, :func:`_residence_rule`): ``residence`` "moves" records ``to_hamlet`` as the candidate's
+    residence from ``on`` (audited before/after); "elsewhere" stores ``residence_exception`` on
+    the new assignment. A hamlet left without a collaborator gets a Sổ A0 hand-over request."""
     _not_future(on)
     _require_hamlet(to_hamlet, on)
     _require_in_scope(actor, to_hamlet)
@@ -316,17 +359,29 @@ def transfer_collaborator(collaborator: Collaborator, to_hamlet: AdminUnit, *, o
     if _already_there(collaborator, to_hamlet) is not None:
         raise Conflict(_l("%(n)s đang kiêm nhiệm %(h)s; hãy kết thúc kiêm nhiệm trước khi điều chuyển về thôn này.",
                           n=collaborator.full_name, h=to_hamlet.name), field="hamlet")
+    moves, exception = _residence_rule(collaborator, to_hamlet, residence, residence_exception)
     _close(current, on, EndReason.TRANSFERRED, note)
     new = _new_assignment(collaborator, to_hamlet, AssignmentKind.PRIMARY, on, actor, decision_ref=decision_ref,
                           allowance_tier=current.allowance_tier)
+    new.residence_exception = exception
+    before = {"hamlet_id": current.hamlet_id, "hamlet": current.hamlet.name, "assignment_id": current.id}
+    after = {"hamlet_id": to_hamlet.id, "hamlet": to_hamlet.name, "on": on, "decision_ref": new.decision_ref,
+             "note": current.end_note, "residence_exception": exception}
+    if moves:
+        candidate = collaborator.candidate
+        before |= _residence_of(candidate)
+        candidate.residence_hamlet_id, candidate.residence_hamlet, candidate.resident_since = to_hamlet.id, to_hamlet, on
+        after |= _residence_of(candidate)
     handovers = _request_handovers([current], on, actor)
     record("collaborator.transfer", collaborator, label=collaborator.full_name, unit_path=to_hamlet.path,
-           before={"hamlet_id": current.hamlet_id, "hamlet": current.hamlet.name, "assignment_id": current.id},
-           after={"hamlet_id": to_hamlet.id, "hamlet": to_hamlet.name, "assignment_id": new.id, "on": on,
-                  "decision_ref": new.decision_ref, "note": current.end_note,
-                  "handovers": [h.id for h in handovers]}, actor=actor)
+           before=before, after={**after, "assignment_id": new.id, "handovers": [h.id for h in handovers]}, actor=actor)
     db.session.flush()
     return new
+
+
+def _residence_of(candidate: Candidate) -> dict:
+    return {"residence_hamlet_id": candidate.residence_hamlet_id, "residence_hamlet": candidate.residence_hamlet.full_name,
+            "resident_since": candidate.resident_since}
 
 
 @_guard_race
@@ -336,7 +391,12 @@ def add_hamlet(collaborator: Collaborator, hamlet: AdminUnit, *, on: date, actor
     province's network policy in force that day allows it (province setting; TT 02/2021/TT-BYT
     places one collaborator per hamlet and leaves the rest to the province). Refused outside the
     actor's scope, for someone who has left or is suspended, for a hamlet already covered by
-    them, before they began, or in the future."""
+    them, before they began, or in the future.
+
+    No residence is asked (unlike :func:`transfer_collaborator`): the residence rule of TT
+    02/2021/TT-BYT Art. 2.2 concerns the collaborator's own hamlet, which stays the primary one;
+    a kiêm nhiệm hamlet is by nature one they do not live in (no one lives in two hamlets), and
+    the province that allows it accepts that."""
     _not_future(on)
     _require_hamlet(hamlet, on)
     _require_in_scope(actor, hamlet)
@@ -475,6 +535,7 @@ def terminate_collaborator(collaborator: Collaborator, *, on: date, reason: EndR
     if later:
         raise ValidationFailed(_l("Ngày nghỉ việc (%(d)s) không được trước ngày kết thúc lần tạm đình chỉ đã ghi "
                                   "(%(e)s).", d=_d(on), e=_d(max(later))), field="on")
+    duties = _duties_ending_with_service(collaborator, on)
     before = {"assignments": [{"id": a.id, "hamlet": a.hamlet.name, "kind": a.kind} for a in current],
               "suspension_id": getattr(suspension, "id", None)}
     for assignment in current:
@@ -482,12 +543,139 @@ def terminate_collaborator(collaborator: Collaborator, *, on: date, reason: EndR
     if suspension is not None:
         suspension.ended_on = on
         suspension.end_note = (note or "").strip() or None
+    for duty in duties:
+        duty.ended_on = on
     handovers = _request_handovers(current, on, actor)
     record("collaborator.terminate", collaborator, label=collaborator.full_name, unit_path=current[0].hamlet_path,
            before=before, after={"ended_on": on, "reason": reason.value, "note": (note or "").strip() or None,
-                                 "handovers": [h.id for h in handovers]}, actor=actor)
+                                 "handovers": [h.id for h in handovers], "duties_ended": [d.id for d in duties]},
+           actor=actor)
     db.session.flush()
     return handovers
+
+
+# --- duties held together with population work -----------------------------------------------------
+#
+# "Kiêm công tác gia đình và trẻ em" (models.DutyKind): a local title, dated on the person (not on
+# a hamlet: a transfer keeps it). DOMAIN.md §0.4 (MED); Đồng Nai KH 14676/KH-UBND (2021) as cited
+# by issue #9 item 15. Who may give or end it: whoever may change the collaborator's assignments
+# (permissions.can_change_collaborator), as for the recognition decision it usually comes with.
+
+
+def _duty_kind(duty) -> DutyKind:
+    try:
+        return DutyKind(duty)
+    except ValueError:
+        raise ValidationFailed(_l("Vui lòng chọn nhiệm vụ kiêm nhiệm trong danh sách."), field="duty") from None
+
+
+def _duty_work(duty: DutyKind) -> str:
+    return str(DUTY_WORK.get(duty, duty.value))
+
+
+def open_duty(collaborator: Collaborator, duty: DutyKind | str) -> CollaboratorDuty | None:
+    """The collaborator's period of ``duty`` not closed yet, if any."""
+    return next((d for d in collaborator.duties if d.duty == duty and d.ended_on is None), None)
+
+
+def holds_duty(collaborator_id, duty: DutyKind | str, day: date):
+    """SQL condition: the collaborator whose id is ``collaborator_id`` (a column) holds ``duty``
+    on ``day`` (an EXISTS on the indexed ``collaborator_id``; lists and filters use it)."""
+    return exists().where(CollaboratorDuty.collaborator_id == collaborator_id,
+                          CollaboratorDuty.duty == DutyKind(duty).value, open_on(CollaboratorDuty, day))
+
+
+def duties_on(collaborator_ids: Iterable[int], on: date) -> dict[int, set[DutyKind]]:
+    """The duties each of the collaborators holds on ``on``, in one query (a collaborator holding
+    none is left out)."""
+    ids = sorted(set(collaborator_ids))
+    if not ids:
+        return {}
+    found: dict[int, set[DutyKind]] = defaultdict(set)
+    for collaborator_id, duty in db.session.execute(
+            select(CollaboratorDuty.collaborator_id, CollaboratorDuty.duty)
+            .where(CollaboratorDuty.collaborator_id.in_(ids), open_on(CollaboratorDuty, on))):
+        found[collaborator_id].add(DutyKind(duty))
+    return dict(found)
+
+
+def _duty_audit_path(collaborator: Collaborator) -> str | None:
+    home = home_assignment(collaborator)
+    return home.hamlet_path if home is not None else None
+
+
+@_guard_race
+def start_duty(collaborator: Collaborator, duty: DutyKind | str, *, on: date, actor,
+               decision_ref: str | None = None) -> CollaboratorDuty:
+    """Record that the collaborator holds ``duty`` from ``on`` (by the decision ``decision_ref``,
+    the recognition decision or a later one). Refused: an unknown duty; an actor who may not
+    change the collaborator's assignments; a date in the future or before the collaborator began
+    (``activated_on``); someone who has left; the duty already held (one open period per person
+    and duty, which the database also keeps); a start inside an earlier period of the same duty.
+    A suspended collaborator may be given it (the suspension pauses the work, not the role)."""
+    duty = _duty_kind(duty)
+    _require_change(actor, collaborator)
+    _not_future(on)
+    _require_serving(collaborator, allow_suspended=True)
+    if on < collaborator.activated_on:
+        raise ValidationFailed(_l("Ngày bắt đầu kiêm nhiệm (%(d)s) không được trước ngày cộng tác viên bắt đầu "
+                                  "hoạt động (%(s)s).", d=_d(on), s=_d(collaborator.activated_on)), field="on")
+    current = open_duty(collaborator, duty)
+    if current is not None:
+        raise Conflict(_l("%(n)s đang kiêm nhiệm %(w)s từ ngày %(d)s.", n=collaborator.full_name,
+                          w=_duty_work(duty), d=_d(current.started_on)), field="on")
+    later = [d.ended_on for d in collaborator.duties if d.duty == duty and d.ended_on is not None and d.ended_on > on]
+    if later:
+        raise ValidationFailed(_l("Ngày bắt đầu (%(d)s) trùng với lần kiêm nhiệm trước (kết thúc %(e)s).",
+                                  d=_d(on), e=_d(max(later))), field="on")
+    row = CollaboratorDuty(collaborator=collaborator, duty=duty.value, started_on=on,
+                           decision_ref=(decision_ref or "").strip()[:200] or None, created_at=now(),
+                           created_by_id=getattr(actor, "id", None))
+    db.session.add(row)
+    db.session.flush()
+    record("collaborator.start_duty", collaborator, label=collaborator.full_name,
+           unit_path=_duty_audit_path(collaborator),
+           after={"duty_id": row.id, "duty": duty.value, "started_on": on, "decision_ref": row.decision_ref},
+           actor=actor)
+    db.session.flush()
+    return row
+
+
+@_guard_race
+def end_duty(collaborator: Collaborator, duty: DutyKind | str, *, on: date, actor) -> CollaboratorDuty:
+    """Close the open period of ``duty`` on ``on`` (held until the day before). Refused: an
+    unknown duty; an actor who may not change the collaborator's assignments; no open period; a
+    date in the future or before the period began. Leaving the network ends it too
+    (:func:`terminate_collaborator`)."""
+    duty = _duty_kind(duty)
+    _require_change(actor, collaborator)
+    current = open_duty(collaborator, duty)
+    if current is None:
+        raise Conflict(_l("%(n)s không kiêm nhiệm %(w)s.", n=collaborator.full_name, w=_duty_work(duty)))
+    _not_future(on)
+    if on < current.started_on:
+        raise ValidationFailed(_l("Ngày thôi kiêm nhiệm (%(d)s) không được trước ngày bắt đầu (%(s)s).",
+                                  d=_d(on), s=_d(current.started_on)), field="on")
+    current.ended_on = on
+    db.session.flush()
+    record("collaborator.end_duty", collaborator, label=collaborator.full_name,
+           unit_path=_duty_audit_path(collaborator),
+           before={"duty_id": current.id, "duty": duty.value, "started_on": current.started_on},
+           after={"ended_on": on}, actor=actor)
+    db.session.flush()
+    return current
+
+
+def _duties_ending_with_service(collaborator: Collaborator, on: date) -> list[CollaboratorDuty]:
+    """The open duties that end when the collaborator leaves on ``on``; refuses a leaving date
+    before one of them began (the duty is held only while serving)."""
+    duties = [d for d in collaborator.duties if d.ended_on is None]
+    for duty in duties:
+        if on < duty.started_on:
+            raise ValidationFailed(_l("Ngày nghỉ việc (%(d)s) không được trước ngày bắt đầu kiêm nhiệm %(w)s (%(s)s).",
+                                      d=_d(on), w=_duty_work(DutyKind(duty.duty)), s=_d(duty.started_on)),
+                                   field="on")
+    return duties
 
 
 # --- quota status -----------------------------------------------------------------------------------
@@ -498,11 +686,11 @@ class QuotaRow:
     hamlet: AdminUnit
     commune: AdminUnit
     households: int
-    quota: int
+    quota: int | None  # None: the province has no recruitment criteria in force on the date
     active: int  # assignments in force on the date, collaborator not suspended
     suspended: int  # assignments in force on the date, collaborator suspended
     households_per_collaborator: float | None  # households / active (None when nobody is active)
-    flag: str  # "under" | "over" | "ok"
+    flag: str  # "under" | "over" | "ok" | "unknown" (see :func:`quota_flag`)
 
 
 @dataclass(frozen=True)
@@ -515,25 +703,32 @@ class QuotaTotals:
     under: int
     over: int
     empty: int  # hamlets with nobody active
+    without_quota: int = 0  # hamlets whose quota is unknown (no criteria in force): not in ``quota``
+    unknown: int = 0  # of those, the hamlets flagged "unknown" (someone active; nobody is "under")
 
     @property
     def households_per_collaborator(self) -> float | None:
         return self.households / self.active if self.active else None
 
 
-def quota_flag(active: int, quota: int) -> str:
+def quota_flag(active: int, quota: int | None) -> str:
+    """Under, over or at the quota. An unknown quota (no criteria) is "unknown", except that
+    nobody active is "under" the national floor of one per hamlet (TT 02/2021/TT-BYT)."""
+    if quota is None:
+        return "under" if active < 1 else "unknown"
     return "under" if active < quota else "over" if active > quota else "ok"
 
 
 _GEOMETRY = ("geom_wkb", "geom_simplified_wkb")  # not needed for a table; large
-QUOTA_FLAGS = ("under", "over", "ok")
+QUOTA_FLAGS = ("under", "over", "ok", "unknown")
 
 
 @dataclass(frozen=True)
-class _QuotaQuery:
+class QuotaQuery:
     """The hamlets in force on a date under some areas, each with its households, quota and the
     collaborators serving there (active, suspended: one GROUP BY over the assignments in force),
-    as SQL expressions over one FROM clause."""
+    as SQL expressions over one FROM clause. Shared by the quota list and the coverage computation
+    (``coverage.services.hamlet_frame``), so both count alike."""
 
     hamlet: type
     commune: type
@@ -551,15 +746,18 @@ class _QuotaQuery:
 
     def flag_is(self, flag: str):
         """The SQL condition for :func:`quota_flag`'s value."""
-        return {"under": self.active < self.quota, "over": self.active > self.quota,
-                "ok": self.active == self.quota}[flag]
+        return {"under": below_quota(self.active, self.quota), "over": self.active > self.quota,
+                "ok": self.active == self.quota, "unknown": and_(self.quota.is_(None), self.active >= 1)}[flag]
 
 
 _quota_hamlet = aliased(AdminUnit, name="quota_hamlet")  # made once: a fresh alias costs milliseconds
 _quota_commune = aliased(AdminUnit, name="quota_commune")
 
 
-def _quota_query(prefixes: Sequence[str], as_of: date) -> _QuotaQuery:
+def quota_query(prefixes: Sequence[str], as_of: date) -> QuotaQuery:
+    """The hamlets in force on ``as_of`` under the areas with their quota and collaborators
+    (:class:`QuotaQuery`). Collaborators count per assignment in force that day, an additional
+    hamlet (kiêm nhiệm) included; "active" excludes those under a suspension in force."""
     hamlet, commune = _quota_hamlet, _quota_commune
     suspended = exists().where(Suspension.collaborator_id == Assignment.collaborator_id, open_on(Suspension, as_of))
     counts = (select(Assignment.hamlet_id.label("hamlet_id"), func.count().label("serving"),
@@ -568,7 +766,7 @@ def _quota_query(prefixes: Sequence[str], as_of: date) -> _QuotaQuery:
               .group_by(Assignment.hamlet_id).subquery("quota_counts"))
     households = func.coalesce(hamlet.households, 0)
     n_suspended = func.coalesce(counts.c.suspended, 0)
-    return _QuotaQuery(
+    return QuotaQuery(
         hamlet=hamlet, commune=commune, counts=counts,
         conditions=(hamlet.level == UnitLevel.HAMLET.value, valid_on(hamlet, as_of),
                     in_areas(prefixes, hamlet.path)),
@@ -580,25 +778,27 @@ def _quota_query(prefixes: Sequence[str], as_of: date) -> _QuotaQuery:
 def quota_summary(prefixes: Sequence[str], *, as_of: date) -> QuotaTotals:
     """The totals above the quota list, counted by the database in one query: hamlets in force
     on ``as_of`` under the areas, their households and quotas, collaborators active and
-    suspended, hamlets under and over quota and hamlets with nobody active."""
-    q = _quota_query(prefixes, as_of)
+    suspended, hamlets under and over quota, hamlets with nobody active, and the hamlets whose
+    quota is unknown (their province has no criteria in force; their quota is not summed)."""
+    q = quota_query(prefixes, as_of)
 
     def how_many(cond):
         return func.sum(case((cond, 1), else_=0))
 
     row = db.session.execute(q.select(
         func.count(), func.sum(q.households), func.sum(q.quota), func.sum(q.active), func.sum(q.suspended),
-        how_many(q.flag_is("under")), how_many(q.flag_is("over")), how_many(q.active == 0))).one()
+        how_many(q.flag_is("under")), how_many(q.flag_is("over")), how_many(q.active == 0),
+        how_many(q.quota.is_(None)), how_many(q.flag_is("unknown")))).one()
     return QuotaTotals(*(int(v or 0) for v in row))
 
 
 def _quota_total(totals: QuotaTotals, flag: str | None) -> int:
-    return {"under": totals.under, "over": totals.over,
-            "ok": totals.hamlets - totals.under - totals.over}.get(flag, totals.hamlets)
+    return {"under": totals.under, "over": totals.over, "unknown": totals.unknown,
+            "ok": totals.hamlets - totals.under - totals.over - totals.unknown}.get(flag, totals.hamlets)
 
 
 def _quota_select(prefixes: Sequence[str], as_of: date, flag: str | None = None):
-    q = _quota_query(prefixes, as_of)
+    q = quota_query(prefixes, as_of)
     stmt = (q.select(q.hamlet, q.commune, q.households, q.quota, q.active, q.suspended)
             .options(*(defer(getattr(model, c)) for model in (q.hamlet, q.commune) for c in _GEOMETRY))
             .order_by(bytewise(q.commune.search_text), q.commune.id, bytewise(q.hamlet.local_id),
@@ -608,7 +808,8 @@ def _quota_select(prefixes: Sequence[str], as_of: date, flag: str | None = None)
 
 def _quota_row(values) -> QuotaRow:
     hamlet, commune, households, quota, active, suspended = values
-    households, quota, active, suspended = int(households), int(quota), int(active), int(suspended)
+    households, active, suspended = int(households), int(active), int(suspended)
+    quota = None if quota is None else int(quota)
     return QuotaRow(hamlet, commune, households, quota, active, suspended,
                     households / active if active else None, quota_flag(active, quota))
 
@@ -617,8 +818,9 @@ def quota_page(prefixes: Sequence[str], *, as_of: date, flag: str | None = None,
                per_page: int = PER_PAGE, totals: QuotaTotals | None = None) -> Page:
     """One page of the quota status of the hamlets under the areas (unit paths; none →
     nothing), as of a date: per hamlet in force that day, its households, the quota from the
-    province's criteria bands in force that day, collaborators active and suspended (counted
-    by GROUP BY), households per active collaborator and the flag (under/over/ok); ``flag``
+    province's criteria bands in force that day (unknown, None, where it has none), collaborators
+    active and suspended (counted by GROUP BY), households per active collaborator and the flag
+    (under/over/ok/unknown, :func:`quota_flag`); ``flag``
     keeps only the hamlets so flagged. At least one collaborator per hamlet (TT 02/2021/TT-BYT).
 
     Ordered by commune, hamlet number and name, and sliced by the database; the number of rows
@@ -650,9 +852,13 @@ class RosterFilters:
     hamlet_type: str | None = None
     difficult: bool | None = None  # hamlet is_difficult or is_ethnic_minority
     vhw: bool | None = None  # candidate.is_village_health_worker
+    family_children: bool | None = None  # holds "kiêm công tác gia đình và trẻ em" on as_of (CollaboratorDuty)
     tenure: str | None = None  # "lt1" | "1to3" | "3to5" | "ge5": whole years from activated_on to as_of
     q: str | None = None  # name (diacritics-insensitive, every word) or CCCD digits (prefix)
     sort: str = "name"  # "name" | "hamlet" | "started" | "tenure"
+    # Where digits in ``q`` may match CCCD numbers: the areas where the reader sees them
+    # (``auth.personal_data.personal_data_areas``); elsewhere a CCCD finds nobody.
+    cccd_areas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -675,6 +881,9 @@ class RosterRow:
     end_reason: str | None
     activated_on: date
     status: str
+    hamlet_path: str = ""  # whose personal data the reader sees is decided by it (auth.personal_data)
+    residence_exception: str | None = None  # a transfer's written residence exception (flagged)
+    family_children: bool = False  # holds "kiêm công tác gia đình và trẻ em" on as_of
 
 
 RosterPage = Page  # a roster page: ``.rows`` (= ``.items``) are :class:`RosterRow`
@@ -717,6 +926,9 @@ def _roster_conditions(prefixes: Sequence[str], f: RosterFilters) -> tuple[list,
         conds.append(and_(_hamlet.is_difficult.is_(False), _hamlet.is_ethnic_minority.is_(False)))
     if f.vhw is not None:
         conds.append(Candidate.is_village_health_worker.is_(f.vhw))
+    if f.family_children is not None:
+        held = _family_children(f)
+        conds.append(held if f.family_children else not_(held))
     if f.tenure in _TENURE_BOUNDS:
         low, high = _TENURE_BOUNDS[f.tenure]
         if low:
@@ -726,7 +938,18 @@ def _roster_conditions(prefixes: Sequence[str], f: RosterFilters) -> tuple[list,
     people = _people_matching(f.q)
     if people is not None:
         conds.append(Assignment.collaborator_id.in_(people))
+        if _is_cccd_query(f.q):  # a CCCD is matched only where the reader may see it
+            conds.append(in_areas(f.cccd_areas, Assignment.hamlet_path))
     return conds, suspended
+
+
+def _family_children(f: RosterFilters):
+    """SQL: the row's collaborator holds "kiêm công tác gia đình và trẻ em" on the roster's date."""
+    return holds_duty(Assignment.collaborator_id, DutyKind.FAMILY_CHILDREN, f.as_of)
+
+
+def _is_cccd_query(q: str | None) -> bool:
+    return is_ascii_digits((q or "").strip().replace(" ", ""))
 
 
 def _people_matching(q: str | None):
@@ -796,13 +1019,16 @@ def _roster_from(stmt, f: RosterFilters, *, full: bool, ordered: bool = True, by
 
 def _roster_select(prefixes: Sequence[str], f: RosterFilters):
     conds, suspended = _roster_conditions(prefixes, f)
-    return (_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended")), f, full=True)
+    return (_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended"), Assignment.hamlet_path,
+                                Assignment.residence_exception, _family_children(f).label("family_children")), f,
+                         full=True)
             .where(*conds).order_by(*_roster_order(f)))
 
 
 def _row(values, f: RosterFilters) -> RosterRow:
     status = "ended" if f.status == "ended" else ("suspended" if values[17] else "active")
-    return RosterRow(*values[:17], status=status)
+    return RosterRow(*values[:17], status=status, hamlet_path=values[18], residence_exception=values[19],
+                     family_children=bool(values._mapping["family_children"]))
 
 
 def roster_page(prefixes: Sequence[str], filters: RosterFilters, page: int = 1, per_page: int = PER_PAGE) -> Page:
@@ -830,7 +1056,9 @@ def roster_page(prefixes: Sequence[str], filters: RosterFilters, page: int = 1, 
     ordered = (_roster_from(select(Assignment.id), filters, full=False, by_names=by_names)
                .where(*conds).order_by(*_roster_order(filters)))
     ids = list(db.session.scalars(ordered.limit(per_page).offset(offset)))
-    full = db.session.execute(_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended"), Assignment.id),
+    full = db.session.execute(_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended"),
+                                                  Assignment.hamlet_path, Assignment.residence_exception,
+                                                  _family_children(filters).label("family_children"), Assignment.id),
                                            filters, full=True).where(Assignment.id.in_(ids))).all()
     by_id = {r[-1]: r for r in full}
     return Page([_row(by_id[i], filters) for i in ids], total, page, per_page)

@@ -12,6 +12,7 @@ Lists are counted and sliced by the database (``services.roster_page``, ``quota_
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -25,6 +26,7 @@ from ..allowances import services as allowances
 from ..audit.labels import action_label
 from ..audit.models import AuditEvent
 from ..auth.permissions import can_view_audit, landing_of, require, scope_of
+from ..auth.personal_data import personal_data_areas
 from ..common.clock import today
 from ..common.paging import paginate
 from ..common.params import bool_arg, choice_arg, date_arg, page_arg
@@ -33,6 +35,7 @@ from ..errors import MAX_ID
 from ..extensions import db
 from ..recruitment.labels import EDUCATION_LABELS, SEX_LABELS
 from ..recruitment.permissions import can_view_application
+from ..recruitment.services import provinces_without_criteria
 from ..supervision import services as supervision
 from ..training import services as training
 from ..units.labels import type_label
@@ -42,8 +45,10 @@ from . import services
 from .forms import (
     AddHamletForm,
     EndCoverForm,
+    EndDutyForm,
     HandoverForm,
     ReinstateForm,
+    StartDutyForm,
     SuspendForm,
     TerminateForm,
     TransferForm,
@@ -56,10 +61,11 @@ from .labels import (
     STATUS_COLOURS,
     STATUS_LABELS,
     TENURE_LABELS,
+    duty_label,
     end_reason_label,
     kind_label,
 )
-from .models import Assignment, Collaborator, RegisterHandover
+from .models import Assignment, Collaborator, CollaboratorDuty, DutyKind, RegisterHandover
 from .permissions import (
     ASSIGNMENT_ROLES,
     can_change_assignments,
@@ -82,6 +88,7 @@ def labels():
     return {"STATUS_LABELS": STATUS_LABELS, "STATUS_COLOURS": STATUS_COLOURS, "TENURE_LABELS": TENURE_LABELS,
             "ROSTER_STATUS_LABELS": ROSTER_STATUS_LABELS, "SORT_LABELS": SORT_LABELS, "FLAG_LABELS": FLAG_LABELS,
             "FLAG_COLOURS": FLAG_COLOURS, "end_reason_label": end_reason_label, "kind_label": kind_label,
+            "duty_label": duty_label,
             "tenure_years": services.tenure_years, "SEX_LABELS": SEX_LABELS, "EDUCATION_LABELS": EDUCATION_LABELS}
 
 
@@ -140,8 +147,9 @@ def _roster_filters() -> services.RosterFilters:
     return services.RosterFilters(
         as_of=date_arg("as_of"), status=choice_arg("status", services.ROSTER_STATUSES),
         hamlet_type=choice_arg("hamlet_type", HAMLET_TYPES), difficult=bool_arg("difficult"), vhw=bool_arg("vhw"),
+        family_children=bool_arg("family_children"),
         tenure=choice_arg("tenure", services.TENURES), q=request.args.get("q", "").strip()[:100] or None,
-        sort=choice_arg("sort", services.SORTS, "name"))
+        sort=choice_arg("sort", services.SORTS, "name"), cccd_areas=tuple(personal_data_areas(current_user)))
 
 
 def _render_roster(prefixes: list[str], filters: services.RosterFilters, *, title: str, **context):
@@ -201,7 +209,8 @@ def quota(unit_id: int):
     totals = services.quota_summary([unit.path], as_of=as_of)
     page = services.quota_page([unit.path], as_of=as_of, flag=flag, page=number, per_page=per_page, totals=totals)
     return render_template("collaborators/quota.html", unit=unit, as_of=as_of, page=page, totals=totals, flag=flag,
-                           show_all=request.args.get("all") == "1")
+                           show_all=request.args.get("all") == "1",
+                           no_criteria=provinces_without_criteria([unit.path], as_of))
 
 
 # --- profile --------------------------------------------------------------------------------------
@@ -232,8 +241,18 @@ def _summary(event: AuditEvent) -> str:
     """One line saying what the event changed, for the profile's timeline."""
     before, after = event.before or {}, event.after or {}
     if event.action == "collaborator.transfer":
-        return _("Từ %(a)s sang %(b)s, từ ngày %(d)s", a=before.get("hamlet", "—"), b=after.get("hamlet", "—"),
+        line = _("Từ %(a)s sang %(b)s, từ ngày %(d)s", a=before.get("hamlet", "—"), b=after.get("hamlet", "—"),
                  d=_iso(after.get("on")))
+        if after.get("residence_exception"):
+            return line + "; " + _("ngoại lệ nơi cư trú: %(j)s", j=after["residence_exception"])
+        if after.get("residence_hamlet"):
+            return line + "; " + _("nơi cư trú mới: %(r)s", r=after["residence_hamlet"])
+        return line
+    if event.action == "collaborator.start_duty":
+        line = _("Từ ngày %(d)s", d=_iso(after.get("started_on")))
+        return line + (" (" + after["decision_ref"] + ")" if after.get("decision_ref") else "")
+    if event.action == "collaborator.end_duty":
+        return _("Từ ngày %(d)s", d=_iso(after.get("ended_on")))
     if event.action == "collaborator.add_hamlet":
         return _("%(h)s, từ ngày %(d)s", h=after.get("hamlet", "—"), d=_iso(after.get("on")))
     if event.action == "collaborator.end_cover":
@@ -289,7 +308,29 @@ def show(collaborator_id: int):
         can_view_application=can_view_application(current_user, application), policy=policy,
         allowance_section=allowances.profile_section(collaborator, actor(), day),
         training_section=training.profile_section(collaborator, actor(), day),
-        supervision_section=supervision.profile_section(collaborator, day, actor()))
+        supervision_section=supervision.profile_section(collaborator, day, actor()),
+        duty_section=_duty_section(collaborator, day, may_change=may_change and serving))
+
+
+@dataclass
+class DutySection:
+    """The profile's "kiêm công tác gia đình và trẻ em" part: the period in force today (or
+    None), every period newest first, and the form the user may use (start or end; None)."""
+
+    current: CollaboratorDuty | None
+    periods: list[CollaboratorDuty]
+    start_form: StartDutyForm | None
+    end_form: EndDutyForm | None
+
+
+def _duty_section(collaborator: Collaborator, day: date, *, may_change: bool) -> DutySection:
+    periods = sorted((d for d in collaborator.duties if d.duty == DutyKind.FAMILY_CHILDREN),
+                     key=lambda d: (d.started_on, d.id), reverse=True)
+    current = next((d for d in periods if d.open_on(day)), None)
+    held = services.open_duty(collaborator, DutyKind.FAMILY_CHILDREN)
+    return DutySection(current, periods,
+                       StartDutyForm(formdata=None) if may_change and held is None else None,
+                       EndDutyForm(formdata=None) if may_change and held is not None else None)
 
 
 # --- actions --------------------------------------------------------------------------------------
@@ -333,7 +374,8 @@ def transfer(collaborator_id: int):
     form = _hamlet_form(TransferForm, collaborator)
     return _act("transfer", collaborator, form, lambda: services.transfer_collaborator(
         collaborator, _picked(AdminUnit, form.hamlet.data), on=form.on.data, actor=actor(),
-        decision_ref=form.decision_ref.data, note=form.note.data),
+        decision_ref=form.decision_ref.data, note=form.note.data, residence=form.residence.data,
+        residence_exception=form.residence_exception.data),
         lambda new: _("Đã điều chuyển %(n)s sang %(h)s từ ngày %(d)s.", n=collaborator.full_name,
                       h=new.hamlet.name, d=_on(form)))
 
@@ -407,6 +449,40 @@ def end_cover(assignment_id: int):
         db.session.commit()
         flash(_("Đã kết thúc kiêm nhiệm %(h)s từ ngày %(d)s.", h=assignment.hamlet.name, d=_on(form)), "success")
     return back
+
+
+def _duty_action(collaborator_id: int, form, call: Callable[[Collaborator], object], message: Callable[..., str]):
+    """A duty form posted from the profile: its errors and refusals are flashed there."""
+    collaborator = _changeable(collaborator_id)
+    back = redirect(url_for(".show", collaborator_id=collaborator.id))
+    if not form.validate_on_submit():
+        for text in (m for errors in form.errors.values() for m in errors):
+            flash(text, "danger")
+        return back
+    if run_service(call, collaborator).ok:
+        db.session.commit()
+        flash(message(collaborator), "success")
+    return back
+
+
+@bp.post("/<int:collaborator_id>/duty/start")
+@login_required
+def start_duty(collaborator_id: int):
+    """Give the collaborator "kiêm công tác gia đình và trẻ em" from a date (services.start_duty)."""
+    form = StartDutyForm()
+    return _duty_action(collaborator_id, form, lambda c: services.start_duty(
+        c, form.duty.data, on=form.on.data, actor=actor(), decision_ref=form.decision_ref.data),
+        lambda c: _("%(n)s kiêm nhiệm công tác gia đình và trẻ em từ ngày %(d)s.", n=c.full_name, d=_on(form)))
+
+
+@bp.post("/<int:collaborator_id>/duty/end")
+@login_required
+def end_duty(collaborator_id: int):
+    """End "kiêm công tác gia đình và trẻ em" from a date (services.end_duty)."""
+    form = EndDutyForm()
+    return _duty_action(collaborator_id, form, lambda c: services.end_duty(
+        c, form.duty.data, on=form.on.data, actor=actor()),
+        lambda c: _("%(n)s thôi kiêm nhiệm công tác gia đình và trẻ em từ ngày %(d)s.", n=c.full_name, d=_on(form)))
 
 
 # --- hand-overs -----------------------------------------------------------------------------------

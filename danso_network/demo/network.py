@@ -50,9 +50,15 @@ How it is built, and why:
   and a register still to hand over. The rest of the province has its network and turnover but no
   recorded visits or meetings: the other centres have not started using those pages, so the
   province's overdue-visit list is long.
+* **Most collaborators also hold "kiêm công tác gia đình và trẻ em"** (about 85 %, from their first
+  day, the recognition decision as its reference; Đồng Nai builds the network that way, KH
+  14676/KH-UBND, 2021). It ends when they leave. The illustrative resolution below does not pay
+  it differently: the real amounts are not verified (DOMAIN.md §8.7).
 * The allowance resolution is **illustrative data** (DOMAIN.md §3.3: the real Đồng Nai amounts are
-  not verified), labelled so in its legal basis and note: coefficients × the base salary from
-  1/7/2023 (after the Bình Phước draft of 2022), fixed amounts by commune type from 1/1/2026.
+  not verified), labelled so in its legal basis and note and flagged ``is_illustrative`` (pages show
+  "Minh hoạ — chưa có văn bản"), as is the network policy (DOMAIN.md §7.2–7.3 proposals, no
+  Đồng Nai text): coefficients × the base salary from 1/7/2023 (after the Bình Phước draft of
+  2022), fixed amounts by commune type from 1/1/2026.
 
 Deterministic for the seed (one ``random.Random`` per concern; nothing depends on database ids or
 on the order rows come back in). Idempotent: nothing is added when the province already has a
@@ -73,7 +79,14 @@ from sqlalchemy import func, insert, select
 from ..allowances.models import BaseSalary
 from ..auth import services as auth_services
 from ..auth.models import Role, User
-from ..collaborators.models import Assignment, Collaborator, RegisterHandover, Suspension
+from ..collaborators.models import (
+    Assignment,
+    Collaborator,
+    CollaboratorDuty,
+    DutyKind,
+    RegisterHandover,
+    Suspension,
+)
 from ..extensions import db
 from ..recruitment import rules
 from ..recruitment import services as rs
@@ -82,7 +95,7 @@ from ..textnorm import fold
 from ..training.models import TrainingAttendance, TrainingCourse
 from ..units import services as unit_services
 from ..units.models import AdminUnit, Facility, FacilityKind, ServiceArea, UnitLevel
-from .pipeline import BOM_BO, NEIGHBOURS, national_id
+from .pipeline import BOM_BO, NEIGHBOURS, V1_SETTINGS, national_id
 
 PROVINCE_CODE = "75"
 START = date(2023, 11, 23)  # three years of history up to the demo's "today"
@@ -281,6 +294,10 @@ SUSPEND_REASONS = [
 ]
 TRANSFER_NOTES = ["Chuyển nhà sang {to} (cùng xã); điều chuyển theo nơi ở mới, {to} đang thiếu CTV",
                   "Điều chuyển sang {to} đang thiếu CTV, theo đề nghị của trạm và nguyện vọng cá nhân"]
+# The first note's transfers move house (the residence is recorded); the second's keep living in
+# their old hamlet, a written residence exception (TT 02/2021/TT-BYT Art. 2.2), flagged on the roster.
+RESIDENCE_EXCEPTION = ("Vẫn ở nhà cũ, sát ranh {to} (cùng xã), đi lại thuận tiện; {to} chưa có người đủ tiêu "
+                       "chuẩn nhận nhiệm vụ")
 
 
 def _stamp(day: date, rng: random.Random, hour: int = 8) -> datetime:
@@ -618,8 +635,9 @@ class Planner:
         member.places.append((day, to))
         if vacated_by.successor is None:
             vacated_by.successor = member
-        note = self.rng.choice(TRANSFER_NOTES).format(to=to.name)
-        self.step(day, "transfer", member=member, to=to, note=note)
+        template = self.rng.choice(TRANSFER_NOTES)
+        self.step(day, "transfer", member=member, to=to, note=template.format(to=to.name),
+                  moves=template == TRANSFER_NOTES[0])
         if self.rng.random() < 0.8:
             self._replace(source, day, None)
 
@@ -773,6 +791,33 @@ def _write_paper_lifecycle(planner: Planner, assignment_ids: dict[int, int], rng
     return later
 
 
+# Đồng Nai builds its network as "cộng tác viên dân số kiêm công tác gia đình và trẻ em" (KH
+# 14676/KH-UBND, 2021, as cited by issue #9 item 15; DOMAIN.md §0.4): most collaborators hold the
+# duty from the day their recognition takes effect; the rest do population work only.
+DUTY_SHARE = 0.85
+
+
+def _write_duties(members: list[Member], rng: random.Random) -> int:
+    """The combined duty of each planned collaborator who holds it: from their first day (the
+    recognition decision names it; its number is the duty's ``decision_ref``), in bulk like the
+    people. A paper-era ending closes it the same day; a later one is closed by
+    ``terminate_collaborator`` in the replay, as the app does. Returns how many hold it."""
+    rows = []
+    for m in members:
+        if rng.random() >= DUTY_SHARE:
+            continue
+        d = m.decision
+        ended = m.ended if m.ended is not None and m.ended < IMPORT_DAY else None
+        rows.append(dict(collaborator_id=m.collaborator_id, duty=DutyKind.FAMILY_CHILDREN.value,
+                         started_on=m.appointed, ended_on=ended,
+                         decision_ref=f"QĐ số {d.number} ngày {_vn(d.issued_on)} (CTV dân số kiêm công tác gia đình "
+                                      "và trẻ em)",
+                         created_at=_stamp(max(m.appointed, IMPORT_DAY), rng),
+                         created_by_id=getattr(d.created_by, "id", None)))
+    _insert(CollaboratorDuty, rows, returning=False)
+    return len(rows)
+
+
 def _insert(model, rows: list[dict], returning: bool = True) -> list[int]:
     if not rows:
         return []
@@ -842,9 +887,9 @@ ALLOWANCE_NOTE = ("Dữ liệu minh hoạ: mức bồi dưỡng thật của Đ�
                   "(DOMAIN.md §3.3); thay bằng nghị quyết HĐND khi có.")
 BASE_SALARIES = [(date(2023, 7, 1), 1_800_000, "Nghị định 24/2023/NĐ-CP"),
                  (date(2024, 7, 1), 2_340_000, "Nghị định 73/2024/NĐ-CP")]
-RULES_2023 = dict(valid_from=date(2023, 7, 1), basis="coefficient",
+RULES_2023 = dict(valid_from=date(2023, 7, 1), basis="coefficient", is_illustrative=True,
                   legal_basis="Dữ liệu minh hoạ – theo mức của dự thảo nghị quyết tỉnh Bình Phước (2022)")
-RULES_2026 = dict(valid_from=V2_FROM, basis="fixed",
+RULES_2026 = dict(valid_from=V2_FROM, basis="fixed", is_illustrative=True,
                   legal_basis="Dữ liệu minh hoạ – nghị quyết HĐND Thành phố Đồng Nai về mức bồi dưỡng CTV dân số")
 
 
@@ -866,6 +911,7 @@ class NetworkReport:
     courses: int = 0
     attendances: int = 0
     allowance_rules: int = 0
+    duties: int = 0  # collaborators holding "kiêm công tác gia đình và trẻ em"
     skipped: bool = False
 
 
@@ -990,9 +1036,12 @@ class Replay:
         for handover in handovers:
             self._after_handover_request(day, member, handover, commune)
 
-    def _transfer(self, day: date, member: Member, to: Hamlet, note: str) -> None:
+    def _transfer(self, day: date, member: Member, to: Hamlet, note: str, moves: bool) -> None:
+        residence = {"residence": "moves"} if moves else {
+            "residence": "elsewhere", "residence_exception": RESIDENCE_EXCEPTION.format(to=to.name)}
         assignment = self.cs.transfer_collaborator(self.collaborator(member), self.unit(to.id), on=day, note=note,
-                                                   decision_ref=self.ref(day), actor=self.decider(to.commune, day))
+                                                   decision_ref=self.ref(day), actor=self.decider(to.commune, day),
+                                                   **residence)
         assignment.created_at = self.at(day)
         self.report.transfers += 1
 
@@ -1074,7 +1123,7 @@ class Replay:
         if what == "policy":
             policy = a.set_network_policy(
                 province, valid_from=IMPORT_DAY, allow_additional_hamlet=True, pay_additional_hamlet=False,
-                visit_interval_days=92, missed_meetings_for_review=2,
+                visit_interval_days=92, missed_meetings_for_review=2, is_illustrative=True,
                 legal_basis="Dữ liệu minh hoạ – theo đề xuất DOMAIN.md §7.2–7.3 (giám sát mỗi quý; vắng giao ban "
                             "2 tháng liền thì rà soát; cho kiêm nhiệm thêm ấp, không chi thêm)", actor=actor)
             policy.created_at = self.at(day)
@@ -1398,7 +1447,8 @@ def load_network(*, seed: int, password: str, report=None) -> NetworkReport:
         return _into(report, result)
     _ensure_base_salaries(users["soyte"])
     criteria = rs.criteria_for(province) or rs.criteria_for(province, IMPORT_DAY)
-    bands = criteria.quota_bands if criteria else rules.QUOTA_PRESETS["gia_lai"]
+    bands = (criteria.quota_bands if criteria  # the pipeline, loaded first, issues the demo's criteria
+             else V1_SETTINGS["quota_bands"])
     communes = _communes(province, bands)
     pipeline_paths = [c.path for c in communes if c.code in PIPELINE_COMMUNES]
     if _already_loaded(province, pipeline_paths):
@@ -1413,6 +1463,7 @@ def load_network(*, seed: int, password: str, report=None) -> NetworkReport:
     planner.plan([c for c in communes if c.code not in PIPELINE_COMMUNES])
     assignment_ids = _write_people(planner.members, province, random.Random(f"{seed}:network:write"))
     paper_handovers = _write_paper_lifecycle(planner, assignment_ids, random.Random(f"{seed}:network:paper"))
+    result.duties = _write_duties(planner.members, random.Random(f"{seed}:network:duties"))
     result.collaborators_created = len(planner.members)
     result.endings_on_paper = sum(1 for m in planner.members if m.ended is not None and m.ended < IMPORT_DAY)
     result.suspensions = sum(1 for m in planner.members for begins, _ in m.suspensions if begins < IMPORT_DAY)

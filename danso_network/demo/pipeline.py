@@ -9,7 +9,13 @@ itself would have produced. Two things make the history read as it happened:
 * the criteria: version 1 (from 1/7/2025, the area health centre approves) exists alone while the
   2025 steps run, and version 2 (from 1/1/2026, the station director approves — TT 43/2025/TT-BYT)
   is issued when the simulation reaches 2026. ``perform`` asks for the approver in force *today*,
-  so this ordering is what lets 2025 approvals be made by the centre and later ones by the station;
+  so this ordering is what lets 2025 approvals be made by the centre and later ones by the station.
+  Both versions are **illustrative** (``is_illustrative``; pages show "Minh hoạ — chưa có văn
+  bản"): no Đồng Nai text on quotas or on who approves after 2025 was found (DOMAIN.md §2, §8.3).
+  The bands are Gia Lai's preset (QĐ 34/2023/QĐ-UBND), said so in the notes: for the demo's
+  synthetic hamlets (80–600 households) they give 1–3 collaborators, in line with the ~251
+  households per collaborator reported for Đồng Nai (DOMAIN.md §3.1; its real ấp are larger,
+  hence ~4 per ấp there);
 * the timestamps: each step's timeline entries (and the application's created/updated times) are
   set to the simulated date and office hour. Audit events keep the real time of loading.
 
@@ -47,16 +53,19 @@ REFORM_DAY = date(2025, 7, 1)
 V2_FROM = date(2026, 1, 1)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
+ILLUSTRATIVE_NOTE = ("Dữ liệu minh hoạ, chưa có văn bản của Đồng Nai: định mức theo mẫu Gia Lai "
+                     "(QĐ 34/2023/QĐ-UBND), không phải định mức của Đồng Nai; cấp phê duyệt là giả định. ")
 V1_SETTINGS = dict(
     valid_from=REFORM_DAY, quota_bands=rules.QUOTA_PRESETS["gia_lai"], quota_preset="gia_lai",
-    approver=Approver.HEALTH_CENTRE,
-    note="Áp dụng từ khi tổ chức chính quyền địa phương hai cấp (01/7/2025). Trạm Y tế xã lựa chọn, "
-         "Trung tâm Y tế khu vực thẩm định, phê duyệt và ra quyết định công nhận CTV.")
+    approver=Approver.HEALTH_CENTRE, is_illustrative=True,
+    note=ILLUSTRATIVE_NOTE + "Từ khi tổ chức chính quyền địa phương hai cấp (01/7/2025): Trạm Y tế xã lựa "
+         "chọn, Trung tâm Y tế khu vực thẩm định, phê duyệt và ra quyết định công nhận CTV (như TTYT huyện "
+         "trước đây).")
 V2_SETTINGS = dict(
     valid_from=V2_FROM, quota_bands=rules.QUOTA_PRESETS["gia_lai"], quota_preset="gia_lai",
-    approver=Approver.STATION_DIRECTOR,
-    note="Từ 01/01/2026 Trạm Y tế xã là đơn vị sự nghiệp thuộc UBND xã (Thông tư 43/2025/TT-BYT): "
-         "Giám đốc Trạm Y tế xã phê duyệt và ra quyết định công nhận CTV; định mức giữ nguyên.")
+    approver=Approver.STATION_DIRECTOR, is_illustrative=True,
+    note=ILLUSTRATIVE_NOTE + "Từ 01/01/2026 Trạm Y tế xã là đơn vị sự nghiệp thuộc UBND xã (Thông tư "
+         "43/2025/TT-BYT); giả định Giám đốc Trạm Y tế xã phê duyệt và ra quyết định công nhận CTV.")
 
 # Station heads of the neighbouring communes (the loader's users cover Bom Bo only).
 EXTRA_HEADS = [

@@ -16,6 +16,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from ..auth.permissions import scope_of
+from ..common.cache import wide_scope
+from ..common.clock import today
 from ..extensions import db
 from ..safe_redirect import safe_next
 from . import services
@@ -26,8 +28,12 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def home():
-    scope = scope_of(current_user)
-    return render_template("main/home.html", overview=services.home_overview(current_user, scope))
+    scope, day = scope_of(current_user), today()
+    # The to-do counts depend on the user's roles, not only their area: the key holds the user.
+    todo, computed_at = wide_scope("todo", scope.prefixes, (current_user.id, day),
+                                   lambda: services.todo_for(scope, day))
+    return render_template("main/home.html", overview=services.home_overview(current_user, scope),
+                           todo=todo, computed_at=computed_at)
 
 
 @bp.get("/health")

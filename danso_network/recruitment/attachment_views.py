@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from ..auth.models import User
+from ..auth.personal_data import can_see_applicant_data
 from ..common.views import actor, load_or_404, run_service
 from ..errors import NotFound
 from ..extensions import db
@@ -135,6 +136,7 @@ def panel_data(application: Application) -> dict:
     open_dossier = State(application.state) in DOSSIER_EDITABLE
     return {
         "rows": [(a, names.get(a.uploaded_by_id, "—")) for a in application.attachments],
+        "downloadable": can_see_applicant_data(current_user, application),
         "editable": may_edit and open_dossier,
         "locked": may_edit and not open_dossier,
         "kinds": [(k, dossier_label(k)) for k in DOSSIER_ITEMS],

@@ -1,7 +1,7 @@
 """The form for a new version of a province's recruitment criteria. It checks shape only (whole
 numbers, a date, known choices); the rules (bands ascending, ages in order, an extension switched
-on has its value, the date after the latest version) live in ``services.create_criteria_version``
-and ``rules.validate_bands``."""
+on has its value, the date after the latest version and within the bounds of ``common.dates``) live
+in ``services.create_criteria_version`` and ``rules.validate_bands``."""
 
 from __future__ import annotations
 
@@ -80,9 +80,11 @@ class CriteriaVersionForm(FlaskForm):
     submit = SubmitField(_l("Ban hành phiên bản mới"))
 
     def prefill(self, base: CriteriaSet | None, today: date) -> CriteriaVersionForm:
-        """Start from ``base`` (the latest version), or the defaults of TT 02/2021 for a first one."""
-        bands = base.quota_bands if base else rules.QUOTA_PRESETS["gia_lai"]
-        self.quota_preset.data = base.quota_preset if base else "gia_lai"
+        """Start from ``base`` (the latest version), or the defaults of TT 02/2021 for a first one.
+        A first version has no bands: quotas are the province's decision, and another province's
+        preset is used only when the admin picks it (issue #9 item 12)."""
+        bands = base.quota_bands if base else []
+        self.quota_preset.data = base.quota_preset if base else "custom"
         for row, band in zip(self.bands, [*bands, *[[None, None]] * MAX_BANDS], strict=False):
             row.upper.data, row.count.data = band[0], band[1]
         self.approver.data = base.approver if base else Approver.STATION_DIRECTOR.value

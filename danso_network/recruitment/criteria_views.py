@@ -14,7 +14,7 @@ from ..common import clock
 from ..common.views import actor, load_or_404, run_service
 from ..extensions import db
 from ..units.models import AdminUnit, UnitLevel
-from ..units.services import provinces_of
+from ..units.services import province_id_of, provinces_of
 from . import rules, services
 from .criteria_forms import RULE_CHOICES, CriteriaVersionForm
 from .labels import APPROVER_LABELS, QUOTA_PRESET_LABELS
@@ -30,6 +30,13 @@ KIND_LABELS = {
     rules.RuleKind.EXTENSION: _l("Tiêu chí mở rộng của tỉnh (mặc định tắt)"),
 }
 RULE_GROUPS = [(kind, [r for r in rules.RULES.values() if r.kind == kind]) for kind in rules.RuleKind]
+
+
+@bp.app_context_processor
+def criteria_helpers():
+    """For templates/recruitment/_no_criteria.html, on any page showing a quota: who may set a
+    province's criteria (their admin gets a link to the criteria page, others plain text)."""
+    return {"can_manage_criteria": can_manage_criteria, "province_id_of": province_id_of}
 
 
 def get_province_or_404(province_id: int, need=can_view_criteria) -> AdminUnit:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,6 +79,9 @@ class CriteriaSet(db.Model):
     # Rule codes switched on, automatic and manual (priority flags are always shown).
     enabled_rules: Mapped[list] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    # True: no document of the province was seen for it (demo data, a model borrowed from another
+    # province): pages label it "Minh hoạ — chưa có văn bản" (issue #9 item 13).
+    is_illustrative: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 

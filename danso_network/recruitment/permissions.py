@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..auth.models import Role, User
 from ..auth.permissions import scope_of
+from ..auth.personal_data import can_see_applicant_data
 from ..units.models import AdminUnit
 from .models import Application, Attachment, RecognitionDecision
 
@@ -30,7 +31,10 @@ def can_edit_dossier(user: User, application: Application) -> bool:
 
 
 def can_view_attachment(user: User, attachment: Attachment) -> bool:
-    return can_view_application(user, attachment.application)
+    """Scans of the dossier (CCCD copy, health certificate, diplomas) are personal data: opened
+    only by who sees the applicant's personal data (auth/personal_data.py); others see that the
+    file exists on the application page."""
+    return can_view_application(user, attachment.application) and can_see_applicant_data(user, attachment.application)
 
 
 def can_view_decision(user: User, decision: RecognitionDecision) -> bool:

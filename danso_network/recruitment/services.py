@@ -12,7 +12,7 @@ from datetime import date
 from functools import wraps
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, cast, exists, func, literal, null, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, defer, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +22,7 @@ from ..auth.models import Role, User
 from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, Collaborator
 from ..common import clock
+from ..common.dates import check_effective_date
 from ..common.paging import PER_PAGE, Page, clamp
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -109,12 +110,30 @@ def criteria_for(province: AdminUnit, on: date | None = None) -> CriteriaSet | N
         .order_by(CriteriaSet.valid_from.desc(), CriteriaSet.version.desc()).limit(1))
 
 
+def no_criteria(province: AdminUnit) -> Conflict:
+    """The one refusal of whatever needs criteria (nominating, screening, any transition) in a
+    province with no version in force: it names the province and sends its admin to the criteria
+    page. No other province's bands or approver stand in (issue #9 item 12)."""
+    return Conflict(_l("%(p)s chưa ban hành bộ tiêu chuẩn tuyển chọn CTV đang có hiệu lực; quản trị viên cấp tỉnh "
+                       "cần thiết lập tại trang Tiêu chuẩn trước khi tiếp tục.", p=province.full_name))
+
+
 def require_criteria(province: AdminUnit, on: date | None = None) -> CriteriaSet:
+    """The version in force on ``on``, or :func:`no_criteria`'s refusal (409 in the API)."""
     found = criteria_for(province, on)
     if found is None:
-        raise ValidationFailed(_l("%(p)s chưa có bộ tiêu chuẩn tuyển chọn CTV hiệu lực; quản trị cấp tỉnh "
-                                  "cần thiết lập trước.", p=province.full_name))
+        raise no_criteria(province)
     return found
+
+
+def provinces_without_criteria(prefixes: Sequence[str], on: date) -> list[AdminUnit]:
+    """The provinces of the areas (unit paths) with no criteria version in force on ``on``: their
+    hamlets' quotas are unknown that day (pages say so and link their admin to the criteria page)."""
+    ids = {province_id_of(p) for p in prefixes}
+    missing = {i for i, bands in bands_in_force(ids, on).items() if bands is None}
+    if not missing:
+        return []
+    return list(db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(missing)).order_by(AdminUnit.code)))
 
 
 def criteria_versions(province: AdminUnit) -> list[CriteriaSet]:
@@ -123,16 +142,22 @@ def criteria_versions(province: AdminUnit) -> list[CriteriaSet]:
 
 
 CRITERIA_FIELDS = ["version", "valid_from", "quota_preset", "quota_bands", "approver", "min_age", "max_age",
-                   "min_residence_months", "single_active_assignment", "allow_override", "enabled_rules", "note"]
+                   "min_residence_months", "single_active_assignment", "allow_override", "enabled_rules", "note",
+                   "is_illustrative"]
 
 
 def create_criteria_version(province: AdminUnit, *, valid_from: date, quota_bands, approver: Approver,
                             min_age: int = 18, max_age: int | None = None, min_residence_months: int | None = None,
                             single_active_assignment: bool = True, allow_override: bool = False,
                             enabled_rules: Sequence[str] | None = None, quota_preset: str = "custom",
-                            name: str | None = None, note: str | None = None, actor=None) -> CriteriaSet:
+                            name: str | None = None, note: str | None = None, is_illustrative: bool = False,
+                            actor=None) -> CriteriaSet:
     """Add a new version of a province's criteria from ``valid_from``. Earlier versions are never
-    changed, so applications screened under them keep their results (issue #3)."""
+    changed, so applications screened under them keep their results (issue #3). A new version must
+    start after the latest, so ``valid_from`` is bounded (``common.dates``: from TT 02/2021/TT-BYT
+    coming into force to two years ahead): a year-9999 version would block every later one.
+    ``is_illustrative``: no document of the province was seen for its bands or approver (demo data),
+    labelled so on every page (issue #9 item 13)."""
     if province.level != UnitLevel.PROVINCE:
         raise ValidationFailed(_l("Bộ tiêu chuẩn được ban hành cho cấp tỉnh."))
     problems = rules.validate_bands(quota_bands)
@@ -150,6 +175,7 @@ def create_criteria_version(province: AdminUnit, *, valid_from: date, quota_band
         problems.append(str(_l("Bật tiêu chí thời gian cư trú thì phải nhập số tháng tối thiểu.")))
     if problems:
         raise ValidationFailed(problems[0], problems=problems)
+    check_effective_date(valid_from)
     latest = db.session.scalar(select(CriteriaSet).where(CriteriaSet.province_id == province.id)
                                .order_by(CriteriaSet.version.desc()).limit(1))
     if latest is not None and valid_from <= latest.valid_from:
@@ -162,7 +188,8 @@ def create_criteria_version(province: AdminUnit, *, valid_from: date, quota_band
         legal_basis="Thông tư 02/2021/TT-BYT, Điều 2", quota_bands=[list(b) for b in quota_bands],
         quota_preset=quota_preset, approver=Approver(approver).value, min_age=min_age, max_age=max_age,
         min_residence_months=min_residence_months, single_active_assignment=single_active_assignment,
-        allow_override=allow_override, enabled_rules=enabled, note=note, created_at=clock.now(),
+        allow_override=allow_override, enabled_rules=enabled, note=note, is_illustrative=bool(is_illustrative),
+        created_at=clock.now(),
         created_by_id=getattr(actor, "id", None))
     db.session.add(criteria)
     db.session.flush()
@@ -172,9 +199,6 @@ def create_criteria_version(province: AdminUnit, *, valid_from: date, quota_band
 
 
 # --- quota and vacancies ----------------------------------------------------------------------
-
-DEFAULT_BANDS = rules.QUOTA_PRESETS["gia_lai"]  # a province without criteria: QĐ 34/2023/QĐ-UBND Gia Lai
-
 
 def _open_on(day: date):
     return and_(Assignment.started_on <= day, or_(Assignment.ended_on.is_(None), Assignment.ended_on > day))
@@ -186,10 +210,10 @@ def active_collaborators(hamlet_id: int, on: date | None = None) -> int:
                              .where(Assignment.hamlet_id == hamlet_id, _open_on(day))) or 0
 
 
-def bands_in_force(province_ids: Iterable[int], on: date) -> dict[int, list]:
+def bands_in_force(province_ids: Iterable[int], on: date) -> dict[int, list | None]:
     """The quota bands of each province's criteria version in force on ``on`` (as
-    :func:`criteria_for`, in one query); a province without criteria gets Gia Lai's bands
-    (QĐ 34/2023/QĐ-UBND), the fallback used wherever a quota is shown."""
+    :func:`criteria_for`, in one query); None for a province without one: its quotas are unknown,
+    never another province's (quotas are provincial decisions, DOMAIN.md §3.1)."""
     ids = set(province_ids)
     found: dict[int, list] = {}
     if ids:
@@ -199,7 +223,7 @@ def bands_in_force(province_ids: Iterable[int], on: date) -> dict[int, list]:
             .order_by(CriteriaSet.province_id, CriteriaSet.valid_from, CriteriaSet.version))
         for province_id, bands in rows:  # ascending: the version in force comes last
             found[province_id] = bands
-    return {i: found.get(i) or DEFAULT_BANDS for i in ids}
+    return {i: found.get(i) for i in ids}
 
 
 def _band_case(households, bands):
@@ -215,24 +239,37 @@ def _band_case(households, bands):
     return case(*whens, else_=literal(default)) if whens else literal(default)
 
 
-def quota_sql(households, path, bands_by_province: dict[int, list]):
+UNKNOWN_QUOTA = cast(null(), Integer)  # a province without criteria in force: no quota
+
+
+def quota_sql(households, path, bands_by_province: dict[int, list | None]):
     """SQL for a hamlet's quota: :func:`rules.quota_for` of its households with the bands of
-    its province (the first segment of its ``path``); provinces sharing a band table share a
-    branch, so the usual case (every province on the same bands) is one CASE."""
+    its province (the first segment of its ``path``), NULL where the province has no bands
+    (:func:`bands_in_force`); provinces sharing a band table share a branch, so the usual case
+    (every province on the same bands) is one CASE."""
     households = func.coalesce(households, 0)
     groups: dict[str, list[int]] = {}
-    tables: dict[str, list] = {}
+    tables: dict[str, list | None] = {}
     for province_id, bands in sorted(bands_by_province.items()):
         key = repr(bands)
         groups.setdefault(key, []).append(province_id)
         tables[key] = bands
     if not groups:
-        return _band_case(households, DEFAULT_BANDS)
+        return UNKNOWN_QUOTA
+
+    def quota(key):
+        return UNKNOWN_QUOTA if tables[key] is None else _band_case(households, tables[key])
+
     keys = sorted(groups, key=lambda k: -len(groups[k]))
-    branches = [(or_(*(path.startswith(f"/{i}/") for i in groups[k])), _band_case(households, tables[k]))
-                for k in keys[1:]]
-    widest = _band_case(households, tables[keys[0]])
+    branches = [(or_(*(path.startswith(f"/{i}/") for i in groups[k])), quota(k)) for k in keys[1:]]
+    widest = quota(keys[0])
     return case(*branches, else_=widest) if branches else widest
+
+
+def below_quota(active, quota):
+    """SQL: fewer collaborators in post than the quota; where the quota is unknown (no criteria),
+    fewer than the national floor of one per hamlet (TT 02/2021/TT-BYT), nothing more invented."""
+    return active < func.coalesce(quota, 1)
 
 
 @dataclass(frozen=True)
@@ -240,20 +277,22 @@ class Vacancy:
     hamlet: AdminUnit
     commune: AdminUnit
     households: int
-    quota: int
+    quota: int | None  # None: the province has no criteria in force (the hamlet is listed for having nobody)
     active: int
     open_applications: int
 
     @property
-    def missing(self) -> int:
-        return max(0, self.quota - self.active)
+    def missing(self) -> int | None:
+        """Collaborators needed to reach the quota; None when the quota is unknown."""
+        return None if self.quota is None else max(0, self.quota - self.active)
 
 
 @dataclass(frozen=True)
 class VacancyTotals:
     hamlets: int = 0
     empty: int = 0  # hamlets with nobody active
-    missing: int = 0  # collaborators needed to reach every quota
+    missing: int = 0  # collaborators needed to reach every known quota
+    unknown: int = 0  # hamlets listed whose quota is unknown (no criteria): not in ``missing``
 
 
 @dataclass(frozen=True)
@@ -288,7 +327,7 @@ def _vacancy_columns(prefixes: Sequence[str], f: VacancyFilters):
         active = (select(func.count()).select_from(Assignment)
                   .where(Assignment.hamlet_id == h.id, _open_on(day)).correlate(h).scalar_subquery())
     quota = quota_sql(h.households, h.path, bands_in_force({province_id_of(p) for p in prefixes}, day))
-    conds = [h.level == UnitLevel.HAMLET.value, valid_on(h, day), in_areas(prefixes, h.path), active < quota]
+    conds = [h.level == UnitLevel.HAMLET.value, valid_on(h, day), in_areas(prefixes, h.path), below_quota(active, quota)]
     if f.commune_id:
         conds.append(h.parent_id == f.commune_id)
     if f.q and f.q.strip():
@@ -336,8 +375,8 @@ def _vacancies_of(rows) -> list[Vacancy]:
     result = []
     for hamlet_id, quota, active in rows:
         hamlet, commune = units[hamlet_id]
-        result.append(Vacancy(hamlet, commune, hamlet.households or 0, int(quota), int(active),
-                              pending.get(hamlet_id, 0)))
+        result.append(Vacancy(hamlet, commune, hamlet.households or 0, None if quota is None else int(quota),
+                              int(active), pending.get(hamlet_id, 0)))
     return result
 
 
@@ -346,7 +385,8 @@ def vacancy_page(prefixes: Sequence[str], filters: VacancyFilters, page: int = 1
     """One page of the hamlets in the given areas (unit paths; none → nothing) with fewer
     collaborators in post on ``filters.on`` than their quota — hamlets with nobody first
     (TT 02/2021/TT-BYT: at least one per hamlet; quotas are the province's bands) — and the
-    totals of the whole filtered list (hamlets, hamlets with nobody, collaborators missing).
+    totals of the whole filtered list (hamlets, hamlets with nobody, collaborators missing, hamlets
+    whose quota is unknown because their province has no criteria in force: :func:`below_quota`).
 
     The database computes the quota (:func:`quota_sql`) and counts the collaborators in post;
     one query returns the page's hamlets with the totals (window aggregates), then the page's
@@ -355,7 +395,8 @@ def vacancy_page(prefixes: Sequence[str], filters: VacancyFilters, page: int = 1
 
     def columns(quota, active):
         return (_vacant_hamlet.id, quota, active, func.count().over(),
-                func.sum(case((active == 0, 1), else_=0)).over(), func.sum(quota - active).over())
+                func.sum(case((active == 0, 1), else_=0)).over(), func.sum(quota - active).over(),
+                func.sum(case((quota.is_(None), 1), else_=0)).over())
 
     found = db.session.execute(_vacancy_query(prefixes, filters, columns)
                                .limit(per_page).offset((page - 1) * per_page)).all()
@@ -366,17 +407,19 @@ def vacancy_page(prefixes: Sequence[str], filters: VacancyFilters, page: int = 1
             return vacancy_page(prefixes, filters, last, per_page)
         return Page([], totals.hamlets, page, per_page), totals
     first = found[0]
-    totals = VacancyTotals(int(first[3]), int(first[4] or 0), int(first[5] or 0))
+    totals = VacancyTotals(int(first[3]), int(first[4] or 0), int(first[5] or 0), int(first[6] or 0))
     return Page(_vacancies_of([r[:3] for r in found]), totals.hamlets, page, per_page), totals
 
 
 def vacancy_totals(prefixes: Sequence[str], filters: VacancyFilters) -> VacancyTotals:
     """How many hamlets are below their quota, how many have nobody, how many collaborators are
-    missing (the figures above the list), by one aggregate query."""
+    missing and how many listed hamlets have no known quota (the figures above the list), by one
+    aggregate query."""
     stmt, _active = _vacant_hamlets(prefixes, filters, lambda quota, active: (
-        func.count(), func.sum(case((active == 0, 1), else_=0)), func.sum(quota - active)))
+        func.count(), func.sum(case((active == 0, 1), else_=0)), func.sum(quota - active),
+        func.sum(case((quota.is_(None), 1), else_=0))))
     row = db.session.execute(stmt).one()
-    return VacancyTotals(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
+    return VacancyTotals(*(int(v or 0) for v in row))
 
 
 def vacancies(prefixes: Sequence[str], on: date | None = None) -> list[Vacancy]:
@@ -392,11 +435,12 @@ def vacancies(prefixes: Sequence[str], on: date | None = None) -> list[Vacancy]:
 
 
 def applications_query(prefixes: Sequence[str], *, state: str | None = None, within: str | None = None,
-                       q: str | None = None):
+                       q: str | None = None, cccd_areas: Sequence[str] = ()):
     """The applications for hamlets under ``prefixes`` (and under the path ``within``, e.g. a
     commune), newest change first, as a select for :func:`common.paging.paginate` (the page and
     the API). ``q`` matches part of the candidate's name without diacritics, or the start of
-    the CCCD (spaces ignored)."""
+    the CCCD (spaces ignored) of an application under ``cccd_areas`` only — the areas where the
+    reader sees CCCD numbers (``auth.personal_data``), so a search cannot probe the others."""
     stmt = (select(Application).where(in_areas(prefixes, Application.hamlet_path))
             .options(selectinload(Application.candidate),
                      selectinload(Application.hamlet).selectinload(AdminUnit.parent)))
@@ -407,10 +451,13 @@ def applications_query(prefixes: Sequence[str], *, state: str | None = None, wit
     q = (q or "").strip()
     if q:
         digits = q.replace(" ", "")
+        by_cccd = is_ascii_digits(digits)
         people = select(Candidate.id).where(
-            Candidate.national_id.startswith(digits, autoescape=True) if is_ascii_digits(digits)
+            Candidate.national_id.startswith(digits, autoescape=True) if by_cccd
             else Candidate.search_text.contains(fold(q), autoescape=True))
         stmt = stmt.where(Application.candidate_id.in_(people))
+        if by_cccd:
+            stmt = stmt.where(in_areas(cccd_areas, Application.hamlet_path))
     return stmt.order_by(Application.updated_at.desc(), Application.id.desc())
 
 
@@ -474,10 +521,12 @@ def create_application(*, hamlet: AdminUnit, full_name: str, date_of_birth: date
                        speaks_local_language: bool = False, prior_experience: str | None = None,
                        resident_since: date | None = None, nominated_by: str | None = None, actor=None) -> Application:
     """Nominate a candidate for a hamlet (state: nominated). The candidate must live in that
-    hamlet (TT 02/2021 Art. 2.2); a national ID belongs to one person only."""
+    hamlet (TT 02/2021 Art. 2.2); a national ID belongs to one person only. The province must
+    have criteria in force (its quota and approver; :func:`no_criteria` otherwise)."""
     today = clock.today()
     if hamlet.level != UnitLevel.HAMLET or not hamlet.is_current:
         raise ValidationFailed(_l("Chỉ tuyển CTV cho thôn/tổ dân phố đang hiệu lực."), field="hamlet")
+    require_criteria(province_of(hamlet), today)
     full_name = " ".join((full_name or "").split())
     if len(full_name) < 3:
         raise ValidationFailed(_l("Vui lòng nhập đầy đủ họ và tên."), field="full_name")

@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth.models import Role, User
 from ..auth.permissions import require, scope_of
+from ..auth.personal_data import personal_data_areas, visible_in_decision
 from ..common import clock
 from ..common.paging import paginate
 from ..common.params import choice_arg, int_arg, page_arg
@@ -164,7 +165,8 @@ def vacancies():
                                       q=request.args.get("q", "").strip()[:100] or None)
     page, totals = services.vacancy_page(area.prefixes, filters, *page_arg())
     return render_template("recruitment/vacancies.html", page=page, area=area, commune_id=filters.commune_id,
-                           q=filters.q or "", totals=totals, can_nominate=can_nominate)
+                           q=filters.q or "", totals=totals, can_nominate=can_nominate,
+                           no_criteria=services.provinces_without_criteria(area.prefixes, filters.on))
 
 
 @bp.get("/applications")
@@ -177,7 +179,8 @@ def applications():
     counts = services.application_counts(prefixes)
     # Unfiltered but for the state, the total is one of the counts shown above the list.
     total = None if (area.within or q) else (counts.get(state, 0) if state else sum(counts.values()))
-    page = paginate(services.applications_query(prefixes, state=state or None, within=area.within, q=q),
+    page = paginate(services.applications_query(prefixes, state=state or None, within=area.within, q=q,
+                                                cccd_areas=personal_data_areas(current_user)),
                     *page_arg(), total=total)
     return render_template("recruitment/applications.html", page=page, state=state, area=area,
                            commune_id=area.commune_id, q=q, counts=counts)
@@ -190,6 +193,11 @@ def new_application(hamlet_id: int):
     if hamlet is None or hamlet.level != UnitLevel.HAMLET:
         abort(404)
     require(can_nominate(current_user, hamlet))
+    province = services.province_of(hamlet)
+    criteria = services.criteria_for(province)
+    if criteria is None:  # no form to fill in vain: the refusal, and where the criteria are set
+        return render_template("recruitment/application_form.html", form=None, hamlet=hamlet, province=province,
+                               refusal=services.no_criteria(province))
     form = CandidateForm()
     neighbours = db.session.scalars(
         select(AdminUnit).where(AdminUnit.parent_id == hamlet.parent_id, AdminUnit.level == UnitLevel.HAMLET.value,
@@ -206,8 +214,7 @@ def new_application(hamlet_id: int):
             flash(_("Đã lập hồ sơ ứng viên %(n)s cho %(h)s. Tiếp theo: cập nhật hồ sơ giấy tờ.",
                     n=done.value.candidate.full_name, h=hamlet.name), "success")
             return redirect(url_for(".show", application_id=done.value.id))
-    return render_template("recruitment/application_form.html", form=form, hamlet=hamlet,
-                           criteria=services.criteria_for(services.province_of(hamlet)))
+    return render_template("recruitment/application_form.html", form=form, hamlet=hamlet, criteria=criteria)
 
 
 # --- one application ------------------------------------------------------------------------------
@@ -248,11 +255,15 @@ def _render_show(application: Application, *, failed=None, dossier_form=None):
     actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     candidate = application.candidate
     below_thcs = Education(candidate.education).rank < Education.LOWER_SECONDARY.rank
+    province = services.province_of(application.hamlet)
+    criteria_now = services.criteria_for(province)
     return render_template(
         "recruitment/show.html", application=application, candidate=candidate, hamlet=application.hamlet,
         actions=actions, waiting=waiting, forms=forms, failed=failed, dossier_form=dossier_form,
         dossier_mode=_dossier_mode(application), actors=actors, manual_codes=_manual_codes(application),
-        below_thcs=below_thcs, allowance_tiers=ALLOWANCE_TIERS, approver=_approver_of(application),
+        below_thcs=below_thcs, allowance_tiers=ALLOWANCE_TIERS,
+        approver=Approver(criteria_now.approver) if criteria_now else None, criteria_now=criteria_now,
+        no_criteria=None if criteria_now else services.no_criteria(province),
         population_training=population_training(candidate, current_user) if below_thcs else None,
         panel=panel_data(application))
 
@@ -466,4 +477,5 @@ def decision(decision_id: int):
     decision = load_or_404(RecognitionDecision, decision_id, need=can_view_decision)
     communes = {a.hamlet.parent_id for a in decision.applications}
     parents = {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes)))}
-    return render_template("recruitment/decision.html", decision=decision, communes=parents)
+    return render_template("recruitment/decision.html", decision=decision, communes=parents,
+                           shown=visible_in_decision(current_user, decision))

@@ -18,7 +18,21 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, and_, case, exists, extract, false, func, literal, null, or_, select, true
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    exists,
+    extract,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.functions import FunctionElement
@@ -28,8 +42,9 @@ from ..auth.models import Role, RoleGrant, User
 from ..auth.permissions import scope_of
 from ..collaborators.models import Assignment, AssignmentKind, Collaborator, Suspension
 from ..collaborators.permissions import can_record_for_collaborator
-from ..collaborators.policy import Policy, policy_for, province_id_of
+from ..collaborators.policy import Policy, policies_for, province_id_of
 from ..common.clock import now, today
+from ..common.dates import check_effective_date
 from ..common.paging import PER_PAGE, Page, clamp, count, paginate
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -135,7 +150,7 @@ def _placing(prefixes: Sequence[str], on: date):
 
 def _policies(prefixes: Sequence[str], on: date) -> dict[int, Policy]:
     """The network policy in force on ``on`` of each province the area touches (34 at most)."""
-    return {pid: policy_for(pid, on) for pid in sorted({province_id_of(p) for p in prefixes})}
+    return policies_for({province_id_of(p) for p in prefixes}, on)
 
 
 def _by_province(path_column, values: Mapping[int, object]):
@@ -416,6 +431,12 @@ def record_visit(collaborator: Collaborator, *, supervisor: User, visited_on: da
                              follow_up_due=follow_up_due, created_at=now())
     db.session.add(visit)
     db.session.flush()
+    # The latest visit, in one UPDATE: two visits recorded at once cannot leave the earlier date.
+    latest = func.coalesce(Collaborator.last_visited_on, visited_on)
+    db.session.execute(update(Collaborator).where(Collaborator.id == collaborator.id)
+                       .values(last_visited_on=case((latest < visited_on, visited_on), else_=latest))
+                       .execution_options(synchronize_session=False))
+    db.session.expire(collaborator, ["last_visited_on"])
     record("visit.record", visit, label=f"{collaborator.full_name} – {_vn(visited_on)}",
            unit_path=visit.hamlet_path, after=snapshot(visit, VISIT_FIELDS), actor=actor)
     db.session.flush()
@@ -510,31 +531,32 @@ class OverdueRow:
     days_overdue: int
 
 
+def _last_seen(on: date):
+    """SQL: the day a collaborator was last seen on ``on`` — their last visit on or before ``on``,
+    else the day they started. The stored latest visit (``Collaborator.last_visited_on``) answers
+    whenever it is not after ``on`` (always, for today: visits are never dated in the future);
+    only a list as of an earlier day reads the visits, and only for who was visited since."""
+    visit = aliased(SupervisionVisit)
+    read = (select(func.max(visit.visited_on)).where(visit.collaborator_id == Collaborator.id, visit.visited_on <= on)
+            .scalar_subquery())
+    last = case((Collaborator.last_visited_on <= on, Collaborator.last_visited_on),
+                (Collaborator.last_visited_on.is_(None), null()), else_=read)
+    return func.coalesce(last, Collaborator.activated_on)
+
+
 def _overdue_select(prefixes: Sequence[str], on: date, policies: Mapping[int, Policy], *, full: bool = True):
     """The overdue list as one select (columns only), in its order: most overdue first, then by
     commune, hamlet and name (folded), then id. A collaborator is overdue when the day they were
-    last seen (last visit on or before ``on``, else their start) is before ``on`` minus their
-    province's interval — in SQL: no visit since that cut-off, and a visit before it or a start
-    before it. ``full=False`` keeps only what counting needs."""
+    last seen (:func:`_last_seen`) is before ``on`` minus their province's interval.
+    ``full=False`` keeps only what counting needs."""
     a, in_area, placed = _placing(prefixes, on)
     cutoffs = {pid: on - timedelta(days=p.visit_interval_days) for pid, p in policies.items()}
-    cutoff = _by_province(a.hamlet_path, cutoffs)
-    visit = aliased(SupervisionVisit)
-    # The earliest cut-off as a constant too: the database reads only the recent visits.
-    seen_since = exists().where(visit.collaborator_id == a.collaborator_id, visit.visited_on >= min(cutoffs.values()),
-                                visit.visited_on >= cutoff, visit.visited_on <= on)
-    # A scalar probe, not EXISTS: PostgreSQL would hash every earlier visit for the few it needs.
-    seen_before = (select(visit.id).where(visit.collaborator_id == a.collaborator_id, visit.visited_on < cutoff)
-                   .limit(1).scalar_subquery().is_not(None))
-    # A start before the cut-off settles it without reading the visits (most collaborators).
-    overdue = and_(~seen_since, case((Collaborator.activated_on < cutoff, true()), else_=seen_before))
+    since = _last_seen(on).label("since")
+    overdue = since < _by_province(a.hamlet_path, cutoffs)
     if not full:
         return (select(a.collaborator_id).join(Collaborator, Collaborator.id == a.collaborator_id)
                 .where(*in_area, overdue, *placed))
     hamlet, commune = aliased(AdminUnit), aliased(AdminUnit)
-    last_visit = (select(func.max(visit.visited_on))
-                  .where(visit.collaborator_id == a.collaborator_id, visit.visited_on <= on).scalar_subquery())
-    since = func.coalesce(last_visit, Collaborator.activated_on).label("since")
     intervals = {pid: p.visit_interval_days for pid, p in policies.items()}
     if len(set(intervals.values())) <= 1:
         most_overdue_first = since  # rendered as its label: computed once a row
@@ -682,9 +704,11 @@ def set_professional_link(commune: AdminUnit, *, kind: str, person_name: str, va
     commune's labour–invalids–social affairs or culture–sports officer (Đồng Nai KH 14676/KH-UBND,
     2021). A new holder closes the open link of the same kind on the day they start (history is
     kept); the start must then be after the current holder's start. A start inside an earlier,
-    already closed period of the same kind is refused (periods never overlap)."""
+    already closed period of the same kind is refused (periods never overlap). The start is bounded
+    (``common.dates``): a year-9999 start would block every later holder."""
     if commune.level != UnitLevel.COMMUNE:
         raise ValidationFailed(_l("Chỉ xã, phường, đặc khu mới có cán bộ phụ trách chuyên môn."))
+    check_effective_date(valid_from)
     try:
         kind = LinkKind(kind).value
     except ValueError:
@@ -721,9 +745,11 @@ def set_professional_link(commune: AdminUnit, *, kind: str, person_name: str, va
 
 def end_professional_link(link: ProfessionalLink, *, valid_to: date, actor=None) -> ProfessionalLink:
     """End a link without a successor (the officer left); ``valid_to`` is the first day without
-    it and must be after its start. An ended link stays in the history."""
+    it and must be after its start, and is bounded like a start (``common.dates``): an end cannot
+    be moved, so one in year 9999 would block every later holder. An ended link stays in the history."""
     if link.valid_to is not None:
         raise Conflict(_l("Việc phụ trách này đã kết thúc từ %(d)s.", d=_vn(link.valid_to)))
+    check_effective_date(valid_to, field="valid_to")
     if valid_to <= link.valid_from:
         raise ValidationFailed(_l("Ngày kết thúc phải sau ngày bắt đầu (%(d)s).", d=_vn(link.valid_from)),
                                field="valid_to")
@@ -1095,6 +1121,17 @@ def under_review(prefixes: Sequence[str], on: date) -> list[ReviewRow]:
     policies = _policies(prefixes, on)
     values = db.session.execute(_under_review_select(prefixes, on, policies)).all()
     return _review_rows(values, prefixes, on, policies)
+
+
+# --- the dashboard -------------------------------------------------------------------------------
+
+
+def dashboard_counts(prefixes: Sequence[str], on: date) -> dict[str, int]:
+    """The dashboard's figures for the area on ``on``: overdue visits, open follow-ups (and how
+    many are past due), collaborators under review."""
+    open_follow_ups, late_follow_ups = follow_up_counts(prefixes, on)
+    return {"overdue": overdue_count(prefixes, on), "follow_ups": open_follow_ups,
+            "follow_ups_late": late_follow_ups, "under_review": under_review_count(prefixes, on)}
 
 
 # --- the area's communes (for the dashboard) ----------------------------------------------------

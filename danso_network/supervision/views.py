@@ -25,6 +25,7 @@ from ..collaborators.permissions import (
     can_view_collaborator,
     can_view_path,
 )
+from ..common.cache import wide_scope
 from ..common.clock import today
 from ..common.paging import paginate
 from ..common.params import date_arg, int_arg, month_arg, page_arg
@@ -120,11 +121,9 @@ def _render_list(template: str, page, as_of, commune, **context):
 def index():
     prefixes = scope_of(current_user).prefixes
     day = today()
-    open_follow_ups, late_follow_ups = services.follow_up_counts(prefixes, day)
-    counts = {"overdue": services.overdue_count(prefixes, day), "follow_ups": open_follow_ups,
-              "follow_ups_late": late_follow_ups, "under_review": services.under_review_count(prefixes, day)}
+    counts, computed_at = wide_scope("dashboard", prefixes, (day,), lambda: services.dashboard_counts(prefixes, day))
     page = services.communes_page(prefixes, day, *page_arg())
-    return render_template("supervision/index.html", counts=counts, page=page, today=day,
+    return render_template("supervision/index.html", counts=counts, computed_at=computed_at, page=page, today=day,
                            can_record_at=can_record_at, can_manage_links=can_manage_links)
 
 
@@ -207,10 +206,12 @@ def close_follow_up(visit_id: int):
 @login_required
 def overdue():
     prefixes, commune = _scope_prefixes()
-    as_of = date_arg("as_of")
+    as_of, pages = date_arg("as_of"), page_arg()
     scope = scope_of(current_user)
-    return _render_list("supervision/overdue.html", services.overdue_page(prefixes, as_of, *page_arg()), as_of,
-                        commune, can_record=lambda row: bool(scope.roles_at(row.hamlet_path) & RECORDING_ROLES))
+    page, computed_at = wide_scope("overdue", prefixes, (as_of, *pages),
+                                   lambda: services.overdue_page(prefixes, as_of, *pages))
+    return _render_list("supervision/overdue.html", page, as_of, commune, computed_at=computed_at,
+                        can_record=lambda row: bool(scope.roles_at(row.hamlet_path) & RECORDING_ROLES))
 
 
 @bp.get("/follow-ups")
@@ -227,9 +228,10 @@ def follow_ups():
 @login_required
 def under_review():
     prefixes, commune = _scope_prefixes()
-    as_of = date_arg("as_of")
-    return _render_list("supervision/under_review.html", services.under_review_page(prefixes, as_of, *page_arg()),
-                        as_of, commune)
+    as_of, pages = date_arg("as_of"), page_arg()
+    page, computed_at = wide_scope("under_review", prefixes, (as_of, *pages),
+                                   lambda: services.under_review_page(prefixes, as_of, *pages))
+    return _render_list("supervision/under_review.html", page, as_of, commune, computed_at=computed_at)
 
 
 # --- professional-direction links ------------------------------------------------------------------

@@ -240,7 +240,9 @@ def attendances_query(course: TrainingCourse, user: User):
 
 def find_people(prefixes: Sequence[str], q: str, *, limit: int = 20) -> list[Candidate]:
     """Collaborators and candidates of the areas whose name (without diacritics) contains ``q``
-    or whose CCCD starts with it. Too short a query finds nothing."""
+    or whose CCCD starts with it. Too short a query finds nothing. Callers pass areas where the
+    user sees CCCD numbers (the course page: where the user records training, the editing roles'
+    areas, ``auth.personal_data.personal_data_areas``), so that digits cannot probe others."""
     needle = fold(q)
     digits = (q or "").replace(" ", "")
     if len(needle) < 2:

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..auth.permissions import require, scope_of
+from ..auth.personal_data import personal_data_areas
 from ..common import clock
 from ..common.params import choice_arg, int_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
@@ -123,8 +124,10 @@ def _render_course(course: TrainingCourse, *, failed: AttendanceForm | None = No
     found = training.find_people(recording, q) if may_enrol and q else []
     on_course = training.on_course(course, [c.id for c in found])
     appointed = training.is_collaborator(row_ids + [c.id for c in found])
+    seen = training.people_in(personal_data_areas(current_user), row_ids + [c.id for c in found])
     return render_template(
         "training/course.html", course=course, page=page, counts=counts, q=q, found=found, on_course=on_course,
+        seen=seen,
         appointed=appointed, may_enrol=may_enrol, editor=editor, changeable=changeable, failed=failed,
         failed_person=failed_person, ended=course.ends_on <= clock.today(),
         sees_all=sees_every_attendee(current_user, course), EDUCATION_LABELS=EDUCATION_LABELS), status

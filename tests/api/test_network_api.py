@@ -16,7 +16,7 @@ from danso_network.collaborators.models import Assignment, NetworkPolicy, Regist
 from danso_network.common import clock
 from danso_network.extensions import db
 from danso_network.supervision.models import MeetingAttendance, MonthlyMeeting, SupervisionVisit
-from tests.factories import appoint
+from tests.factories import appoint, criteria
 
 
 class Api:
@@ -177,7 +177,7 @@ def test_station_head_transfers_and_the_hamlet_left_empty_becomes_vacant(world, 
     old = a1.assignments[0].id
     response = head.post(f"/collaborators/{a1.id}/transfer", {
         "hamlet_id": world.hamlets_a[1].id, "on": "2026-01-15", "decision_ref": "12/QĐ-TYT",
-        "note": "Đã chuyển nơi ở sang Khu phố 2."})
+        "note": "Đã chuyển nơi ở sang Khu phố 2.", "residence": "moves"})
     assert response.status_code == 200, response.json
     body = response.json
     assert body["assignment"]["hamlet"]["id"] == world.hamlets_a[1].id
@@ -223,7 +223,7 @@ def test_bad_transfer_is_refused_and_nothing_changes(world, people, as_user, bod
 
 def test_centre_officer_transfers_across_its_communes(world, people, as_user):
     response = as_user("centre").post(f"/collaborators/{people['a1'].id}/transfer",
-                                      {"hamlet_id": world.hamlets_b[1].id, "on": "2026-01-15"})
+                                      {"hamlet_id": world.hamlets_b[1].id, "on": "2026-01-15", "residence": "moves"})
     assert response.status_code == 200 and response.json["assignment"]["commune"]["id"] == world.commune_b.id
 
 
@@ -376,14 +376,17 @@ def test_additional_hamlet_needs_the_province_setting_and_its_cover_can_end(worl
 
 
 def test_quota_status_adds_up(world, people, as_user):
+    criteria(world.dong_nai)  # Gia Lai's bands, chosen by the province: ≤ 200 households → 1, ≤ 400 → 2, more → 3
+    db.session.commit()
     centre = as_user("centre")
     body = centre.get(f"/units/{world.dong_nai.id}/quota?as_of=2026-01-01").json
     rows = {r["hamlet"]["name"]: (r["households"], r["quota"], r["active"], r["flag"]) for r in body["items"]}
-    # Gia Lai bands (the fallback): ≤ 200 households → 1, ≤ 400 → 2, more → 3.
     assert rows == {"Khu phố 1": (180, 1, 1, "ok"), "Khu phố 2": (420, 3, 1, "under"),
                     "Ấp Tân Lập": (300, 2, 1, "under"), "Ấp 2": (90, 1, 1, "ok")}
     assert body["totals"] == {"hamlets": 4, "households": 990, "quota": 7, "active": 4, "suspended": 0, "under": 2,
-                              "over": 0, "empty": 0, "households_per_collaborator": 247.5}
+                              "over": 0, "empty": 0, "without_quota": 0, "unknown": 0,
+                              "households_per_collaborator": 247.5}
+    assert body["no_criteria"] == []
     page = centre.get(f"/units/{world.dong_nai.id}/quota?as_of=2026-01-01&per_page=3&page=2").json
     assert (page["total"], page["pages"], page["page"], len(page["items"])) == (4, 2, 2, 1)
     assert page["totals"]["hamlets"] == 4

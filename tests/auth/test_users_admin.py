@@ -43,7 +43,7 @@ def test_bad_new_user_keeps_input_and_changes_nothing(client, world):
     cases = [
         ({"username": "truongtram_a"}, "đã tồn tại"),
         ({"username": "Có Dấu"}, "chữ thường không dấu"),
-        ({"password": "ngan"}, "ít nhất 8 ký tự"),
+        ({"password": "ngan"}, "ít nhất 10 ký tự"),
         ({"role": "station_head", "place": f"u:{world.commune_b.id}"}, "cơ sở y tế đúng loại"),
         ({"valid_from": "31/02/2026"}, "ngày/tháng/năm"),
         ({"email": "khong-phai-email"}, "không hợp lệ"),

@@ -23,8 +23,10 @@ def _quota(unit, as_of=DAY):
 
 @pytest.fixture
 def staffed(world):
-    """Khu phố 1 (180 hộ): 2 CTV; Khu phố 2 (420 hộ): 2 CTV, one suspended; Ấp Tân Lập (300 hộ):
-    2 CTV; Ấp 2 (90 hộ): nobody."""
+    """Đồng Nai on Gia Lai's bands from 1/7/2025 (≤200 → 1, 201–400 → 2, >400 → 3), chosen by the
+    province: Khu phố 1 (180 hộ): 2 CTV; Khu phố 2 (420 hộ): 2 CTV, one suspended; Ấp Tân Lập
+    (300 hộ): 2 CTV; Ấp 2 (90 hộ): nobody."""
+    criteria(world.dong_nai)
     kp1, kp2 = world.hamlets_a
     tan_lap, _ = world.hamlets_b
     people = {"kp1": [appoint(kp1, 1), appoint(kp1, 2)], "kp2": [appoint(kp2, 3), appoint(kp2, 4)],
@@ -34,7 +36,6 @@ def staffed(world):
 
 
 def test_quota_flags_with_gia_lai_bands(world, staffed):
-    # No criteria recorded for Đồng Nai: Gia Lai's bands (≤200 → 1, 201–400 → 2, >400 → 3).
     rows = _quota(world.commune_a)
     assert list(rows) == ["Khu phố 1", "Khu phố 2"]
     kp1, kp2 = rows["Khu phố 1"], rows["Khu phố 2"]
@@ -61,7 +62,8 @@ def test_quota_as_of_a_past_date(world, staffed):
     before_start = _quota(world.commune_a, date(2025, 8, 31))["Khu phố 1"]
     assert (before_start.active, before_start.flag) == (0, "under")
     mover = staffed["kp1"][0]
-    services.transfer_collaborator(mover, world.hamlets_b[1], on=date(2026, 3, 1), actor=world.users["centre"])
+    services.transfer_collaborator(mover, world.hamlets_b[1], on=date(2026, 3, 1), actor=world.users["centre"],
+                                   residence="moves")
     services.terminate_collaborator(staffed["tl"][0], on=date(2026, 3, 1), reason="resigned",
                                     actor=world.users["head_b"])
     past, now = _quota(world.dong_nai, date(2026, 2, 28)), _quota(world.dong_nai, date(2026, 3, 1))
@@ -112,7 +114,8 @@ def test_quota_totals_of_nothing_and_of_several_provinces(world, staffed):
     assert (both.hamlets, both.households, both.quota, both.active, both.under, both.empty) == (5, 1490, 9, 5, 3, 2)
     [to5] = services.quota_status(world.hamlets_c[0], as_of=DAY)
     assert (to5.households, to5.quota, to5.flag) == (500, 2, "under")
-    assert services.quota_status(world.hamlets_c[0], as_of=date(2025, 12, 31))[0].quota == 3  # before the criteria
+    before = services.quota_status(world.hamlets_c[0], as_of=date(2025, 12, 31))[0]
+    assert (before.quota, before.flag) == (None, "under")  # before Hà Nội's criteria: no quota, nobody in post
 
 
 # --- roster -----------------------------------------------------------------------------------------
@@ -166,10 +169,14 @@ def test_roster_search_ignores_diacritics_and_takes_cccd_prefixes(world, people)
     assert names(everywhere, q="lan nguyen") == ["Nguyễn Thị Lan"]  # every word, any order
     assert names(everywhere, q="xyz") == []
     cccd = people["binh"].candidate.national_id
-    assert names(everywhere, q=cccd) == ["Trần Văn Bình"]
-    assert names(everywhere, q=cccd[:6]) == ["Trần Văn Bình"]  # 070 0 85: male, born 1985
-    assert len(names(everywhere, q="070")) == 5
+    sees = (world.dong_nai.path,)  # where the reader sees CCCD numbers (auth.personal_data)
+    assert names(everywhere, q=cccd, cccd_areas=sees) == ["Trần Văn Bình"]
+    assert names(everywhere, q=cccd[:6], cccd_areas=sees) == ["Trần Văn Bình"]  # 070 0 85: male, born 1985
+    assert len(names(everywhere, q="070", cccd_areas=sees)) == 5
     assert names(everywhere, q="%") == []  # LIKE wildcards are literal
+    # A CCCD finds nobody where the reader may not see CCCD numbers.
+    assert names(everywhere, q=cccd) == []
+    assert names(everywhere, q=cccd, cccd_areas=(world.commune_b.path,)) == []  # Bình serves in A
 
 
 def test_roster_filters(world, people):
@@ -223,7 +230,8 @@ def test_roster_status_and_as_of_after_transfer_suspension_and_termination(world
     head_a, centre = world.users["head_a"], world.users["centre"]
     everywhere = [world.dong_nai.path]
     services.suspend_collaborator(people["hoa"], on=date(2026, 2, 10), reason="Ốm", actor=head_a)
-    services.transfer_collaborator(people["binh"], world.hamlets_b[1], on=date(2026, 3, 1), actor=centre)
+    services.transfer_collaborator(people["binh"], world.hamlets_b[1], on=date(2026, 3, 1), actor=centre,
+                                   residence="moves")
     services.terminate_collaborator(people["binh"], on=date(2026, 4, 1), reason="resigned", actor=centre)
     services.terminate_collaborator(people["lan"], on=date(2026, 3, 15), reason="health", actor=head_a)
 

@@ -57,7 +57,7 @@ def test_transfer_closes_one_and_opens_the_next_on_the_same_day(world, users):
     kp1, kp2 = world.hamlets_a
     c = appoint(kp1, 1)
     new = services.transfer_collaborator(c, kp2, on=date(2026, 3, 1), actor=users["head_a"], decision_ref="QĐ 5/TYT",
-                                         note="Chuyển nhà sang KP2")
+                                         note="Chuyển nhà sang KP2", residence="moves")
     old = next(a for a in c.assignments if a.hamlet_id == kp1.id)
     assert (old.ended_on, old.end_reason, old.end_note) == (date(2026, 3, 1), "transferred", "Chuyển nhà sang KP2")
     assert (new.hamlet_id, new.kind, new.started_on, new.ended_on, new.decision_ref) == (
@@ -75,7 +75,7 @@ def test_transfer_closes_one_and_opens_the_next_on_the_same_day(world, users):
 
 def test_centre_officer_transfers_between_the_communes_it_serves(world, users):
     c = appoint(world.hamlets_a[0], 1)
-    services.transfer_collaborator(c, world.hamlets_b[1], on=date(2026, 3, 1), actor=users["centre"])
+    services.transfer_collaborator(c, world.hamlets_b[1], on=date(2026, 3, 1), actor=users["centre"], residence="moves")
     assert services.current_assignments(c, date(2026, 3, 1))[0].hamlet_id == world.hamlets_b[1].id
 
 
@@ -129,7 +129,7 @@ def test_no_transfer_of_someone_suspended_or_terminated(world, users):
 def test_transfer_into_a_hamlet_already_shared_leaves_no_handover(world, users):
     kp1, kp2 = world.hamlets_a
     mover, stays = appoint(kp1, 1), appoint(kp1, 2)
-    services.transfer_collaborator(mover, kp2, on=date(2026, 3, 1), actor=users["head_a"])
+    services.transfer_collaborator(mover, kp2, on=date(2026, 3, 1), actor=users["head_a"], residence="moves")
     assert count(RegisterHandover) == 0  # Khu phố 1 still has its other collaborator
     assert services.status_on(stays, date(2026, 3, 1)) == "active"
 

@@ -536,7 +536,7 @@ def test_application_page_offers_only_the_users_actions(app, setup):
     head = Browser(app, "truongtram_b")
     app_id = to_submitted(head, setup.hamlets_b[0])
     page = text(head.get(f"/recruitment/applications/{app_id}"))
-    assert 'value="withdraw"' in page and "confirm(" in page and 'value="approve"' not in page
+    assert 'value="withdraw"' in page and 'data-confirm="Rút hồ sơ của' in page and 'value="approve"' not in page
     page = text(Browser(app, "ttyt689").get(f"/recruitment/applications/{app_id}"))
     assert 'value="approve"' in page and 'value="reject"' in page and 'value="return"' in page
     assert 'value="withdraw"' not in page

@@ -63,7 +63,7 @@ def test_centre_officer_records_a_visit_and_the_overdue_list_shrinks(world, brow
     assert listed(page) == {a2.id, b1.id}
     shown = centre.get(f"/supervision/visits/{visit.id}").get_data(as_text=True)
     assert "Phiếu giám sát cộng tác viên dân số" in shown and "text-uppercase" in shown
-    assert "67%" in shown and "Dự giao ban tháng tới" in shown and "window.print()" in shown
+    assert "67%" in shown and "Dự giao ban tháng tới" in shown and "data-print" in shown
 
 
 def test_station_head_sees_only_own_commune_in_the_lists(world, browser):
@@ -258,7 +258,7 @@ def test_record_a_meeting_through_the_page(world, browser):
     listing = officer.get(f"/supervision/meetings/{world.commune_a.id}").get_data(as_text=True)
     assert "03/2026" in listing and "26/03/2026" in listing and "100%" in listing
     sheet = officer.get(f"/supervision/meetings/{world.commune_a.id}/sheet?month=2026-03").get_data(as_text=True)
-    assert "Bảng điểm danh giao ban cộng tác viên dân số" in sheet and "window.print()" in sheet
+    assert "Bảng điểm danh giao ban cộng tác viên dân số" in sheet and "data-print" in sheet
     assert "Trạm Y tế Phường Bình Phước" in sheet
     # Station head A cannot record for commune B.
     assert officer.post(f"/supervision/meetings/{world.commune_b.id}/record?month=2026-03",
