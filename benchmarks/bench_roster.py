@@ -16,10 +16,11 @@ name search < 200 ms at the median. A case that misses its target gets its slowe
 and their plans (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE) in the results.
 
 Then, as a second group measured the same way with its own ``/health`` baseline, every list page
-and API list of issue #8 for the province admin and the national user (:mod:`benchmarks.bench_lists`).
+and API list of issue #8 for the province admin and the national user (:mod:`benchmarks.bench_lists`),
+and as a third the coverage computation of issue #10 (:mod:`benchmarks.bench_coverage`).
 
     python -m benchmarks.bench_roster [--seed 1] [--scale 1.0] [--reps 30] [--warmup 5] [--no-pg]
-                                      [--only roster|lists]
+                                      [--only roster|lists|coverage]
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from danso_network.common.clock import today as vn_today
 from danso_network.extensions import db
 from danso_network.units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 
+from .bench_coverage import build_coverage_cases
 from .bench_lists import build_list_cases
 from .national import BENCH_PASSWORD, NATIONAL_USERNAME, ensure_dataset, make_bench_app
 
@@ -158,6 +160,8 @@ def _http(client, url: str, must_contain: str | None = None, *, headers: dict | 
 
 def _size(case: Case, answer) -> str:
     """What a case's answer held: an API list's total, or the size of the page."""
+    if isinstance(answer, str):  # a service case saying what it read
+        return answer
     if not isinstance(answer, bytes):
         return ""
     if case.headers is not None:
@@ -408,6 +412,9 @@ def run_database(result: DbResult, args) -> None:
         if args.only in (None, "lists"):
             list_cases, list_notes = build_list_cases(app, info, Case=Case, http=_http, login=_login)
             result.groups.append(Group("lists", "Lists (issue #8)", list_cases, list_notes))
+        if args.only in (None, "coverage"):
+            coverage_cases, coverage_notes = build_coverage_cases(app, info, Case=Case, http=_http, login=_login)
+            result.groups.append(Group("coverage", "Coverage (issue #10)", coverage_cases, coverage_notes))
         for group in result.groups:
             print(f"  {group.title}: measuring {len(group.cases)} cases × ({args.warmup} warm-up + {args.reps}) …",
                   flush=True)
@@ -551,7 +558,7 @@ def _verdict(c: Case) -> str:
 def write_results(path: Path, results: list[DbResult], args, command: str, load: tuple, elapsed: float) -> None:
     now = datetime.now(UTC).astimezone()
     lines = [
-        "# Benchmark results: rosters (issue #4) and lists (issue #8) at national scale", "",
+        "# Benchmark results: rosters (issue #4), lists (issue #8) and coverage (issue #10) at national scale", "",
         f"Written by `{command}` on {now:%Y-%m-%d %H:%M %Z}; the whole run took {elapsed:.0f} s.", "",
         "## Summary", "",
     ]
@@ -656,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true", help="rebuild the datasets even if present")
     parser.add_argument("--proposals", action="store_true",
                         help="also measure with the proposed indexes (done anyway when a target is missed)")
-    parser.add_argument("--only", choices=("roster", "lists"), help="measure one group of cases only")
+    parser.add_argument("--only", choices=("roster", "lists", "coverage"), help="measure one group of cases only")
     parser.add_argument("--slow-limit", type=float, default=10.0,
                         help="a list case whose first run takes longer (seconds) is timed 3 times only")
     parser.add_argument("--output", default=str(RESULTS))

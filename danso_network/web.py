@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .collaborators.views import bp as collaborators_bp
     from .main.views import bp as main_bp
+    from .maps.views import bp as maps_bp
     from .recruitment.attachment_views import bp as attachments_bp
     from .recruitment.criteria_views import bp as criteria_bp
     from .recruitment.views import bp as recruitment_bp
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(allowances_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(supervision_bp)
+    app.register_blueprint(maps_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: no cross-site request can carry them
 

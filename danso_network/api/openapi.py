@@ -672,12 +672,131 @@ def _network_paths() -> dict:
     }
 
 
+# --- coverage-map layers (issue #10 item 6) -----------------------------------------------------
+
+_GEOJSON = "application/geo+json"
+_MAP_FEATURE = _obj(
+    ["type", "geometry", "properties"], type={"const": "Feature"},
+    geometry={"type": "object", "description": "GeoJSON (WGS84) từ ranh giới đã đơn giản hoá khi nhập (0,0005°, 5 chữ "
+              "số thập phân); điểm cho trạm y tế"},
+    properties=_obj(
+        ["kind", "id", "name"],
+        kind={"type": "string", "enum": ["hamlet", "commune", "boundary", "station"],
+              "description": "`hamlet`/`commune`: lớp tô màu; `boundary`: ranh giới xã; `station`: trạm y tế (tại điểm "
+                             "nhãn của xã)"},
+        id=_INT, name=_STR,
+        status={"type": "string", "description": "Thôn: covered, below_quota, pending, vacant, unknown. Xã: nhóm tỉ lệ "
+                "thôn đủ CTV (pct90, pct70, pct50, pct0, none)"},
+        households={"type": ["integer", "null"]}, active={"type": "integer", "description": "CTV đang hoạt động"},
+        quota={"type": ["integer", "null"], "description": "Định mức CTV của thôn; null khi tỉnh chưa có tiêu chuẩn"},
+        pct={"type": ["number", "null"], "description": "Xã: % thôn đủ CTV (0–100); null khi không có thôn"},
+        hamlets=_INT, covered=_INT, vacancies=_INT, unit_id=_INT,
+        synthetic={"type": "boolean", "description": "Thôn sinh tự động cho bản trình diễn (chỉ có khi true)"}))
+
+
+def _layer(op: str, summary: str, params: list, description: str) -> dict:
+    flag = {"name": "flag", "in": "query", "required": False, "description": "Chỉ thôn đặc biệt khó khăn hoặc vùng "
+            "đồng bào DTTS", "schema": {"type": "string", "enum": ["difficult", "ethnic_minority"]}}
+    etag = {"name": "If-None-Match", "in": "header", "required": False, "schema": _STR,
+            "description": "ETag đã nhận; không đổi thì trả 304"}
+    return {"operationId": op, "summary": summary, "description": description, "security": _SECURED,
+            "parameters": [*params, _AS_OF, flag, etag],
+            "responses": {"200": {"description": "FeatureCollection (nén gzip khi client chấp nhận; có ETag)",
+                                  "content": {_GEOJSON: {"schema": _ref("MapLayer")}}},
+                          "304": {"description": "Lớp không đổi kể từ ETag đã gửi"},
+                          **_errors("401", "403", "404", "422")}}
+
+
+def _maps_paths() -> dict:
+    v = "/api/v1/maps/layers"
+    return {
+        f"{v}/hamlets/{{commune_id}}.geojson": {"get": _layer(
+            "getHamletLayer", "Lớp bản đồ các thôn của một xã theo tình trạng CTV", [_COMMUNE_ID],
+            "Thôn có ranh giới, tô theo tình trạng; kèm ranh giới xã và trạm y tế. Thôn chưa có ranh giới không có "
+            "trong lớp (vẫn được tính trong số liệu bao phủ). 422 khi ngày trước khi xã có hiệu lực.")},
+        f"{v}/centre/{{facility_id}}.geojson": {"get": _layer(
+            "getCentreLayer", "Lớp bản đồ các thôn của các xã do một TTYT khu vực phụ trách",
+            [_path_id("facility_id", "Mã trung tâm y tế khu vực")],
+            "Cần phạm vi gồm mọi xã trung tâm phụ trách (403 nếu không).")},
+        f"{v}/communes/{{province_id}}.geojson": {"get": _layer(
+            "getProvinceLayer", "Lớp bản đồ các xã của một tỉnh theo tỉ lệ thôn đủ CTV",
+            [_path_id("province_id", "Mã tỉnh/thành phố (mã số trong hệ thống)")],
+            "Mỗi xã có `pct` (% thôn đủ CTV) và nhóm màu `status`; kèm trạm y tế.")},
+        f"{v}/communes.geojson": {"get": _layer(
+            "getScopeLayer", "Lớp bản đồ mọi xã trong phạm vi của bạn theo tỉ lệ thôn đủ CTV", [],
+            "Người dùng cấp quốc gia nhận mọi xã của các tỉnh mình phụ trách.")},
+    }
+
+
+# --- coverage as of a date (issue #10 item 6) ---------------------------------------------------
+
+_COVERAGE_COUNTS = dict(
+    hamlets={"type": "integer", "description": "Thôn/tổ dân phố có hiệu lực ngày as_of"},
+    covered={"type": "integer", "description": "Thôn đủ định mức CTV"},
+    below_quota={"type": "integer", "description": "Thôn có CTV nhưng thiếu so với định mức"},
+    vacant={"type": "integer", "description": "Thôn chưa có CTV đang hoạt động, không có hồ sơ đang tuyển"},
+    pending={"type": "integer", "description": "Thôn chưa có CTV đang hoạt động, có hồ sơ đang tuyển chọn"},
+    unknown={"type": "integer", "description": "Thôn có CTV nhưng chưa xác định được định mức (tỉnh chưa có tiêu chuẩn)"},
+    pct_covered={"type": ["number", "null"], "description": "% thôn đủ định mức (0–100); null khi không có thôn"},
+    households=_INT, households_covered={"type": "integer", "description": "Số hộ của các thôn đủ định mức"},
+    collaborators={"type": "integer", "description": "CTV đang hoạt động, tính theo từng thôn phụ trách (CTV kiêm "
+                   "nhiệm thêm thôn được tính ở mỗi thôn)"},
+    vacancies={"type": "integer", "description": "Thôn chưa có CTV đang hoạt động (vacant + pending)"},
+    vacancies_over_90_days={"type": "integer", "description": "Trong đó: trống quá 90 ngày"})
+_COVERAGE_STATUS = {"type": "string", "enum": ["covered", "below_quota", "vacant", "pending", "unknown"]}
+
+_COVERAGE_RESPONSES = {
+    "CoverageSummary": _obj(list(_COVERAGE_COUNTS), **_COVERAGE_COUNTS),
+    "CoverageCommune": _obj(["unit", *_COVERAGE_COUNTS], unit=_ref("Unit"), **_COVERAGE_COUNTS),
+    "CoverageHamlet": _obj(
+        ["id", "name", "status", "households", "quota", "active"],
+        id=_INT, name=_STR, full_name=_STR, status=_COVERAGE_STATUS, status_label=_STR, households=_INT,
+        quota={"type": ["integer", "null"], "description": "Định mức theo bảng của tỉnh; null: tỉnh chưa có bộ tiêu "
+               "chuẩn tuyển chọn có hiệu lực ngày đó (không suy đoán)"},
+        active={"type": "integer", "description": "CTV đang hoạt động (không tính người bị tạm đình chỉ)"},
+        suspended=_INT, pending={"type": "integer", "description": "Hồ sơ ứng viên đang trong quy trình tuyển chọn"},
+        households_per_collaborator={"type": ["number", "null"]},
+        days_vacant={"type": ["integer", "null"], "description": "Số ngày thôn không có CTV đang hoạt động; null "
+                     "khi có CTV"},
+        is_difficult=_BOOL, is_ethnic_minority=_BOOL, is_synthetic=_BOOL,
+        has_geometry={"type": "boolean", "description": "Có ranh giới để vẽ trên bản đồ"}),
+    "Coverage": _obj(
+        ["unit", "as_of", "summary", "statuses", "parts_level", "parts"],
+        unit={"allOf": [_ref("Unit")], "properties": {"level": _STR}}, as_of=_DATE, summary=_ref("CoverageSummary"),
+        statuses={"type": "array", "description": "Chú giải: số thôn theo từng tình trạng, nhãn và màu trên bản đồ",
+                  "items": _obj(["status", "label", "colour", "hamlets"], status=_COVERAGE_STATUS, label=_STR,
+                                colour={"type": "string", "pattern": "^#[0-9a-f]{6}$"}, hamlets=_INT)},
+        parts_level={"type": "string", "enum": ["commune", "hamlet"]},
+        parts={"type": "array", "description": "Tỉnh: từng xã (`CoverageCommune`); xã hoặc thôn: từng thôn "
+               "(`CoverageHamlet`)", "items": {"anyOf": [_ref("CoverageCommune"), _ref("CoverageHamlet")]}},
+        no_criteria={"type": "array", "items": _ref("Unit"),
+                     "description": "Tỉnh chưa có bộ tiêu chuẩn tuyển chọn có hiệu lực ngày as_of"}),
+}
+
+
+def _coverage_paths() -> dict:
+    day = {"name": "as_of", "in": "query", "required": False,
+           "description": "Xem theo ngày: YYYY-MM-DD hoặc ngày/tháng/năm (dd/mm/yyyy), mặc định hôm nay",
+           "schema": {"type": "string"}}
+    return {"/api/v1/coverage/{unit_id}": {"get": _get(
+        "getCoverage", "Mức bao phủ CTV của một đơn vị theo ngày: tóm tắt và từng xã hoặc từng thôn",
+        ("Tóm tắt của đơn vị và của từng phần", "Coverage"), [_UNIT_ID, day],
+        description="Thôn: đủ định mức (covered), thiếu (below_quota), chưa có CTV (vacant), chưa có CTV nhưng đang "
+                    "tuyển (pending), chưa xác định định mức (unknown). Định mức theo số hộ, theo bộ tiêu chuẩn của "
+                    "tỉnh có hiệu lực ngày đó; mỗi thôn có ít nhất một CTV (Thông tư 02/2021/TT-BYT). Đơn vị chỉ nằm "
+                    "một phần trong phạm vi của bạn thì chỉ tính phần đó. 422 khi ngày không đọc được hoặc đơn vị "
+                    "không có hiệu lực vào ngày đó.")}}
+
+
 def document() -> dict:
     """The OpenAPI 3.1 document (a fresh dict each time)."""
     components = {name: request_schema(fields) for name, fields in _REQUESTS.items()}
     components.update({name: request_schema(fields) for name, fields in _NETWORK_REQUESTS.items()})
     components.update(deepcopy(_RESPONSES))
     components.update(deepcopy(_NETWORK_RESPONSES))
+    components.update(deepcopy(_COVERAGE_RESPONSES))
+    components["MapLayer"] = _obj(["type", "features"], type={"const": "FeatureCollection"},
+                                   features={"type": "array", "items": deepcopy(_MAP_FEATURE)})
     return {
         "openapi": "3.1.0",
         "info": {
@@ -690,7 +809,7 @@ def document() -> dict:
         },
         "servers": [{"url": "/"}],
         "security": _SECURED,
-        "paths": {**_paths(), **_network_paths()},
+        "paths": {**_paths(), **_network_paths(), **_maps_paths(), **_coverage_paths()},
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "Mã lấy từ POST /api/v1/auth/token"}},

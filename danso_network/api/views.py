@@ -257,4 +257,5 @@ def create_decision():
     return jsonify(schemas.decision(decision)), 201
 
 
-from . import network_views  # noqa: E402,F401  (registers the collaborator-network endpoints on ``bp``)
+# Register the collaborator-network endpoints and the coverage-map layers on ``bp``.
+from . import coverage_views, maps_views, network_views  # noqa: E402,F401
