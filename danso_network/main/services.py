@@ -15,6 +15,8 @@ from ..auth.permissions import Scope
 from ..collaborators.services import pending_handovers_query
 from ..common.clock import today
 from ..common.paging import Page, count, paginate
+from ..coverage.chart import TrendChart, trend_chart
+from ..coverage.services import CoverageSummary, hamlet_frame, oldest_vacancies, summarise, trend
 from ..extensions import db
 from ..recruitment.models import Application, CriteriaSet
 from ..recruitment.services import VacancyFilters, vacancy_totals
@@ -248,3 +250,50 @@ def todo_for(scope: Scope, on: date) -> list[TodoItem]:
     with nothing waiting is kept, with 0. Each count is made by the database over the user's
     areas — a fixed handful of queries, whatever the size of the area."""
     return _selection_counts(scope, on) + _network_counts(scope, on)
+
+
+# --- the coverage dashboard ------------------------------------------------------------------------
+
+# The dashboard names this many hamlets left longest without a collaborator.
+OLDEST_LISTED = 5
+TREND_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class VacantHamlet:
+    hamlet_id: int
+    name: str
+    days_vacant: int  # since the last collaborator left, or since the hamlet came into force
+    pending: bool  # a candidate is in the selection for it
+
+
+@dataclass(frozen=True)
+class CoverageDashboard:
+    """The home's coverage panel (issue #10 item 4): the figures of the user's whole area, the
+    % of hamlets covered at the end of each of the last 12 months, the hamlets vacant longest
+    and the collaborators overdue for a supervision visit. Plain values only (kept by
+    ``common.cache.wide_scope`` for a multi-province area)."""
+
+    summary: CoverageSummary
+    trend: list[tuple[date, float | None]]
+    oldest: list[VacantHamlet]
+    overdue: int
+
+    @property
+    def chart(self) -> TrendChart:
+        return trend_chart(self.trend)
+
+
+def coverage_dashboard(scope: Scope, on: date) -> CoverageDashboard | None:
+    """The coverage panel of a user's area on ``on`` (None for a user without any area): the
+    coverage computation of ``coverage/`` (one hamlet frame, the status rules of
+    TT 02/2021/TT-BYT and the province's quota), its 12-month trend, and the overdue count of
+    ``supervision.services`` (the province's visit interval)."""
+    prefixes = scope.prefixes
+    if not prefixes:
+        return None
+    frame = hamlet_frame(prefixes, on)
+    oldest = [VacantHamlet(int(r.hamlet_id), str(r.full_name), int(r.days_vacant), r.status == "pending")
+              for r in oldest_vacancies(frame, OLDEST_LISTED).itertuples()]
+    return CoverageDashboard(summary=summarise(frame, on), trend=trend(prefixes, TREND_MONTHS, on), oldest=oldest,
+                             overdue=overdue_count(prefixes, on))

@@ -32,8 +32,10 @@ def home():
     # The to-do counts depend on the user's roles, not only their area: the key holds the user.
     todo, computed_at = wide_scope("todo", scope.prefixes, (current_user.id, day),
                                    lambda: services.todo_for(scope, day))
+    dashboard, _ = wide_scope("coverage_home", scope.prefixes, (day,),
+                              lambda: services.coverage_dashboard(scope, day))
     return render_template("main/home.html", overview=services.home_overview(current_user, scope),
-                           todo=todo, computed_at=computed_at)
+                           todo=todo, computed_at=computed_at, dashboard=dashboard, today=day)
 
 
 @bp.get("/health")

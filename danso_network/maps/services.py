@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import json
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -44,10 +45,10 @@ from ..extensions import db
 from ..recruitment.models import Application, ApplicationEvent, CriteriaSet
 from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from ..units.services import in_areas, served_units, valid_on
-from ..units.spatial import feature_collection, geojson_geometry
+from ..units.spatial import feature_collection, feature_text, geojson_texts
 
 # Bump when the shape of a layer changes: ETags are derived from the layer's key, not its bytes.
-LAYER_FORMAT = "1"
+LAYER_FORMAT = "2"
 # The order of the legend: best first.
 STATUS_ORDER = ("covered", "below_quota", "pending", "vacant", "unknown")
 FLAGS = {"difficult": "is_difficult", "ethnic_minority": "is_ethnic_minority"}
@@ -338,38 +339,39 @@ def _geometries(prefixes: Sequence[str], on: date, level: UnitLevel) -> dict[int
                AdminUnit.geom_simplified_wkb.is_not(None))).all())
 
 
-def _feature(geometry: dict, properties: dict) -> dict:
-    return {"type": "Feature", "geometry": geometry, "properties": properties}
+def _features(shapes: Sequence[bytes], properties: Sequence[dict]) -> list[str]:
+    return [feature_text(g, p) for g, p in zip(geojson_texts(shapes), properties, strict=True)]
 
 
-def _hamlet_features(frame: pd.DataFrame, area: MapArea, on: date) -> list[dict]:
+def _hamlet_features(frame: pd.DataFrame, area: MapArea, on: date) -> list[str]:
     if not len(frame):
         return []
     shapes = _geometries(area.prefixes, on, UnitLevel.HAMLET)
-    features = []
+    drawn, properties = [], []
     columns = ["hamlet_id", "name", "status", "households", "active", "quota", "is_synthetic"]
     for hamlet_id, name, status, households, active, quota, synthetic in frame[columns].itertuples(
             index=False, name=None):
         shape = shapes.get(int(hamlet_id))
         if shape is None:
             continue
-        properties = {"kind": "hamlet", "id": int(hamlet_id), "name": name, "status": str(status),
-                      "households": _plain(households), "active": int(_plain(active) or 0), "quota": _plain(quota)}
+        feature = {"kind": "hamlet", "id": int(hamlet_id), "name": name, "status": str(status),
+                   "households": _plain(households), "active": int(_plain(active) or 0), "quota": _plain(quota)}
         if _plain(synthetic):
-            properties["synthetic"] = True
-        features.append(_feature(geojson_geometry(shape), properties))
-    return features
+            feature["synthetic"] = True
+        drawn.append(shape)
+        properties.append(feature)
+    return _features(drawn, properties)
 
 
-def _boundary_features(area: MapArea, on: date) -> list[dict]:
+def _boundary_features(area: MapArea, on: date) -> list[str]:
     rows = db.session.execute(_communes_query(area.prefixes, on, AdminUnit.id, AdminUnit.full_name,
                                               AdminUnit.geom_simplified_wkb)
-                              .where(AdminUnit.geom_simplified_wkb.is_not(None)))
-    return [_feature(geojson_geometry(shape), {"kind": "boundary", "id": unit_id, "name": name})
-            for unit_id, name, shape in rows]
+                              .where(AdminUnit.geom_simplified_wkb.is_not(None))).all()
+    return _features([shape for _, _, shape in rows],
+                     [{"kind": "boundary", "id": unit_id, "name": name} for unit_id, name, _ in rows])
 
 
-def _station_features(area: MapArea, on: date) -> list[dict]:
+def _station_features(area: MapArea, on: date) -> list[str]:
     """The commune health stations of the area, at their commune's label point (facilities have
     no coordinates of their own)."""
     rows = db.session.execute(
@@ -377,17 +379,18 @@ def _station_features(area: MapArea, on: date) -> list[dict]:
         .join(AdminUnit, AdminUnit.id == Facility.unit_id)
         .where(Facility.kind == FacilityKind.STATION.value, valid_on(Facility, on), in_areas(area.prefixes),
                AdminUnit.centroid_lon.is_not(None)))
-    return [_feature({"type": "Point", "coordinates": [lon, lat]},
-                     {"kind": "station", "id": facility_id, "name": name, "unit_id": unit_id})
+    return [feature_text(json.dumps({"type": "Point", "coordinates": [lon, lat]}),
+                         {"kind": "station", "id": facility_id, "name": name, "unit_id": unit_id})
             for facility_id, name, unit_id, lon, lat in rows]
 
 
-def _commune_features(rows: list[CommuneRow], area: MapArea, on: date) -> list[dict]:
+def _commune_features(rows: list[CommuneRow], area: MapArea, on: date) -> list[str]:
     shapes = _geometries(area.prefixes, on, UnitLevel.COMMUNE)
-    return [_feature(geojson_geometry(shapes[r.id]), {
+    drawn = [r for r in rows if r.id in shapes]
+    return _features([shapes[r.id] for r in drawn], [{
         "kind": "commune", "id": r.id, "name": r.name, "status": r.band, "pct": r.pct, "hamlets": r.hamlets,
-        "covered": r.covered, "households": r.households, "active": r.collaborators, "vacancies": r.vacancies})
-        for r in rows if r.id in shapes]
+        "covered": r.covered, "households": r.households, "active": r.collaborators, "vacancies": r.vacancies}
+        for r in drawn])
 
 
 def build_layer(area: MapArea, on: date, flag: str | None = None) -> str:

@@ -21,6 +21,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -133,6 +134,11 @@ def unit(unit_id: int):
     if not can_view_unit(current_user, found):
         abort(403)
     if found.level == UnitLevel.HAMLET:
+        if not can_view_unit(current_user, found.parent):
+            # Maps are drawn per commune; a grant on one hamlet does not open its neighbours.
+            flash(_("Bản đồ bao phủ được vẽ theo xã/phường, mà bạn chỉ được xem %(h)s: số liệu của thôn ở trang này.",
+                    h=found.full_name), "warning")
+            return redirect(url_for("units.show", unit_id=found.id))
         return redirect(url_for(".unit", unit_id=found.parent_id, **{**request.args.to_dict(), "focus": found.id}))
     if found.level == UnitLevel.COMMUNE:
         return _page(services.commune_area(found), "hamlet_layer", {"commune_id": found.id})

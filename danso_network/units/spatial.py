@@ -9,7 +9,9 @@ A bounding box and a centroid are kept in plain columns so SQLite and PostgreSQL
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
@@ -96,9 +98,24 @@ def geojson_geometry(data: bytes | None) -> dict | None:
     return None if geom is None else mapping(geom)
 
 
-def feature_collection(features: list[dict]) -> str:
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
-                      separators=(",", ":"))
+def geojson_texts(wkbs: Sequence[bytes]) -> list[str]:
+    """The GeoJSON geometry text of each WKB geometry, converted all at once by GEOS (shapely's
+    vectorised ``to_geojson``): a province's layer is thousands of polygons, and going through
+    Python coordinate tuples (``mapping`` then ``json.dumps``) cost most of its build time."""
+    if not len(wkbs):
+        return []
+    return shapely.to_geojson(shapely.from_wkb(np.asarray(list(wkbs), dtype=object))).tolist()
+
+
+def feature_text(geometry: str, properties: dict) -> str:
+    """One GeoJSON Feature as text, from its geometry text (:func:`geojson_texts`)."""
+    return ('{"type":"Feature","geometry":' + geometry + ',"properties":'
+            + json.dumps(properties, ensure_ascii=False, separators=(",", ":")) + "}")
+
+
+def feature_collection(features: Sequence[str]) -> str:
+    """A FeatureCollection from feature texts (:func:`feature_text`)."""
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
 def geometry_from_geojson(obj: dict) -> BaseGeometry:

@@ -145,6 +145,9 @@ def test_province_map_draws_every_commune_by_share_covered(visit, site):
         expected[band] = expected.get(band, 0) + 1
     assert bands == expected
     assert page.locator(".leaflet-control-layers").is_visible()
+    # One legend at a time: beside the map on a wide screen, on the map where the panel falls below it.
+    assert page.locator("#map-legend").is_visible() and not page.locator(".map-legend-control").is_visible()
+    page.set_viewport_size({"width": 600, "height": 900})
     assert page.locator(".map-legend-control").is_visible()
     assert_clean(page)
 
@@ -174,8 +177,9 @@ def test_commune_map_and_a_click_on_a_hamlet_opens_its_page(visit, site):
       const r = map.getContainer().getBoundingClientRect();
       return {x: r.left + p.x, y: r.top + p.y};
     }""", facts["hamlet_b1"])
-    page.mouse.move(point["x"], point["y"])
-    assert page.locator(".leaflet-tooltip").get_by_text("Ấp 2").is_visible()
+    page.mouse.move(point["x"] - 5, point["y"] - 5)
+    page.mouse.move(point["x"], point["y"], steps=5)
+    page.locator(".leaflet-tooltip").get_by_text("Ấp 2").wait_for(state="visible", timeout=5000)
     page.mouse.click(point["x"], point["y"])
     page.wait_for_url(f"**/units/{facts['hamlet_b1']}")
     assert "Ấp 2" in page.locator("h1").inner_text()

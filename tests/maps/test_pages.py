@@ -143,6 +143,20 @@ def test_a_user_over_two_provinces_sees_all_their_communes(login_as, client, wor
     assert "Không có trên bản đồ: 1" in html  # Ba Đình has no geometry
 
 
+def test_a_user_granted_one_hamlet_is_told_why_there_is_no_map_and_sees_the_hamlet(login_as, client, world):
+    from danso_network.auth import services as auth_services
+
+    hamlet = world.hamlets_a[0]
+    user = factories.UserFactory(username="xem_mot_thon")
+    auth_services.grant_role(user, Role.VIEWER, unit=hamlet, valid_from=date(2025, 1, 1))
+    db.session.commit()
+    login_as("xem_mot_thon")
+    response = client.get("/maps/", follow_redirects=True)
+    assert response.status_code == 200 and response.request.path == f"/units/{hamlet.id}"
+    assert "Bản đồ bao phủ được vẽ theo xã/phường" in response.get_data(as_text=True)
+    assert client.get(f"/maps/unit/{world.commune_a.id}").status_code == 403  # the commune stays closed
+
+
 def test_a_user_without_a_grant_has_no_map(login_as, client, world):
     login_as("chuacapquyen")
     assert client.get("/maps/").status_code == 403
