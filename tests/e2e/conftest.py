@@ -6,9 +6,12 @@ rolled-back transaction of the other tests)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -16,7 +19,7 @@ from werkzeug.serving import make_server
 from danso_network.extensions import db
 
 from ..conftest import make_app
-from ..factories import build_world
+from ..factories import PASSWORD, build_world
 
 CHROMIUM = os.environ.get("DANSO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,22 +37,81 @@ def _require_chromium():
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+@contextlib.contextmanager
+def serve(tmp_path_factory, name: str, build: Callable[[], Any], **config):
+    """The app on a loopback port with its own SQLite file holding what ``build()`` writes
+    (committed); yields ``(base URL, build()'s value)``."""
     _require_chromium()
-    path = tmp_path_factory.mktemp("e2e") / "e2e.db"
-    app = make_app(f"sqlite:///{path}", MAP_TILES="none")
+    path = tmp_path_factory.mktemp(name) / f"{name}.db"
+    app = make_app(f"sqlite:///{path}", **{"MAP_TILES": "none", **config})
     with app.app_context():
         db.create_all()
-        build_world()
+        facts = build()
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", facts
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
+
+
+@pytest.fixture
+def visitor(browser):
+    """``visitor(base_url, username, *, viewport=None, outside=False)``: a page logged in as the
+    user that records console errors (``page.console_errors``), Content-Security-Policy violations
+    (``window.__csp``) and, with ``outside``, blocks and records every request leaving the app
+    (``page.outside``). The contexts are closed after the test."""
+    contexts = []
+
+    def open_as(base_url: str, username: str, *, viewport: dict | None = None, outside: bool = False):
+        context = browser.new_context(base_url=base_url, locale="vi-VN", **({"viewport": viewport} if viewport else {}))
+        contexts.append(context)
+        context.add_init_script(RECORD_VIOLATIONS)
+        page = context.new_page()
+        page.console_errors, page.outside = [], []
+        page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+        if outside:
+            def record(route):
+                url = route.request.url
+                if url.startswith(base_url) or url.startswith("data:"):
+                    route.continue_()
+                else:
+                    page.outside.append(url)
+                    route.abort()
+
+            context.route("**/*", record)
+        log_in(page, username)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, username: str, password: str = PASSWORD) -> None:
+    """Log in through the login form and wait for the home page."""
+    page.goto("/login")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    with serve(tmp_path_factory, "e2e", build_world) as (base_url, _):
+        yield base_url
 
 
 @pytest.fixture(scope="session")

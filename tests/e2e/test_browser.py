@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ..factories import PASSWORD
+from .conftest import log_in
 
 pytestmark = pytest.mark.e2e
 
 
-def _login(page, username: str):
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
-
-
 def test_station_head_logs_in_and_sees_only_the_commune(page):
-    _login(page, "truongtram_a")
+    log_in(page, "truongtram_a")
     body = page.locator("main").inner_text()
     assert "Phường Bình Phước" in body
     assert "Đồng Xoài" not in body
@@ -29,7 +21,7 @@ def test_station_head_logs_in_and_sees_only_the_commune(page):
 
 
 def test_search_is_diacritics_insensitive_in_the_browser(page):
-    _login(page, "admin75")
+    log_in(page, "admin75")
     search = page.get_by_placeholder("Tìm xã, phường, thôn…")
     search.fill("dong xoai")
     search.press("Enter")
@@ -62,7 +54,7 @@ def test_the_page_fits_the_screen_and_the_account_menu_is_reachable(browser, liv
     context = browser.new_context(base_url=live_server, locale="vi-VN", viewport={"width": width, "height": 800})
     page = context.new_page()
     try:
-        _login(page, "admin75")
+        log_in(page, "admin75")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         if width < 1200:
             page.locator(".navbar-toggler").click()

@@ -4,25 +4,12 @@ confirmations, select-all boxes, the page scripts)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
-
-from danso_network.extensions import db
 
 from .. import factories
-from ..conftest import make_app
-from .conftest import _require_chromium
+from .conftest import serve
 
 pytestmark = pytest.mark.e2e
-
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
-
 
 def _build() -> dict[str, int]:
     """The test world, plus two applications the station head of commune B may submit and two
@@ -49,46 +36,14 @@ def _build() -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The app served on a loopback port with its own SQLite file (see conftest.live_server)."""
-    _require_chromium()
-    path = tmp_path_factory.mktemp("csp") / "csp.db"
-    app = make_app(f"sqlite:///{path}", MAP_TILES="none", LOGIN_RATE_LIMIT="100 per minute")
-    with app.app_context():
-        db.create_all()
-        ids = _build()
-        db.session.commit()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", ids
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(tmp_path_factory, "csp", _build, LOGIN_RATE_LIMIT="100 per minute") as served:
+        yield served
 
 
 @pytest.fixture
-def visit(browser, site):
+def visit(visitor, site):
     """``visit(username)``: a logged-in page that records console errors and CSP violations."""
-    base_url, _ = site
-    contexts = []
-
-    def open_as(username: str):
-        context = browser.new_context(base_url=base_url, locale="vi-VN")
-        contexts.append(context)
-        context.add_init_script(RECORD_VIOLATIONS)
-        page = context.new_page()
-        page.console_errors = []
-        page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-        page.goto("/login")
-        page.get_by_label("Tên đăng nhập").fill(username)
-        page.get_by_label("Mật khẩu").fill(factories.PASSWORD)
-        page.get_by_role("button", name="Đăng nhập").click()
-        page.wait_for_url("**/")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+    return lambda username: visitor(site[0], username)
 
 
 def assert_no_violation(page):

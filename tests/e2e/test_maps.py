@@ -5,12 +5,10 @@ hamlet opens its page, and the exported file draws the same map with the network
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
 from shapely.geometry import box
-from werkzeug.serving import make_server
 
 from danso_network.common.clock import today
 from danso_network.coverage import services as coverage
@@ -18,17 +16,9 @@ from danso_network.extensions import db
 from danso_network.units.spatial import geometry_columns
 
 from .. import factories
-from ..conftest import make_app
-from .conftest import _require_chromium
+from .conftest import serve
 
 pytestmark = pytest.mark.e2e
-
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
-"""
-
 
 def _drawn_per_status(prefixes: list[str]) -> dict[str, int]:
     frame = coverage.hamlet_frame(prefixes, today())
@@ -60,56 +50,15 @@ def _build() -> dict:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    _require_chromium()
-    path = tmp_path_factory.mktemp("maps") / "maps.db"
-    app = make_app(f"sqlite:///{path}", MAP_TILES="none", LOGIN_RATE_LIMIT="100 per minute")
-    with app.app_context():
-        db.create_all()
-        facts = _build()
-        db.session.commit()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", facts
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(tmp_path_factory, "maps", _build, LOGIN_RATE_LIMIT="100 per minute") as served:
+        yield served
 
 
 @pytest.fixture
-def visit(browser, site):
+def visit(visitor, site):
     """``visit(username)``: a logged-in page recording console errors, policy violations and
     every request that leaves 127.0.0.1."""
-    base_url, _ = site
-    contexts = []
-
-    def open_as(username: str):
-        context = browser.new_context(base_url=base_url, locale="vi-VN", viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        context.add_init_script(RECORD_VIOLATIONS)
-        page = context.new_page()
-        page.console_errors, page.outside = [], []
-        page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-
-        def record(route):
-            url = route.request.url
-            if url.startswith(base_url) or url.startswith("data:"):
-                route.continue_()
-            else:
-                page.outside.append(url)
-                route.abort()
-
-        context.route("**/*", record)
-        page.goto("/login")
-        page.get_by_label("Tên đăng nhập").fill(username)
-        page.get_by_label("Mật khẩu").fill(factories.PASSWORD)
-        page.get_by_role("button", name="Đăng nhập").click()
-        page.wait_for_url("**/")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+    return lambda username: visitor(site[0], username, viewport={"width": 1280, "height": 900}, outside=True)
 
 
 def drawn(page) -> dict[str, int]:

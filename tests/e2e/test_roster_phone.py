@@ -3,16 +3,11 @@ status column lay beyond the right edge of the scrolled table; now it shows next
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from danso_network.extensions import db
-
-from ..conftest import make_app
-from ..factories import PASSWORD, build_world
+from ..factories import build_world
 from ..test_home_todo import build_waiting
+from .conftest import log_in, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -20,31 +15,11 @@ ACTIVE = "Đang hoạt động"
 
 
 @pytest.fixture(scope="module")
-def busy_server(tmp_path_factory, live_server):
+def busy_server(tmp_path_factory):
     """The small world with work waiting and collaborators in post (tests/test_home_todo.py),
-    served like ``live_server`` from a database of its own; yields (base URL, commune A's id)."""
-    path = tmp_path_factory.mktemp("e2e_roster") / "roster.db"
-    app = make_app(f"sqlite:///{path}", MAP_TILES="none")
-    with app.app_context():
-        db.create_all()
-        world = build_waiting(build_world())
-        db.session.commit()
-        commune_id = world.commune_a.id
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", commune_id
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-def _login(page, username: str):
-    page.goto("/login")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/")
+    served from a database of its own; yields (base URL, commune A's id)."""
+    with serve(tmp_path_factory, "e2e_roster", lambda: build_waiting(build_world()).commune_a.id) as served:
+        yield served
 
 
 @pytest.mark.parametrize("width", [390, 1280])
@@ -53,7 +28,7 @@ def test_the_status_of_each_row_is_on_screen(browser, busy_server, width):
     context = browser.new_context(base_url=base, locale="vi-VN", viewport={"width": width, "height": 800})
     page = context.new_page()
     try:
-        _login(page, "truongtram_a")
+        log_in(page, "truongtram_a")
         page.goto(f"/collaborators/roster/{commune_id}")
         rows = page.locator("table tbody tr")
         assert rows.count() == 2
