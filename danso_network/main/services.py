@@ -19,7 +19,7 @@ from ..coverage.chart import TrendChart, trend_chart
 from ..coverage.services import CoverageSummary, hamlet_frame, oldest_vacancies, summarise, trend
 from ..extensions import db
 from ..recruitment.models import Application, CriteriaSet
-from ..recruitment.services import VacancyFilters, vacancy_totals
+from ..recruitment.services import VacancyFilters, in_force_by_province, vacancy_totals
 from ..recruitment.workflow import TRANSITIONS, Action, Approver, State, allowed_roles, target_state
 from ..supervision.services import follow_up_counts, overdue_count
 from ..units.models import AdminUnit, Facility, FacilityKind
@@ -164,18 +164,9 @@ NETWORK_ROLES = EDITING_ROLES
 
 def approvers_in_force(province_ids, on: date) -> dict[int, Approver]:
     """Who approves in each province on ``on``: the approver of the criteria version in force
-    (as ``recruitment.services.criteria_for``, in one query). A province without criteria is
-    left out: its applications offer no action until the province sets them."""
-    ids = set(province_ids)
-    found: dict[int, Approver] = {}
-    if ids:
-        rows = db.session.execute(
-            select(CriteriaSet.province_id, CriteriaSet.approver)
-            .where(CriteriaSet.province_id.in_(ids), CriteriaSet.valid_from <= on)
-            .order_by(CriteriaSet.province_id, CriteriaSet.valid_from, CriteriaSet.version))
-        for province_id, approver in rows:  # ascending: the version in force comes last
-            found[province_id] = Approver(approver)
-    return found
+    (``recruitment.services.in_force_by_province``). A province without criteria is left out:
+    its applications offer no action until the province sets them."""
+    return {p: Approver(a) for p, a in in_force_by_province(province_ids, on, CriteriaSet.approver).items()}
 
 
 def reachable_states(approver: Approver) -> frozenset[State]:

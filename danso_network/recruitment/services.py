@@ -210,19 +210,28 @@ def active_collaborators(hamlet_id: int, on: date | None = None) -> int:
                              .where(Assignment.hamlet_id == hamlet_id, _open_on(day))) or 0
 
 
-def bands_in_force(province_ids: Iterable[int], on: date) -> dict[int, list | None]:
-    """The quota bands of each province's criteria version in force on ``on`` (as
-    :func:`criteria_for`, in one query); None for a province without one: its quotas are unknown,
-    never another province's (quotas are provincial decisions, DOMAIN.md §3.1)."""
+def in_force_by_province(province_ids: Iterable[int], on: date, column) -> dict[int, object]:
+    """``column`` of each province's criteria version in force on ``on`` (the last one, by
+    ``valid_from`` then version, starting on or before ``on``: :func:`criteria_for`), in one
+    query; a province without one is left out."""
     ids = set(province_ids)
-    found: dict[int, list] = {}
+    found: dict[int, object] = {}
     if ids:
         rows = db.session.execute(
-            select(CriteriaSet.province_id, CriteriaSet.quota_bands)
+            select(CriteriaSet.province_id, column)
             .where(CriteriaSet.province_id.in_(ids), CriteriaSet.valid_from <= on)
             .order_by(CriteriaSet.province_id, CriteriaSet.valid_from, CriteriaSet.version))
-        for province_id, bands in rows:  # ascending: the version in force comes last
-            found[province_id] = bands
+        for province_id, value in rows:  # ascending: the version in force comes last
+            found[province_id] = value
+    return found
+
+
+def bands_in_force(province_ids: Iterable[int], on: date) -> dict[int, list | None]:
+    """The quota bands of each province's criteria version in force on ``on``; None for a
+    province without one: its quotas are unknown, never another province's (quotas are
+    provincial decisions, DOMAIN.md §3.1)."""
+    ids = set(province_ids)
+    found = in_force_by_province(ids, on, CriteriaSet.quota_bands)
     return {i: found.get(i) for i in ids}
 
 
