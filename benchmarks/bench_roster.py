@@ -17,10 +17,15 @@ and their plans (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE) in the results.
 
 Then, as a second group measured the same way with its own ``/health`` baseline, every list page
 and API list of issue #8 for the province admin and the national user (:mod:`benchmarks.bench_lists`),
-and as a third the coverage computation of issue #10 (:mod:`benchmarks.bench_coverage`).
+and as a third the coverage computation of issue #10 (:mod:`benchmarks.bench_coverage`). Last, the
+coverage maps of issue #10 (:mod:`benchmarks.bench_maps`) as two more groups: ``maps_demo`` on a
+database of its own holding the Đồng Nai demo (SQLite ``benchmarks/.data/demo-s7.db``; PostgreSQL
+``danso_bench_demo`` on the same server, dropped afterwards unless ``--keep-pg``) with the
+``GeoDataFrame.explore()`` baseline, and ``maps`` on the national dataset (whose communes get their
+real boundaries first, once). ``--only maps`` runs both.
 
     python -m benchmarks.bench_roster [--seed 1] [--scale 1.0] [--reps 30] [--warmup 5] [--no-pg]
-                                      [--only roster|lists|coverage]
+                                      [--only roster|lists|coverage|maps]
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from danso_network.units.models import AdminUnit, Facility, FacilityKind, UnitLe
 
 from .bench_coverage import build_coverage_cases
 from .bench_lists import build_list_cases
+from .bench_maps import DEMO_PG_DATABASE, build_demo_cases, build_map_cases, demo_sqlite_path, ensure_demo
 from .national import BENCH_PASSWORD, NATIONAL_USERNAME, ensure_dataset, make_bench_app
 
 HERE = Path(__file__).resolve().parent
@@ -81,6 +87,8 @@ class Case:
     error: str | None = None  # not measured: the page is missing or answers an error
     size: str = ""  # what the first answer held (body size, or an API list's total)
     note: str = ""  # e.g. timed fewer times than the others because it is far too slow
+    size_target: str = ""  # a limit on the answer's size too (maps, issue #10), e.g. "< 50 KB"
+    size_passed: bool | None = None  # whether the first answer was within it (set by the case itself)
 
     @property
     def median(self) -> float:
@@ -94,8 +102,12 @@ class Case:
     @property
     def passed(self) -> bool | None:
         if self.error:
-            return False if self.target_ms is not None else None
-        return None if self.target_ms is None else self.median < self.target_ms
+            return False if self.target_ms is not None or self.size_target else None
+        if self.size_passed is False:
+            return False
+        if self.target_ms is None:
+            return self.size_passed
+        return self.median < self.target_ms
 
 
 @dataclass
@@ -120,6 +132,9 @@ class DbResult:
     after_cases: list[Case] = field(default_factory=list)
     proposals: list = field(default_factory=list)
     error: str | None = None
+    demo_url: str | None = None  # the Đồng Nai demo's database (maps group)
+    demo_meta: dict = field(default_factory=dict)
+    demo_reused: bool = False
 
 
 # --- the cases ----------------------------------------------------------------------------------
@@ -402,6 +417,7 @@ def run_database(result: DbResult, args) -> None:
     with app.app_context():
         result.version = _db_version()
         dialect = db.engine.dialect.name
+    demo_app = None
     try:
         roster_cases, info, roster_notes = build_cases(app)
         roster_notes.insert(0, f"Province measured: {info['province_name']} (id {info['province_id']}, "
@@ -415,6 +431,16 @@ def run_database(result: DbResult, args) -> None:
         if args.only in (None, "coverage"):
             coverage_cases, coverage_notes = build_coverage_cases(app, info, Case=Case, http=_http, login=_login)
             result.groups.append(Group("coverage", "Coverage (issue #10)", coverage_cases, coverage_notes))
+        if args.only in (None, "maps"):
+            if result.demo_url:
+                result.demo_meta, result.demo_reused = ensure_demo(result.demo_url, replace=args.replace)
+                demo_app = make_bench_app(result.demo_url)
+                demo_cases, demo_notes = build_demo_cases(demo_app, result.demo_meta, Case=Case, http=_http,
+                                                          login=_login)
+                result.groups.append(Group("maps_demo", "Coverage maps, Đồng Nai demo (issue #10)", demo_cases,
+                                           demo_notes))
+            map_cases, map_notes = build_map_cases(app, info, Case=Case, http=_http, login=_login)
+            result.groups.append(Group("maps", "Coverage maps, national dataset (issue #10)", map_cases, map_notes))
         for group in result.groups:
             print(f"  {group.title}: measuring {len(group.cases)} cases × ({args.warmup} warm-up + {args.reps}) …",
                   flush=True)
@@ -423,7 +449,7 @@ def run_database(result: DbResult, args) -> None:
             print(f"  … {time.perf_counter() - started:.0f} s", flush=True)
         for group in result.groups:
             for case in group.cases:
-                if case.passed is False and case.url and not case.error:
+                if case.passed is False and case.url and not case.error and group.key != "maps_demo":
                     print(f"  diagnosing {case.key} …", flush=True)
                     group.diagnosis += (diagnose(app, case) if group.key == "roster"
                                         else diagnose(app, case, statements_shown=1, plan_lines=25))
@@ -437,6 +463,10 @@ def run_database(result: DbResult, args) -> None:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+        if demo_app is not None:
+            with demo_app.app_context():
+                db.session.remove()
+                db.engine.dispose()  # the caller may drop the database next
 
 
 @dataclass(frozen=True)
@@ -558,7 +588,8 @@ def _verdict(c: Case) -> str:
 def write_results(path: Path, results: list[DbResult], args, command: str, load: tuple, elapsed: float) -> None:
     now = datetime.now(UTC).astimezone()
     lines = [
-        "# Benchmark results: rosters (issue #4), lists (issue #8) and coverage (issue #10) at national scale", "",
+        "# Benchmark results: rosters (issue #4), lists (issue #8), coverage and coverage maps (issue #10) at "
+        "national scale", "",
         f"Written by `{command}` on {now:%Y-%m-%d %H:%M %Z}; the whole run took {elapsed:.0f} s.", "",
         "## Summary", "",
     ]
@@ -566,7 +597,7 @@ def write_results(path: Path, results: list[DbResult], args, command: str, load:
         if r.error:
             lines.append(f"- {r.name}: not measured ({r.error})")
         for g in r.groups:
-            targeted = [c for c in g.cases if c.target_ms is not None]
+            targeted = [c for c in g.cases if c.target_ms is not None or c.size_target]
             passed = [c for c in targeted if c.passed]
             missed = [c for c in targeted if not c.passed]
             lines.append(f"- {r.name}, {g.title}: {len(passed)} of {len(targeted)} cases within target"
@@ -584,7 +615,8 @@ def write_results(path: Path, results: list[DbResult], args, command: str, load:
     lines += [
         f"`python -m benchmarks.national --seed {args.seed} --scale {args.scale}` (generator version "
         f"{meta.get('generator_version', '?')}): {_fmt_counts(meta)}. Real communes (codes, names, types; geometry "
-        "not loaded), synthetic hamlets, people and activity; history ends on 31/10/2026 while the app's \"today\" "
+        "not loaded by the generator: the maps groups fill the communes' boundaries, once), synthetic hamlets, "
+        "people and activity; history ends on 31/10/2026 while the app's \"today\" "
         "is the real date, so lists computed for today (overdue visits above all) grow as time passes.", "",
     ]
     for r in results:
@@ -592,6 +624,12 @@ def write_results(path: Path, results: list[DbResult], args, command: str, load:
             how = "reused from an earlier run (same seed, scale, generator and schema)" if r.reused else "generated"
             lines.append(f"- {r.name}: {how}; generation took {r.meta.get('generation_seconds', '?')} s"
                          + (f" (on {r.meta.get('generated_at')})" if r.reused else ""))
+        if r.demo_meta:
+            how = "reused from an earlier run (same schema and demo code)" if r.demo_reused else "loaded"
+            lines.append(f"- {r.name}, the Đồng Nai demo of the maps group (`danso demo load` seed "
+                         f"{r.demo_meta.get('seed', '?')}, with the network: {r.demo_meta.get('communes', '?')} "
+                         f"communes, {r.demo_meta.get('hamlets', '?')} hamlets) in a database of its own: {how}; "
+                         f"loading took {r.demo_meta.get('generation_seconds', '?')} s")
     lines += [
         "", "## Method", "",
         f"Per group of cases: every case is run once first (a case that fails is reported, not timed), then "
@@ -601,7 +639,8 @@ def write_results(path: Path, results: list[DbResult], args, command: str, load:
         "fresh app context (empty session). Times are wall clock in milliseconds; *× /health* is the median "
         "divided by the median of `GET /health` measured in the same rounds of the same group. Targets: province "
         f"roster < {ROSTER_TARGET_MS:.0f} ms, national name search < {SEARCH_TARGET_MS:.0f} ms (median); lists: "
-        "see their group.", "",
+        "see their group; maps: some targets are on the size of the first answer (raw, and gzipped), shown in the "
+        "target column beside the time target and counted in the result.", "",
     ]
     for r in results:
         lines += [f"## {r.name}", ""]
@@ -628,7 +667,11 @@ def write_results(path: Path, results: list[DbResult], args, command: str, load:
 
 
 def _short(c: Case) -> str:
-    return c.error.split(":")[0] if c.error else f"{c.median:.0f} ms"
+    if c.error:
+        return c.error.split(":")[0]
+    if c.size_passed is False:
+        return f"{c.size}; {c.median:.0f} ms" if c.samples else c.size
+    return f"{c.median:.0f} ms"
 
 
 def _table(cases: list[Case], *, sizes: bool = False) -> list[str]:
@@ -636,7 +679,8 @@ def _table(cases: list[Case], *, sizes: bool = False) -> list[str]:
     head = "| measurement | median ms | p90 ms | × /health | target | result |" + (" size |" if sizes else "")
     lines = [head, "|---|---:|---:|---:|---:|---|" + ("---:|" if sizes else "")]
     for c in cases:
-        target = f"< {c.target_ms:.0f} ms" if c.target_ms else "–"
+        target = "; ".join(([f"< {c.target_ms:.0f} ms"] if c.target_ms else [])
+                           + ([c.size_target] if c.size_target else [])) or "–"
         size = f" {c.size} |" if sizes else ""
         if not c.samples:
             lines.append(f"| {c.label} | – | – | – | {target} | {_verdict(c)} |{size}")
@@ -663,7 +707,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true", help="rebuild the datasets even if present")
     parser.add_argument("--proposals", action="store_true",
                         help="also measure with the proposed indexes (done anyway when a target is missed)")
-    parser.add_argument("--only", choices=("roster", "lists", "coverage"), help="measure one group of cases only")
+    parser.add_argument("--only", choices=("roster", "lists", "coverage", "maps"),
+                        help="measure one group of cases only (maps: the demo's and the national map groups)")
     parser.add_argument("--slow-limit", type=float, default=10.0,
                         help="a list case whose first run takes longer (seconds) is timed 3 times only")
     parser.add_argument("--output", default=str(RESULTS))
@@ -680,6 +725,8 @@ def main(argv: list[str] | None = None) -> int:
         sqlite_path = Path(args.sqlite) if args.sqlite else DATA_DIR / f"national-{tag}.db"
         sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         result = DbResult("SQLite", f"sqlite:///{sqlite_path.resolve()}")
+        if args.only in (None, "maps"):
+            result.demo_url = f"sqlite:///{demo_sqlite_path(DATA_DIR).resolve()}"
         print(f"SQLite: {sqlite_path}", flush=True)
         _guarded(result, lambda: run_database(result, args))
         results.append(result)
@@ -696,10 +743,14 @@ def main(argv: list[str] | None = None) -> int:
             print(result.error, file=sys.stderr)
         else:
             try:
+                if args.only in (None, "maps"):
+                    result.demo_url = pg_database(args.pg_server, DEMO_PG_DATABASE, fresh=False)
                 _guarded(result, lambda: run_database(result, args))
             finally:
                 if not (args.keep_pg or args.pg_url):
                     pg_drop(args.pg_server, name)
+                if result.demo_url and not args.keep_pg:
+                    pg_drop(args.pg_server, DEMO_PG_DATABASE)
         results.append(result)
 
     write_results(Path(args.output), results, args, command, (load_start, os.getloadavg()[0]),

@@ -5,7 +5,8 @@ communes of every province, for quick runs):
 
 - the 34 provinces and all 3,321 real communes of 2026 from ``data/vn_wards_2026.geojson.gz``
   (codes, names, types; valid from 1/7/2025, QĐ 19/2025/QĐ-TTg). **Geometry is not loaded**: the
-  geometry, bounding-box and centroid columns stay NULL (the benchmarks draw no maps);
+  geometry, bounding-box and centroid columns stay NULL (the benchmarks draw no maps; the map
+  benchmarks fill the communes' afterwards, once: :func:`fill_commune_geometry`);
 - ≈ 19 synthetic hamlets per commune (≈ 63,000), typed per Thông tư 04/2012/TT-BNV: thôn / ấp under a
   xã (bản, buôn, plei, bon, sóc for minority hamlets in some provinces), tổ dân phố / khu phố under a
   phường; 80–600 households; ≈ 15 % difficult / ethnic-minority (more in the mountains);
@@ -58,7 +59,20 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
-from sqlalchemy import Column, MetaData, String, Table, Text, delete, insert, inspect, select, text
+from sqlalchemy import (
+    Column,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from werkzeug.security import generate_password_hash
 
 from danso_network import create_app
@@ -1008,6 +1022,54 @@ def _ensure(url: str, seed: int, scale: float, replace: bool, log):
     db.session.commit()
     log(f"Generated in {elapsed:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in asdict(counts).items()))
     return meta, False
+
+
+# --- geometry (maps, issue #10) -----------------------------------------------------------------
+
+
+def fill_commune_geometry(*, log=print) -> float | None:
+    """Give the communes of the benchmark dataset of the current app context their real
+    boundaries from :data:`WARDS_FILE`, by commune code, as an import would store them
+    (``spatial.repair`` + ``geometry_columns``: full and simplified WKB, bounding box, label
+    point), in one bulk UPDATE. The generator leaves them NULL (the other benchmarks draw no map);
+    the map benchmarks fill them once, and a ``bench_meta`` row says so. Returns the seconds it
+    took, or None when already done. Benchmark databases only (refuses one without ``bench_meta``)."""
+    from shapely.geometry import shape
+
+    from danso_network.units.spatial import geometry_columns, repair
+
+    meta = read_meta()
+    if not meta:
+        raise SystemExit(f"{db.engine.url.render_as_string(hide_password=True)} is not a benchmark dataset.")
+    if "commune_geometry_seconds" in meta:
+        return None
+    started = time.perf_counter()
+    ids = dict(db.session.execute(select(AdminUnit.code, AdminUnit.id).where(
+        AdminUnit.level == UnitLevel.COMMUNE.value, AdminUnit.geom_wkb.is_(None))).all())
+    with gzip.open(WARDS_FILE, "rt", encoding="utf-8") as f:
+        features = json.load(f)["features"]
+    rows = []
+    for feature in features:
+        unit_id = ids.get(feature["properties"]["code"])
+        if unit_id is None or not feature.get("geometry"):
+            continue
+        columns = geometry_columns(repair(shape(feature["geometry"])))
+        if columns["geom_wkb"] is not None:
+            rows.append({"b_id": unit_id, **{f"b_{k}": v for k, v in columns.items()}})
+    if rows:
+        table = AdminUnit.__table__
+        names = [k[2:] for k in rows[0] if k != "b_id"]
+        db.session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                           .values({name: bindparam(f"b_{name}") for name in names}), rows)
+    elapsed = time.perf_counter() - started
+    db.session.execute(insert(meta_table), [{"key": "commune_geometry_seconds", "value": f"{elapsed:.1f}"},
+                                            {"key": "commune_geometry_rows", "value": str(len(rows))}])
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # the rows were rewritten: statistics and visibility map
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE admin_unit")
+    log(f"Filled the geometry of {len(rows):,} of {len(ids):,} communes in {elapsed:.1f} s.")
+    return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,16 +39,17 @@ from sqlalchemy import func, or_, select
 
 from ..audit.models import AuditEvent
 from ..collaborators.models import Assignment, Suspension
+from ..common.cache import spans_provinces
 from ..coverage import services as coverage
 from ..coverage.labels import STATUS_COLOURS, STATUS_LABELS
 from ..extensions import db
 from ..recruitment.models import Application, ApplicationEvent, CriteriaSet
 from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from ..units.services import in_areas, served_units, valid_on
-from ..units.spatial import feature_collection, feature_text, geojson_texts
+from ..units.spatial import feature_collection, feature_text, geojson_texts, geojson_texts_coarse
 
 # Bump when the shape of a layer changes: ETags are derived from the layer's key, not its bytes.
-LAYER_FORMAT = "2"
+LAYER_FORMAT = "3"
 # The order of the legend: best first.
 STATUS_ORDER = ("covered", "below_quota", "pending", "vacant", "unknown")
 FLAGS = {"difficult": "is_difficult", "ethnic_minority": "is_ethnic_minority"}
@@ -339,8 +340,9 @@ def _geometries(prefixes: Sequence[str], on: date, level: UnitLevel) -> dict[int
                AdminUnit.geom_simplified_wkb.is_not(None))).all())
 
 
-def _features(shapes: Sequence[bytes], properties: Sequence[dict]) -> list[str]:
-    return [feature_text(g, p) for g, p in zip(geojson_texts(shapes), properties, strict=True)]
+def _features(shapes: Sequence[bytes], properties: Sequence[dict], *, coarse: bool = False) -> list[str]:
+    texts = geojson_texts_coarse(shapes) if coarse else geojson_texts(shapes)
+    return [feature_text(g, p) for g, p in zip(texts, properties, strict=True)]
 
 
 def _hamlet_features(frame: pd.DataFrame, area: MapArea, on: date) -> list[str]:
@@ -387,7 +389,10 @@ def _station_features(area: MapArea, on: date) -> list[str]:
 def _commune_features(rows: list[CommuneRow], area: MapArea, on: date) -> list[str]:
     shapes = _geometries(area.prefixes, on, UnitLevel.COMMUNE)
     drawn = [r for r in rows if r.id in shapes]
-    return _features([shapes[r.id] for r in drawn], [{
+    # Several provinces are seen from far away: coarser shapes (units/spatial.py) keep the national
+    # layer of 3,321 communes a few MB.
+    coarse = spans_provinces(area.prefixes)
+    return _features([shapes[r.id] for r in drawn], coarse=coarse, properties=[{
         "kind": "commune", "id": r.id, "name": r.name, "status": r.band, "pct": r.pct, "hamlets": r.hamlets,
         "covered": r.covered, "households": r.households, "active": r.collaborators, "vacancies": r.vacancies}
         for r in drawn])

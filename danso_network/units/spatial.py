@@ -107,6 +107,26 @@ def geojson_texts(wkbs: Sequence[bytes]) -> list[str]:
     return shapely.to_geojson(shapely.from_wkb(np.asarray(list(wkbs), dtype=object))).tolist()
 
 
+# A map of several provinces is looked at from far away (1 px ≈ 1 km): its communes are drawn
+# coarser, 0.003° ≈ 300 m on a 4-decimal grid. Measured on the 3,321 communes of data/vn_wards_2026:
+# the stored simplified geometry serves as 9.1 MB (2.3 MB gzipped), this as 4.2 MB (0.95 MB).
+WIDE_MAP_TOLERANCE = 0.003
+WIDE_MAP_GRID = 1e-4
+
+
+def geojson_texts_coarse(wkbs: Sequence[bytes], tolerance: float = WIDE_MAP_TOLERANCE) -> list[str]:
+    """:func:`geojson_texts` of polygons simplified *together* (``shapely.coverage_simplify``:
+    an edge shared by two neighbours is simplified once, so no gap or overlap opens between
+    them, which simplifying each polygon alone would), then snapped to a 4-decimal grid."""
+    if not len(wkbs):
+        return []
+    shapes = shapely.from_wkb(np.asarray(list(wkbs), dtype=object))
+    coarse = shapely.set_precision(shapely.coverage_simplify(shapes, tolerance), WIDE_MAP_GRID)
+    # A tiny island can vanish on the grid: keep it as it was stored rather than lose the commune.
+    coarse = np.where(shapely.is_empty(coarse), shapes, coarse)
+    return shapely.to_geojson(coarse).tolist()
+
+
 def feature_text(geometry: str, properties: dict) -> str:
     """One GeoJSON Feature as text, from its geometry text (:func:`geojson_texts`)."""
     return ('{"type":"Feature","geometry":' + geometry + ',"properties":'

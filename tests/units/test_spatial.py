@@ -116,3 +116,25 @@ def test_label_point_of_a_crescent_lies_inside_it():
     assert not shape.contains(shape.centroid)  # the centroid falls in the hollow
     lon, lat = spatial.label_point(shape)
     assert shape.contains(Point(lon, lat))
+
+
+def test_coarse_shapes_of_neighbours_keep_their_shared_edge():
+    """The national map's coarse communes (``geojson_texts_coarse``): two neighbours sharing a
+    wiggly edge are simplified together, so no gap or overlap opens between them, their shapes
+    lose points and their coordinates sit on the 4-decimal grid."""
+    import json
+
+    import shapely
+    from shapely.geometry import Polygon, shape
+
+    from danso_network.units.spatial import geojson_texts_coarse
+
+    wiggle = [(106.0 + i * 0.001, 11.0 + (0.0004 if i % 2 else 0.0)) for i in range(101)]
+    north = Polygon([*wiggle, (106.1, 11.1), (106.0, 11.1)])
+    south = Polygon([*wiggle, (106.1, 10.9), (106.0, 10.9)])
+    a, b = (shape(json.loads(t)) for t in geojson_texts_coarse([shapely.to_wkb(north), shapely.to_wkb(south)]))
+    assert a.is_valid and b.is_valid
+    assert len(a.exterior.coords) < len(north.exterior.coords) / 4
+    assert a.intersection(b).area < 1e-9  # no overlap
+    assert a.union(b).geom_type == "Polygon" and abs(a.union(b).area - 0.02) < 1e-4  # no gap
+    assert all(round(x, 4) == x for x, _ in a.exterior.coords)
