@@ -45,10 +45,12 @@ TEST_WORKERS ?= auto
 test: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-# Roster (issue #4) and list (issue #8) benchmarks on a national-scale synthetic dataset, SQLite then
-# PostgreSQL (local server, user postgres; reported, not fatal, when unreachable). Writes
-# benchmarks/RESULTS.md.
+# Roster (issue #4), list (issue #8), coverage and coverage-map (issue #10) benchmarks on a national-scale
+# synthetic dataset and the Đồng Nai demo, SQLite then PostgreSQL (local server, user postgres; reported,
+# not fatal, when unreachable). Writes benchmarks/RESULTS.md. The "bench" extra (matplotlib, mapclassify:
+# the explore() baseline only) is installed here, never for make test / make run.
 bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,dev,bench]"
 	$(BIN)/python -m benchmarks.bench_roster $(BENCH_ARGS)
 
 lint: $(STAMP)

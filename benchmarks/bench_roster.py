@@ -22,10 +22,13 @@ coverage maps of issue #10 (:mod:`benchmarks.bench_maps`) as two more groups: ``
 database of its own holding the Đồng Nai demo (SQLite ``benchmarks/.data/demo-s7.db``; PostgreSQL
 ``danso_bench_demo`` on the same server, dropped afterwards unless ``--keep-pg``) with the
 ``GeoDataFrame.explore()`` baseline, and ``maps`` on the national dataset (whose communes get their
-real boundaries first, once). ``--only maps`` runs both.
+real boundaries first, once). ``--only maps`` runs both. Then the exports of issue #11
+(:mod:`benchmarks.bench_exports`: XLSX of every collaborator against bare xlsxwriter, CSV, a
+province PDF) and the yearly network report (:mod:`benchmarks.bench_reports`), each case timed
+three times (they take seconds).
 
     python -m benchmarks.bench_roster [--seed 1] [--scale 1.0] [--reps 30] [--warmup 5] [--no-pg]
-                                      [--only roster|lists|coverage|maps]
+                                      [--only roster|lists|coverage|maps|exports|reports]
 """
 
 from __future__ import annotations
@@ -56,8 +59,10 @@ from danso_network.extensions import db
 from danso_network.units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 
 from .bench_coverage import build_coverage_cases
+from .bench_exports import build_export_cases
 from .bench_lists import build_list_cases
 from .bench_maps import DEMO_PG_DATABASE, build_demo_cases, build_map_cases, demo_sqlite_path, ensure_demo
+from .bench_reports import build_report_cases
 from .national import BENCH_PASSWORD, NATIONAL_USERNAME, ensure_dataset, make_bench_app
 
 HERE = Path(__file__).resolve().parent
@@ -441,11 +446,19 @@ def run_database(result: DbResult, args) -> None:
                                            demo_notes))
             map_cases, map_notes = build_map_cases(app, info, Case=Case, http=_http, login=_login)
             result.groups.append(Group("maps", "Coverage maps, national dataset (issue #10)", map_cases, map_notes))
+        if args.only in (None, "exports"):
+            export_cases, export_notes = build_export_cases(app, info, Case=Case, http=_http, login=_login)
+            result.groups.append(Group("exports", "Exports (issue #11)", export_cases, export_notes))
+        if args.only in (None, "reports"):
+            report_cases, report_notes = build_report_cases(app, info, Case=Case, http=_http, login=_login)
+            result.groups.append(Group("reports", "Yearly network report (issue #11)", report_cases, report_notes))
         for group in result.groups:
             print(f"  {group.title}: measuring {len(group.cases)} cases × ({args.warmup} warm-up + {args.reps}) …",
                   flush=True)
             started = time.perf_counter()
-            measure(group.cases, args.warmup, args.reps, args.slow_limit if group.key == "lists" else None)
+            # Exports and reports take seconds each: a case over a second is timed three times only.
+            limit = {"lists": args.slow_limit, "exports": 1.0, "reports": 1.0}.get(group.key)
+            measure(group.cases, args.warmup, args.reps, limit)
             print(f"  … {time.perf_counter() - started:.0f} s", flush=True)
         for group in result.groups:
             for case in group.cases:
@@ -707,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true", help="rebuild the datasets even if present")
     parser.add_argument("--proposals", action="store_true",
                         help="also measure with the proposed indexes (done anyway when a target is missed)")
-    parser.add_argument("--only", choices=("roster", "lists", "coverage", "maps"),
+    parser.add_argument("--only", choices=("roster", "lists", "coverage", "maps", "exports", "reports"),
                         help="measure one group of cases only (maps: the demo's and the national map groups)")
     parser.add_argument("--slow-limit", type=float, default=10.0,
                         help="a list case whose first run takes longer (seconds) is timed 3 times only")

@@ -6,8 +6,15 @@ from __future__ import annotations
 def register_commands(app) -> None:
     from .auth.cli import users_cli
     from .demo.cli import demo_cli
+    from .exports.cli import roster_cli
+    from .jobs.cli import jobs_cli, worker_command
+    from .reports.cli import report_cli
     from .units.cli import units_cli
 
     app.cli.add_command(units_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(roster_cli)
+    app.cli.add_command(report_cli)

@@ -66,6 +66,27 @@ class Config:
     WIDE_SCOPE_CACHE_SECONDS = 300
     DATA_DIR = str(DATA_DIR)
 
+    # Background jobs (jobs/; issue #11 item 5): an export or report of more than EXPORT_INLINE_ROWS
+    # rows runs in the background; its page shows progress, then offers the file.
+    EXPORT_INLINE_ROWS = 5000
+    # Redis, e.g. redis://127.0.0.1:6379/0: jobs then go to an RQ queue run by `danso worker`, on any
+    # machine sharing the database and JOB_DIR; they outlive the web worker that queued them. Unset:
+    # a few threads of each web process run them (`make run` needs no other server).
+    REDIS_URL: str | None = None
+    # "thread", "rq" or "inline" (at once, in the caller's thread: tests only). None: "rq" when
+    # REDIS_URL is set, else "thread".
+    JOB_ENGINE: str | None = None
+    JOB_QUEUE = "danso"  # the RQ queue's name
+    JOB_THREADS = 2  # thread engine: jobs run at once by one web process (2 CPUs: keep it small)
+    # Where job files are kept (None: <instance>/jobs); one folder per database, shared by every
+    # web process and worker.
+    JOB_DIR: str | None = None
+    JOB_KEEP_HOURS = 24  # a file is deleted this long after its job finished
+    # A job stops after this long (RQ); one silent this long (no progress) is taken for dead.
+    JOB_TIMEOUT_SECONDS = 3600
+    JOB_MAX_ACTIVE = 5  # jobs one user may have waiting or running at once
+    JOB_MODULES: list[str] = []  # extra modules registering job kinds, imported by workers on demand
+
 
 class TestConfig(Config):
     TESTING = True
@@ -74,6 +95,9 @@ class TestConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     SERVER_NAME = None
     WIDE_SCOPE_CACHE_SECONDS = 0  # tests see every change at once; tests/test_wide_scope_cache.py turns it on
+    # Jobs run at once on the test's one connection (threads cannot see its rolled-back
+    # transaction); tests/jobs/ runs the thread and RQ engines on databases of their own.
+    JOB_ENGINE = "inline"
 
 
 def finalise(app) -> None:
@@ -88,6 +112,7 @@ def finalise(app) -> None:
     cfg["SQLALCHEMY_DATABASE_URI"] = url
     if not cfg.get("UPLOAD_DIR"):
         cfg["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+    _finalise_jobs(app)
     cfg["BABEL_DEFAULT_TIMEZONE"] = cfg.get("TIMEZONE") or "Asia/Ho_Chi_Minh"
     try:
         from zoneinfo import ZoneInfo
@@ -116,6 +141,34 @@ def finalise(app) -> None:
                 "DANSO_SECRET_KEY chưa được đặt. Đặt biến môi trường DANSO_SECRET_KEY "
                 "(một chuỗi ngẫu nhiên dài) trước khi chạy ứng dụng."
             )
+
+
+JOB_ENGINES = ("thread", "rq", "inline")
+
+
+def _finalise_jobs(app) -> None:
+    """Job settings: the engine is one of :data:`JOB_ENGINES` and ``rq`` has a Redis URL; the
+    files' folder defaults to ``<instance>/jobs`` (under TESTING, a fresh temporary folder: test
+    databases of parallel workers number their jobs alike)."""
+    cfg = app.config
+    engine = str(cfg.get("JOB_ENGINE") or "").strip().lower()
+    if engine and engine not in JOB_ENGINES:
+        raise ConfigurationError(f"DANSO_JOB_ENGINE “{engine}” không hợp lệ: dùng thread, rq hoặc inline.")
+    if engine == "rq" and not cfg.get("REDIS_URL"):
+        raise ConfigurationError("DANSO_JOB_ENGINE=rq cần DANSO_REDIS_URL (ví dụ redis://127.0.0.1:6379/0).")
+    cfg["JOB_ENGINE"] = engine or None
+    if not cfg.get("JOB_DIR"):
+        if cfg.get("TESTING"):
+            import atexit
+            import shutil
+            import tempfile
+
+            cfg["JOB_DIR"] = tempfile.mkdtemp(prefix="danso-jobs-")
+            atexit.register(shutil.rmtree, cfg["JOB_DIR"], True)
+        else:
+            cfg["JOB_DIR"] = os.path.join(app.instance_path, "jobs")
+    modules = cfg.get("JOB_MODULES") or []
+    cfg["JOB_MODULES"] = [modules] if isinstance(modules, str) else list(modules)
 
 
 def map_tiles_origin(setting) -> str | None:

@@ -79,12 +79,16 @@ def register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .collaborators.views import bp as collaborators_bp
+    from .exports.views import bp as exports_bp
+    from .jobs.views import bp as jobs_bp
     from .main.views import bp as main_bp
     from .maps.views import bp as maps_bp
     from .recruitment.attachment_views import bp as attachments_bp
     from .recruitment.criteria_views import bp as criteria_bp
     from .recruitment.views import bp as recruitment_bp
+    from .reports.views import bp as reports_bp
     from .supervision.views import bp as supervision_bp
+    from .targets.views import bp as targets_bp
     from .training.views import bp as training_bp
     from .units.views import bp as units_bp
 
@@ -99,7 +103,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(allowances_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(supervision_bp)
+    app.register_blueprint(targets_bp)
     app.register_blueprint(maps_bp)
+    app.register_blueprint(jobs_bp)
+    app.register_blueprint(exports_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: no cross-site request can carry them
 

@@ -47,9 +47,27 @@ PARAMETERS = {
     "visit_id": (lambda w: _visit(w, "b"), lambda w: _visit(w, "a")),
     "course_id": (lambda w: _course(w, "b").id, lambda w: _course(w, "a").id),
     "attendance_id": (lambda w: _attendance(w, "b"), lambda w: _attendance(w, "a")),
+    "job_id": (lambda w: _job(w, "b"), lambda w: _job(w, "a")),
     # A month is not an object: scope comes from the commune in the same URL.
     "month": (lambda w: "2025-10", lambda w: "2025-10"),
 }
+
+
+def _job(world, commune: str) -> int:
+    """A finished job of station head A or B (only its owner may see it or download its file)."""
+    from datetime import timedelta
+
+    from danso_network.common.clock import now
+    from danso_network.jobs.models import Job
+
+    def make():
+        owner = world.users["head_a" if commune == "a" else "head_b"]
+        job = Job(owner_id=owner.id, kind="roster_export", params={}, state="done", engine="inline", done=0,
+                  created_at=now(), expires_at=now() + timedelta(days=1))
+        db.session.add(job)
+        db.session.flush()
+        return job.id
+    return _made(world, "jobs", commune, make)
 
 
 def _made(world, kind: str, commune: str, make):

@@ -91,6 +91,7 @@ _ERRORS = {
     "404": "Không tìm thấy.",
     "409": "Xung đột: thao tác không hợp lệ ở trạng thái hiện tại, số quyết định đã dùng, "
            "hoặc người khác vừa xử lý cùng hồ sơ.",
+    "410": "Tệp đã hết hạn (chỉ được giữ một ngày) và đã được xoá.",
     "422": "Dữ liệu sai kiểu hoặc vi phạm quy định; có `field` và `problems`.",
     "429": "Thử quá nhiều lần.",
     "503": "Hệ thống đang bận (cơ sở dữ liệu chưa nhận ghi lúc này); không có gì thay đổi. Thử lại sau số giây "
@@ -788,6 +789,74 @@ def _coverage_paths() -> dict:
                     "không có hiệu lực vào ngày đó.")}}
 
 
+# --- background jobs (issue #11 item 6) ----------------------------------------------------------
+
+_JOB_ID = _path_id("job_id", "Mã việc (trả về khi tạo việc)")
+_TIMESTAMP_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _job_schemas() -> dict:
+    from ..jobs.models import JobState
+    from ..jobs.services import kinds
+
+    known = ", ".join(f"`{k.name}` ({k.label or k.name})" for k in sorted(kinds().values(), key=lambda k: k.name))
+    return {
+        "JobCreate": _obj(
+            ["kind"],
+            kind={"type": "string", "maxLength": 60, "description": "Loại việc" + (f": {known}" if known else "")},
+            params={"type": ["object", "null"], "description": "Tham số của loại việc (đơn vị, ngày, định dạng, bộ "
+                    "lọc…), được kiểm tra như trên trang web trước khi xếp hàng"}),
+        "Job": _obj(
+            ["id", "kind", "state", "done", "status_url"],
+            id=_INT, kind=_STR, kind_label=_STR,
+            state={"type": "string", "enum": [s.value for s in JobState],
+                   "description": "queued: đang chờ; running: đang chạy; done: tệp sẵn sàng; failed: không thành công "
+                                  "(xem `error`); expired: tệp đã bị xoá sau một ngày"},
+            state_label=_STR,
+            done={"type": "integer", "description": "Số dòng (hoặc bước) đã xử lý"},
+            total={"type": ["integer", "null"], "description": "Tổng số dòng; null khi chưa biết"},
+            percent={"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+            message=_NULLABLE_STR,
+            error={"type": ["string", "null"], "description": "Lý do không thành công, tiếng Việt (chỉ khi failed)"},
+            created_at={"type": "string", "format": "date-time"}, started_at=_TIMESTAMP_OR_NULL,
+            finished_at=_TIMESTAMP_OR_NULL,
+            expires_at={"type": "string", "format": "date-time", "description": "Sau thời điểm này tệp bị xoá"},
+            file={"anyOf": [{"type": "null"}, _obj(["filename", "mimetype"], filename=_STR, mimetype=_STR,
+                                                   bytes={"type": ["integer", "null"]})]},
+            status_url={"type": "string", "description": "Địa chỉ để hỏi lại trạng thái"},
+            download_url={"type": ["string", "null"], "description": "Địa chỉ tải tệp, khi state là done"},
+            page_url={"type": "string", "description": "Trang theo dõi việc trên giao diện web"}),
+    }
+
+
+def _jobs_paths() -> dict:
+    v = "/api/v1/jobs"
+    return {
+        v: {"post": {
+            "operationId": "createJob", "summary": "Bắt đầu một việc chạy nền (xuất danh sách, báo cáo)",
+            "description": "Trả 202 ngay khi việc được xếp hàng; hỏi lại `status_url` (vài giây một lần) đến khi "
+                           "`state` là done rồi tải `download_url`. 400 khi loại việc không tồn tại; 422 hoặc 403 khi "
+                           "tham số sai hoặc ngoài phạm vi; 409 khi bạn đã có quá nhiều việc chưa xong.",
+            "security": _SECURED, "requestBody": _body("JobCreate"),
+            "responses": {"202": _ok("Việc đã được xếp hàng (tiêu đề Location: địa chỉ trạng thái)", "Job"),
+                          **_errors("400", "401", "403", "404", "409", "422", "503")},
+        }},
+        f"{v}/{{job_id}}": {"get": _get("getJob", "Trạng thái và tiến độ của một việc", ("Việc", "Job"), [_JOB_ID],
+                                         description="Chỉ người tạo việc xem được (403 với người khác).",
+                                         errors=("401", "403", "404"))},
+        f"{v}/{{job_id}}/download": {"get": {
+            "operationId": "downloadJob", "summary": "Tải tệp của một việc đã xong",
+            "description": "Chỉ người tạo việc tải được (403 với người khác). 409 khi việc chưa xong hoặc không thành "
+                           "công; 410 khi tệp đã hết hạn (giữ một ngày).",
+            "security": _SECURED, "parameters": [_JOB_ID],
+            "responses": {"200": {"description": "Tệp (XLSX, CSV, PDF, GeoJSON, GeoPackage…), kèm Content-Disposition",
+                                  "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                      "format": "binary"}}}},
+                          **_errors("401", "403", "404", "409", "410")},
+        }},
+    }
+
+
 def document() -> dict:
     """The OpenAPI 3.1 document (a fresh dict each time)."""
     components = {name: request_schema(fields) for name, fields in _REQUESTS.items()}
@@ -795,6 +864,7 @@ def document() -> dict:
     components.update(deepcopy(_RESPONSES))
     components.update(deepcopy(_NETWORK_RESPONSES))
     components.update(deepcopy(_COVERAGE_RESPONSES))
+    components.update(_job_schemas())
     components["MapLayer"] = _obj(["type", "features"], type={"const": "FeatureCollection"},
                                    features={"type": "array", "items": deepcopy(_MAP_FEATURE)})
     return {
@@ -809,7 +879,7 @@ def document() -> dict:
         },
         "servers": [{"url": "/"}],
         "security": _SECURED,
-        "paths": {**_paths(), **_network_paths(), **_maps_paths(), **_coverage_paths()},
+        "paths": {**_paths(), **_network_paths(), **_maps_paths(), **_coverage_paths(), **_jobs_paths()},
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "Mã lấy từ POST /api/v1/auth/token"}},

@@ -258,4 +258,4 @@ def create_decision():
 
 
 # Register the collaborator-network endpoints and the coverage-map layers on ``bp``.
-from . import coverage_views, maps_views, network_views  # noqa: E402,F401
+from . import coverage_views, jobs_views, maps_views, network_views  # noqa: E402,F401

@@ -10,9 +10,7 @@ DataFrame of plain columns; everything after is pandas (:mod:`.rules`).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -25,6 +23,7 @@ from sqlalchemy.orm import aliased
 from ..collaborators.models import Assignment, Suspension
 from ..collaborators.services import open_on, quota_query
 from ..common.clock import today, zone
+from ..common.memory import collector_paused
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Application, CriteriaSet
@@ -151,23 +150,9 @@ def _hamlet_rows(prefixes: Sequence[str], on: date) -> dict[str, tuple]:
 
 def _columns(stmt, names: Sequence[str]) -> dict[str, tuple]:
     """A statement's result as columns (name → tuple of values), read without ORM objects."""
-    with _collector_paused():
+    with collector_paused():
         rows = db.session.connection().execute(stmt).all()
         return dict(zip(names, zip(*rows, strict=True) if rows else [()] * len(names), strict=True))
-
-
-@contextmanager
-def _collector_paused():
-    """Pause Python's cyclic garbage collector while tens of thousands of row tuples are made (a
-    national area: 63,000 rows): they hold no reference cycles, and the collector's repeated passes
-    over them take as long as making them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 _served_unit = aliased(AdminUnit, name="served_unit")  # made once: a fresh alias costs milliseconds

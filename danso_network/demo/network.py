@@ -912,6 +912,7 @@ class NetworkReport:
     attendances: int = 0
     allowance_rules: int = 0
     duties: int = 0  # collaborators holding "kiêm công tác gia đình và trẻ em"
+    targets: int = 0  # versions of the communes' annual targets (illustrative)
     skipped: bool = False
 
 
@@ -1374,6 +1375,58 @@ class Replay:
                 returning=False)
 
 
+# --- annual targets (illustrative) ----------------------------------------------------------------
+
+# ILLUSTRATIVE DATA: no plan of the Bù Đăng centre was seen. The demo's plan gives every commune of
+# the area the same rates, turned into counts from its network on 1 January (how a district plan
+# implementing Resolution 21-NQ/TW states them): 80 % of hamlets with collaborators at the quota,
+# 80 % of the collaborators trained, three supervision visits per collaborator, 90 % attendance at
+# the monthly meetings. Bom Bo's plan is revised on 1 July, after its recruitment round, so its
+# history shows two versions. With the demo's figures Bom Bo meets some targets and not others.
+TARGETS_YEAR = END.year
+TARGETS_SOURCE = "Dữ liệu minh hoạ – Kế hoạch công tác dân số năm 2026 của TTYT khu vực Bù Đăng"
+TARGETS_NOTE = ("Chỉ tiêu minh hoạ: 80 % thôn/ấp đủ CTV, 80 % CTV được tập huấn, 3 lượt giám sát mỗi CTV, "
+                "90 % CTV dự giao ban (tính theo số CTV ngày 01/01); chưa có kế hoạch thật của Đồng Nai.")
+BOM_BO_REVISION = (date(TARGETS_YEAR, 7, 1), "60",
+                   "Dữ liệu minh hoạ – điều chỉnh sau đợt tuyển chọn CTV tháng 6 (nhiều ấp còn trống).")
+
+
+def _set_targets(communes: list[Commune], users: dict[str, User], report: NetworkReport) -> None:
+    """The area's targets for the demo's year, set by the centre officer through the service
+    (``targets.services.set_targets``), flagged illustrative (see above)."""
+    import math
+
+    from sqlalchemy.orm import aliased
+
+    from ..targets import services as targets
+
+    actor = users["ttyt_budang"]
+    area = [c for c in communes if c.centre.code == CENTRE_CODE]
+    first = date(TARGETS_YEAR, 1, 1)
+    hamlet = aliased(AdminUnit, name="demo_target_hamlet")
+    serving = dict(db.session.execute(
+        select(hamlet.parent_id, func.count(func.distinct(Assignment.collaborator_id)))
+        .join(hamlet, hamlet.id == Assignment.hamlet_id)
+        .where(hamlet.parent_id.in_([c.id for c in area]), Assignment.started_on <= first,
+               (Assignment.ended_on.is_(None)) | (Assignment.ended_on > first))
+        .group_by(hamlet.parent_id)).all())
+    for commune in sorted(area, key=lambda c: c.code):
+        people = serving.get(commune.id, 0)
+        values = {"hamlets_covered_pct": "80", "collaborators_trained": math.ceil(people * 0.8),
+                  "supervision_visits": people * 3, "meeting_attendance_pct": "90"}
+        unit = db.session.get(AdminUnit, commune.id)
+        version = targets.set_targets(unit, TARGETS_YEAR, values, actor=actor, valid_from=max(first, unit.valid_from),
+                                      source=TARGETS_SOURCE, note=TARGETS_NOTE, is_illustrative=True)
+        version.created_at = _stamp(date(TARGETS_YEAR - 1, 12, 22), random.Random(commune.code))
+        report.targets += 1
+        if commune.code == BOM_BO:
+            day, covered, note = BOM_BO_REVISION
+            revised = targets.set_targets(unit, TARGETS_YEAR, {**values, "hamlets_covered_pct": covered}, actor=actor,
+                                          valid_from=day, source=TARGETS_SOURCE, note=note, is_illustrative=True)
+            revised.created_at = _stamp(day - timedelta(days=5), random.Random(commune.code))
+            report.targets += 1
+
+
 # --- loading ----------------------------------------------------------------------------------------
 
 
@@ -1477,6 +1530,7 @@ def load_network(*, seed: int, password: str, report=None) -> NetworkReport:
     replay.trained |= trained
     replay.run(paper_handovers)
     db.session.flush()
+    _set_targets(communes, users, result)
     return _into(report, result)
 
 

@@ -55,19 +55,44 @@ def csv_lines(rows: Iterable[Iterable[Any]], *, bom: bool = True) -> Iterator[st
 def write_xlsx_row(worksheet, row: int, values: Iterable[Any], *, first_col: int = 0, formats=None) -> None:
     """One row of an xlsxwriter worksheet: text with ``write_string`` (never parsed as a formula,
     and neutralised for programs that re-parse it), numbers as numbers, dates as dates.
-    ``formats`` maps a column offset to a cell format."""
-    formats = formats or {}
+    ``formats`` maps a column offset to a cell format.
+
+    This is the per-cell path of the 150,000-row roster (issue #11: within 1.3× of bare
+    xlsxwriter), so the common cells (text, numbers, dates, empty) are dispatched on
+    their exact class and written with xlsxwriter's undecorated ``_write_*`` methods, which skip
+    the A1-notation check the public ``write_*`` run on every call (xlsxwriter ≥ 3.2 < 4, as
+    pyproject.toml pins it; the public methods are used if they are ever gone); anything else
+    takes the general path through :func:`safe_cell`. Same rule, same cells either way."""
+    get_format = (formats or {}).get
+    write_string = getattr(worksheet, "_write_string", worksheet.write_string)
+    write_number = getattr(worksheet, "_write_number", worksheet.write_number)
+    write_blank = getattr(worksheet, "_write_blank", worksheet.write_blank)
+    write_datetime = getattr(worksheet, "_write_datetime", worksheet.write_datetime)
+    col = first_col
     for offset, value in enumerate(values):
-        col, fmt = first_col + offset, formats.get(offset)
-        value = safe_cell(value)
-        if value is None:
-            worksheet.write_blank(row, col, None, fmt)
-        elif isinstance(value, bool):
-            worksheet.write_boolean(row, col, value, fmt)
-        elif isinstance(value, int | float | Decimal):
-            worksheet.write_number(row, col, float(value), fmt)
-        elif isinstance(value, date | datetime):
-            worksheet.write_datetime(row, col, value if isinstance(value, datetime)
-                                     else datetime(value.year, value.month, value.day), fmt)
+        cls = value.__class__
+        if cls is str:
+            write_string(row, col, safe_text(value), get_format(offset))
+        elif value is None:
+            write_blank(row, col, None, get_format(offset))
+        elif cls is int or cls is float:
+            write_number(row, col, value, get_format(offset))
+        elif cls is date or cls is datetime:
+            write_datetime(row, col, value, get_format(offset))
         else:
-            worksheet.write_string(row, col, value, fmt)
+            _write_xlsx_cell(worksheet, row, col, safe_cell(value), get_format(offset))
+        col += 1
+
+
+def _write_xlsx_cell(worksheet, row: int, col: int, value: Any, fmt) -> None:
+    """Any other (already made safe) value: booleans, Decimals, dates, int/str subclasses…"""
+    if isinstance(value, bool):
+        worksheet.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float | Decimal):
+        worksheet.write_number(row, col, float(value), fmt)
+    elif isinstance(value, datetime):
+        worksheet.write_datetime(row, col, value, fmt)
+    elif isinstance(value, date):
+        worksheet.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
+    else:
+        worksheet.write_string(row, col, value, fmt)

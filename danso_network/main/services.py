@@ -22,6 +22,7 @@ from ..recruitment.models import Application, CriteriaSet
 from ..recruitment.services import VacancyFilters, in_force_by_province, vacancy_totals
 from ..recruitment.workflow import TRANSITIONS, Action, Approver, State, allowed_roles, target_state
 from ..supervision.services import follow_up_counts, overdue_count
+from ..targets.services import TargetsPanel, dashboard_targets
 from ..units.models import AdminUnit, Facility, FacilityKind
 from ..units.services import (
     UnitCounts,
@@ -269,6 +270,8 @@ class CoverageDashboard:
     trend: list[tuple[date, float | None]]
     oldest: list[VacantHamlet]
     overdue: int
+    # This year's annual targets (issue #11 item 4): a commune's lines, or "N/M xã đạt chỉ tiêu".
+    targets: TargetsPanel | None = None
 
     @property
     def chart(self) -> TrendChart:
@@ -279,7 +282,8 @@ def coverage_dashboard(scope: Scope, on: date) -> CoverageDashboard | None:
     """The coverage panel of a user's area on ``on`` (None for a user without any area): the
     coverage computation of ``coverage/`` (one hamlet frame, the status rules of
     TT 02/2021/TT-BYT and the province's quota), its 12-month trend, and the overdue count of
-    ``supervision.services`` (the province's visit interval)."""
+    ``supervision.services`` (the province's visit interval), and this year's annual targets
+    (``targets.services.dashboard_targets``, on the same coverage frame)."""
     prefixes = scope.prefixes
     if not prefixes:
         return None
@@ -287,4 +291,5 @@ def coverage_dashboard(scope: Scope, on: date) -> CoverageDashboard | None:
     oldest = [VacantHamlet(int(r.hamlet_id), str(r.full_name), int(r.days_vacant), r.status == "pending")
               for r in oldest_vacancies(frame, OLDEST_LISTED).itertuples()]
     return CoverageDashboard(summary=summarise(frame, on), trend=trend(prefixes, TREND_MONTHS, on), oldest=oldest,
-                             overdue=overdue_count(prefixes, on))
+                             overdue=overdue_count(prefixes, on),
+                             targets=dashboard_targets(prefixes, on, frame=frame))

@@ -18,6 +18,7 @@ from ..common.params import date_arg, page_arg
 from ..common.views import load_or_404, run_service
 from ..extensions import db
 from ..main.services import stations_without_officer
+from ..targets.services import commune_section
 from . import services
 from .forms import CloseHamletForm, HamletForm, NewHamletForm, hamlet_type_choices
 from .models import AdminUnit, UnitLevel
@@ -57,7 +58,8 @@ def show(unit_id: int):
         ancestors=services.ancestors(unit), counts=services.subtree_counts(unit, as_of),
         page=page, stats=services.child_stats(unit, as_of), sort=sort, descending=descending, flag=flag,
         facilities=facilities, chain=services.supervision_chain(facilities[0]) if facilities else [],
-        without_officer=stations_without_officer([unit.path], as_of) if unit.level == UnitLevel.COMMUNE else [])
+        without_officer=stations_without_officer([unit.path], as_of) if unit.level == UnitLevel.COMMUNE else [],
+        targets=commune_section(unit, as_of, current_user) if unit.level == UnitLevel.COMMUNE else None)
 
 
 @bp.get("/search")
