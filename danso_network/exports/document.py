@@ -28,10 +28,12 @@ from datetime import date
 class Kind(enum.StrEnum):
     """How a column's values are written: text as text, numbers as numbers, dates as real dates
     (dd/mm/yyyy), ``pct`` a number shown with one decimal and "%" , ``money`` a whole number of
-    đồng with thousands separators."""
+    đồng with thousands separators, ``ordinal`` a whole number that is not a quantity (a row
+    number, a year) shown without separators."""
 
     TEXT = "text"
     INT = "int"
+    ORDINAL = "ordinal"
     NUMBER = "number"
     DATE = "date"
     PCT = "pct"

@@ -67,7 +67,7 @@ GIS_FORMATS = ("geojson", "gpkg")
 LISTS = ("roster", "quota", "coverage")
 MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" to text types
     "pdf": "application/pdf",
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
@@ -420,7 +420,7 @@ def roster_columns(filters: RosterFilters, *, printed: bool = False) -> list[Col
     in one column, no notes column."""
     if printed:
         columns = [
-            Column(_("STT"), Kind.INT, 5), Column(_("Họ và tên"), Kind.TEXT, 22),
+            Column(_("STT"), Kind.ORDINAL, 5), Column(_("Họ và tên"), Kind.TEXT, 22),
             Column(_("Ngày sinh"), Kind.DATE, 10), Column(_("Giới tính"), Kind.TEXT, 7),
             Column(_("Số CCCD"), Kind.TEXT, 13), Column(_("Điện thoại"), Kind.TEXT, 11),
             Column(_("Thôn/tổ dân phố"), Kind.TEXT, 18), Column(_("Xã/phường"), Kind.TEXT, 16),
@@ -428,9 +428,9 @@ def roster_columns(filters: RosterFilters, *, printed: bool = False) -> list[Col
         ]
     else:
         columns = [
-            Column(_("STT"), Kind.INT, 6),
+            Column(_("STT"), Kind.ORDINAL, 6),
             Column(_("Họ và tên"), Kind.TEXT, 26),
-            Column(_("Năm sinh"), Kind.INT, 8),
+            Column(_("Năm sinh"), Kind.ORDINAL, 8),
             Column(_("Ngày sinh"), Kind.DATE, 11),
             Column(_("Giới tính"), Kind.TEXT, 8),
             Column(_("Số CCCD"), Kind.TEXT, 14),
@@ -608,7 +608,7 @@ def vacancy_sheet(prefixes: Sequence[str], filters: RosterFilters) -> Sheet:
         rows.append((n, str(r.name), communes.get(int(r.commune_id), ("", None))[0], int(r.households),
                      _int(r.quota), _int(r.days_vacant), str(COVERAGE_STATUS_LABELS[r.status]), note))
     return Sheet(str(VACANCY_SHEET), [
-        Column(_("STT"), Kind.INT, 6), Column(_("Thôn/tổ dân phố"), Kind.TEXT, 26),
+        Column(_("STT"), Kind.ORDINAL, 6), Column(_("Thôn/tổ dân phố"), Kind.TEXT, 26),
         Column(_("Xã/phường"), Kind.TEXT, 26), Column(_("Số hộ"), Kind.INT, 9, total=True),
         Column(_("Định mức CTV"), Kind.INT, 10, total=True), Column(_("Số ngày chưa có CTV"), Kind.INT, 12),
         Column(_("Tình trạng"), Kind.TEXT, 26), Column(_("Ghi chú"), Kind.TEXT, 24),
@@ -676,7 +676,7 @@ def quota_document(unit: AdminUnit, *, as_of: date, flag: str | None = None, are
     return Document(
         title=_("Tình hình định mức cộng tác viên dân số"), lines=lines,
         sheets=[Sheet(_("Định mức CTV"), [
-            Column(_("STT"), Kind.INT, 6), Column(_("Xã/phường"), Kind.TEXT, 26),
+            Column(_("STT"), Kind.ORDINAL, 6), Column(_("Xã/phường"), Kind.TEXT, 26),
             Column(_("Thôn/tổ dân phố"), Kind.TEXT, 26), Column(_("Số hộ"), Kind.INT, 9, total=True),
             Column(_("Định mức"), Kind.INT, 9, total=True), Column(_("Đang hoạt động"), Kind.INT, 10, total=True),
             Column(_("Tạm đình chỉ"), Kind.INT, 10, total=True), Column(_("Số hộ/CTV"), Kind.NUMBER, 10),
@@ -726,7 +726,7 @@ def coverage_document(area: Area, filters: RosterFilters, flag: str | None = Non
     return Document(
         title=_("Tình hình bao phủ cộng tác viên dân số theo thôn/tổ dân phố"), lines=lines,
         sheets=[Sheet(_("Bao phủ CTV"), [
-            Column(_("STT"), Kind.INT, 6), Column(_("Xã/phường"), Kind.TEXT, 24),
+            Column(_("STT"), Kind.ORDINAL, 6), Column(_("Xã/phường"), Kind.TEXT, 24),
             Column(_("Thôn/tổ dân phố"), Kind.TEXT, 24), Column(_("Số hộ"), Kind.INT, 9, total=True),
             Column(_("Định mức"), Kind.INT, 9, total=True), Column(_("CTV đang hoạt động"), Kind.INT, 10, total=True),
             Column(_("Tạm đình chỉ"), Kind.INT, 9, total=True),

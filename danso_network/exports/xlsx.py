@@ -46,13 +46,13 @@ from .writer import safe_text, write_xlsx_row
 
 # Default column widths (characters) by kind, when a Column has none.
 DEFAULT_WIDTHS: dict[Kind, float] = {
-    Kind.TEXT: 22, Kind.INT: 10, Kind.NUMBER: 12, Kind.DATE: 12, Kind.PCT: 10, Kind.MONEY: 14,
+    Kind.TEXT: 22, Kind.INT: 10, Kind.NUMBER: 12, Kind.DATE: 12, Kind.PCT: 10, Kind.MONEY: 14, Kind.ORDINAL: 7,
 }
 NUMBER_FORMATS: dict[Kind, str | None] = {
     Kind.TEXT: None, Kind.INT: "#,##0", Kind.MONEY: "#,##0", Kind.NUMBER: "#,##0.0",
-    Kind.PCT: '0.0"%"', Kind.DATE: "dd/mm/yyyy",
+    Kind.PCT: '0.0"%"', Kind.DATE: "dd/mm/yyyy", Kind.ORDINAL: "0",
 }
-NUMERIC_KINDS = frozenset({Kind.INT, Kind.NUMBER, Kind.PCT, Kind.MONEY})
+NUMERIC_KINDS = frozenset({Kind.INT, Kind.NUMBER, Kind.PCT, Kind.MONEY, Kind.ORDINAL})
 
 SHEET_NAME_MAX = 31
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")

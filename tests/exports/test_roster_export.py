@@ -42,6 +42,7 @@ def test_province_officer_downloads_the_dong_nai_roster_in_every_format(login_as
         response = _get(client, f"/exports/roster/{world.dong_nai.id}", format=fmt)
         assert response.status_code == 200, (fmt, response.get_data(as_text=True)[:300])
         assert mimetype in response.mimetype
+        assert response.content_type.count("charset") <= 1, response.content_type
         assert response.data.startswith(magic), fmt
         disposition = response.headers["Content-Disposition"]
         assert disposition.startswith("attachment; filename=\"")

@@ -232,3 +232,16 @@ def test_a_failure_while_streaming_leaves_no_temporary_file(tmp_path, monkeypatc
     with pytest.raises(RuntimeError):
         write_xlsx(roster(sheets=[Sheet("CTV", COLUMNS, failing_rows())]), tmp_path / "x.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_years_and_row_numbers_have_no_thousands_separator(tmp_path):
+    """A year of birth (1986) or a row number (1,000th) is not a quantity: Kind.ORDINAL is
+    written with the plain "0" format, never "#,##0" (which showed "1.986" in the roster)."""
+    path = tmp_path / "years.xlsx"
+    write_xlsx(roster(sheets=[Sheet("CTV", [Column("STT", Kind.ORDINAL), Column("Năm sinh", Kind.ORDINAL)],
+                                    iter([(1000, 1986)]))]), path)
+    styles = xml(path, "xl/styles.xml")
+    sheet = xml(path, "xl/worksheets/sheet1.xml")
+    style = int(re.search(r'<c r="B\d+" s="(\d+)"[^>]*><v>1986</v>', sheet).group(1))
+    cell_formats = re.findall(r"<xf [^>]*?numFmtId=\"(\d+)\"", styles.split("<cellXfs")[1])
+    assert cell_formats[style] == "1"  # Excel's built-in "0"
