@@ -38,25 +38,14 @@ from pathlib import Path
 from danso_network.common.clock import today
 from danso_network.extensions import db
 
+from .notes import Later
+
 XLSX_TARGET_MS = 30_000.0
 CSV_TARGET_MS = 5_000.0
 PDF_TARGET_MS = 60_000.0
 RATIO_TARGET = 1.3
 MEMORY_TARGET_MB = 200.0
 HERE = Path(__file__).resolve().parent
-
-
-class _Later:
-    """A note written when the report is (after the rounds): ``str()`` calls ``fn``."""
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def __str__(self) -> str:
-        try:
-            return self.fn()
-        except Exception as e:  # noqa: BLE001 - a case set aside leaves its figures missing
-            return f"(not computed: {type(e).__name__}: {e})"
 
 
 def _mb(n: float) -> str:
@@ -229,8 +218,8 @@ def build_export_cases(app, info: dict, *, Case, http, login) -> tuple[list, lis
         f"province: {info['province_name']}, {province_rows:,} rows (issue #11's PDF target is for ≈ 7,000).",
         "Files are written to a temporary folder by `exports.services.make` (what the background job and the CLI "
         "run); the floor writes the very rows of the file, read beforehand, with xlsxwriter alone.",
-        _Later(ratio_note),
-        _Later(memory_note),
+        Later(ratio_note),
+        Later(memory_note),
     ]
     return cases, notes
 

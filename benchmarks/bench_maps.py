@@ -29,7 +29,7 @@ demo's code are unchanged:
 raw, < 1.5 MB gzipped, kept < 20 ms; and the commune layer of Hồ Chí Minh, the province with the most communes (no target).
 
 Sizes are of the first answer; the notes comparing medians are written once the rounds are over
-(:class:`_Later`).
+(:class:`notes.Later`).
 
     python -m benchmarks.bench_maps --scale 0.05 --reps 20 --no-pg --output /tmp/RESULTS.md
 """
@@ -65,6 +65,7 @@ from .national import (
     read_meta,
     schema_fingerprint,
 )
+from .notes import Later
 
 DEMO_SEED = 7  # as the test suite's demo databases (tests/conftest.py)
 DEMO_PG_DATABASE = "danso_bench_demo"
@@ -82,19 +83,6 @@ GZIP = {"Accept-Encoding": "gzip"}
 
 def demo_sqlite_path(data_dir: Path) -> Path:
     return data_dir / f"demo-s{DEMO_SEED}.db"
-
-
-class _Later:
-    """A note written when the report is (after the rounds): ``str()`` calls ``fn``."""
-
-    def __init__(self, fn: Callable[[], str]):
-        self.fn = fn
-
-    def __str__(self) -> str:
-        try:
-            return self.fn()
-        except Exception as e:  # noqa: BLE001 - a case set aside leaves its figures missing
-            return f"(not computed: {type(e).__name__}: {e})"
 
 
 def _kb(n: float) -> str:
@@ -361,8 +349,8 @@ def build_demo_cases(app, meta: dict, *, Case, http, login) -> tuple[list, list]
         f"{meta.get('communes', '?')} communes, {meta.get('hamlets', '?')} hamlets; loaded in "
         f"{meta.get('generation_seconds', '?')} s when built. As of {day:%d/%m/%Y} (the app's today), as "
         f"{DEMO_ADMIN} (province admin).",
-        _Later(size_note),
-        _Later(comparison),
+        Later(size_note),
+        Later(comparison),
         "The kept layer is the centre's (its first request in the probe builds and keeps it; the timed ones "
         "answer from the per-process cache: the data version's look-up, the ETag and the gzip body as kept); "
         "*size* is what the first answer held, raw (gzipped).",
@@ -427,7 +415,7 @@ def build_map_cases(app, info: dict, *, Case, http, login, log=print) -> tuple[l
         f"(`spatial.repair` + `geometry_columns`, one bulk UPDATE; {how}); hamlets stay without geometry, so these "
         f"layers are the communes by % covered. As of {day:%d/%m/%Y}, as {NATIONAL_USERNAME} (province admin of "
         "all 34 provinces).",
-        _Later(size_note),
+        Later(size_note),
         "Built anew: the per-process layer cache is cleared, then the request computes the national coverage frame, "
         "aggregates it per commune, writes the GeoJSON and compresses it (what the first visitor of the day waits "
         "for); kept: the same request again, answered from the cache.",
