@@ -7,6 +7,7 @@ def register_commands(app) -> None:
     from .auth.cli import users_cli
     from .demo.cli import demo_cli
     from .exports.cli import roster_cli
+    from .facilities.cli import facilities_cli
     from .jobs.cli import jobs_cli, worker_command
     from .reports.cli import report_cli
     from .units.cli import units_cli
@@ -18,3 +19,4 @@ def register_commands(app) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(roster_cli)
     app.cli.add_command(report_cli)
+    app.cli.add_command(facilities_cli)

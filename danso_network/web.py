@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .collaborators.views import bp as collaborators_bp
     from .exports.views import bp as exports_bp
+    from .facilities.views import bp as facilities_bp
     from .jobs.views import bp as jobs_bp
     from .main.views import bp as main_bp
     from .maps.views import bp as maps_bp
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(maps_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(facilities_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: no cross-site request can carry them
