@@ -235,11 +235,12 @@ class ExportSpec:
                 "flag": self.flag}
 
 
-def check_format(fmt: str | None) -> str:
-    """The format asked for, or :class:`BadExport` naming the ones there are."""
-    if fmt not in FORMATS:
+def check_format(fmt: str | None, allowed: Sequence[str] = FORMATS) -> str:
+    """The format asked for, one of ``allowed`` (a page that offers only tables passes
+    :data:`TABLE_FORMATS`), or :class:`BadExport` naming the ones there are (400)."""
+    if fmt not in allowed:
         raise BadExport(_l("Định dạng “%(f)s” không được hỗ trợ. Hãy chọn một trong: %(a)s.",
-                           f=(fmt or "")[:20], a=", ".join(FORMATS)))
+                           f=(fmt or "")[:20], a=", ".join(allowed)))
     return fmt
 
 
@@ -797,7 +798,11 @@ def write_document(document: Document, fmt: str, target: IO[bytes]) -> None:
 def display_name(spec: ExportSpec) -> str:
     """The file's name in Vietnamese (offered to browsers beside the ASCII one)."""
     what = {"roster": _("Danh sách CTV"), "quota": _("Định mức CTV"), "coverage": _("Bao phủ CTV")}[spec.list]
-    name = f"{what} - {spec.area.title} - {spec.as_of.strftime('%d-%m-%Y')}.{spec.fmt}"
+    return file_safe(f"{what} - {spec.area.title} - {spec.as_of.strftime('%d-%m-%Y')}.{spec.fmt}")
+
+
+def file_safe(name: str) -> str:
+    """A Vietnamese file name without the characters no system allows in one."""
     return re.sub(r'[\\/:*?"<>|\r\n]+', " ", name)
 
 

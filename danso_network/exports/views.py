@@ -31,6 +31,7 @@ from ..common.views import actor
 from ..extensions import db
 from ..jobs import services as jobs
 from . import services
+from .document import Document
 from .services import FORMAT_LABELS, BadExport, ExportSpec
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -129,6 +130,31 @@ def centre_coverage(facility_id: int):
     return _export("coverage", _centre(facility_id))
 
 
+# --- a feature's own document, answered on its page ------------------------------------------------
+
+
+def send_document(document: Document, fmt: str, display: str | None = None) -> Response:
+    """``document`` written as ``fmt`` (xlsx, pdf or csv) and answered as an attachment named
+    ``document.filename`` (ASCII) and ``display`` (the Vietnamese name, default the title); for
+    the small lists a page offers (a month's sheet, a course, a decision), written at once."""
+    buffer = io.BytesIO()
+    services.write_document(document, fmt, buffer)
+    response = Response(buffer.getvalue(), mimetype=services.MIMETYPES[fmt])
+    name = services.file_safe(display or document.title)
+    response.headers["Content-Disposition"] = services.content_disposition(f"{document.filename}.{fmt}",
+                                                                          f"{name}.{fmt}")
+    return response
+
+
+def format_links(formats: tuple[str, ...] = services.TABLE_FORMATS, **args) -> list[tuple[str, str, str]]:
+    """(format, label, url) of each download of the current page: the page's own address and
+    query string with ``format`` set (for ``download_buttons``)."""
+    query = {**request.args.to_dict(), **{k: v for k, v in args.items() if v is not None}}
+    query.pop("page", None)
+    return [(fmt, FORMAT_LABELS[fmt], url_for(request.endpoint, **(request.view_args or {}), **{**query, "format": fmt}))
+            for fmt in formats]
+
+
 # --- the buttons ------------------------------------------------------------------------------------
 
 
@@ -165,4 +191,4 @@ def export_links(list_name: str, *, unit=None, facility=None, as_of: date | None
 
 @bp.app_context_processor
 def download_helpers():
-    return {"export_links": export_links}
+    return {"export_links": export_links, "format_links": format_links}
