@@ -10,6 +10,7 @@ def register_commands(app) -> None:
     from .facilities.cli import facilities_cli
     from .jobs.cli import jobs_cli, worker_command
     from .reports.cli import report_cli
+    from .setup.cli import setup_command
     from .units.cli import units_cli
 
     app.cli.add_command(units_cli)
@@ -20,3 +21,4 @@ def register_commands(app) -> None:
     app.cli.add_command(roster_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(facilities_cli)
+    app.cli.add_command(setup_command)

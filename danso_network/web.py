@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from .recruitment.criteria_views import bp as criteria_bp
     from .recruitment.views import bp as recruitment_bp
     from .reports.views import bp as reports_bp
+    from .setup.views import bp as setup_bp
     from .supervision.views import bp as supervision_bp
     from .targets.views import bp as targets_bp
     from .training.views import bp as training_bp
@@ -109,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(facilities_bp)
+    app.register_blueprint(setup_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # bearer tokens, never cookies: no cross-site request can carry them
