@@ -13,7 +13,7 @@ national roster is a job, not a page: ``exports.services.make`` then ``Made.writ
   writer, the title block, the second sheet of vacant hamlets. Targets: median < 30 s, within 1.3×
   the floor's median (measured in the same rounds), and peak memory < 200 MB — measured once in a
   subprocess of its own (``--memory``): what the export adds to the process it runs in, its peak
-  resident size (``ru_maxrss``) less the size it had just before (Python, the app and its libraries
+  resident size (``VmHWM`` of ``/proc/self/status``) less the size it had just before (Python, the app and its libraries
   loaded, as in a web worker or the CLI: ≈ 200 MB of its own, given beside);
 - ``csv``: the CSV of every collaborator: < 5 s;
 - ``pdf_province``: the PDF roster of the province with the most collaborators (its admin's file):
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -95,12 +94,27 @@ def write_floor(rows: list[tuple], path: Path) -> None:
 
 def measure_memory(url: str, fmt: str = "xlsx") -> dict:
     """Export the national roster in a process of its own and return its peak resident size
-    (``ru_maxrss``) and the size before the export (app and libraries loaded), in bytes."""
+    (``VmHWM``) and the size before the export (app and libraries loaded), in bytes.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux keeps a process's high-water mark across
+    ``fork`` and ``execve`` (getrusage(2)), so a child of the benchmark — a process of several
+    hundred MB holding the floor's rows — reported the parent's size, not its own (the
+    +545 MB / +1.9 GB of an earlier RESULTS.md). ``VmHWM`` belongs to the address space, which
+    ``execve`` replaces."""
     out = subprocess.run([sys.executable, "-m", "benchmarks.bench_exports", "--memory", "--url", url,
                           "--format", fmt], capture_output=True, text=True, cwd=HERE.parent, check=False)
     if out.returncode != 0:
         raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1][:300])
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _high_water_mark() -> int:
+    """The process's peak resident size so far, in bytes (``VmHWM``, Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _rss_now() -> int:
@@ -123,7 +137,7 @@ def _memory_main(url: str, fmt: str) -> int:
         started = time.perf_counter()
         size = export_to(Path(folder) / f"all.{fmt}", fmt)
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _high_water_mark()
     print(json.dumps({"before": before, "peak": peak, "seconds": seconds, "bytes": size}))
     return 0
 
