@@ -3,10 +3,12 @@
 Every page checks scope: a sheet needs a grant covering the unit (or every unit a centre serves),
 the settings page is read by everyone working in the province and changed by its province admins,
 the base salary is read by anyone with a grant and recorded by a province admin
-(:mod:`.permissions`). A sheet page shows one page of lines with the whole sheet's totals; its CSV
-file and its "print all" version stream every line. A POST makes one service call and commits
-once; a :class:`DomainError` rolls back and is shown on the form with the input kept, so nothing
-changes (DESIGN.md §4)."""
+(:mod:`.permissions`). A sheet page shows one page of lines with the whole sheet's totals; its
+"print all" version streams every line; its files (``?format=xlsx|pdf|csv``, issue #11 item 2)
+are written from one document (:mod:`.documents`) after the page's own scope check (404 unknown,
+403 outside), an unknown format or an unreadable month answered 400, a large sheet made by a
+background job. A POST makes one service call and commits once; a :class:`DomainError` rolls
+back and is shown on the form with the input kept, so nothing changes (DESIGN.md §4)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,6 @@ from flask import (
     render_template,
     request,
     stream_template,
-    stream_with_context,
     url_for,
 )
 from flask_babel import get_locale
@@ -36,15 +37,17 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from ..auth.permissions import landing_of, require, scope_of
-from ..auth.personal_data import can_see_personal_data, masked_text
 from ..collaborators.policy import policy_for
 from ..common import clock
 from ..common.params import month_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
-from ..exports.writer import csv_lines
+from ..exports.services import check_format, check_month
+from ..exports.views import send_document
 from ..extensions import db
+from ..jobs import services as jobs
 from ..units.models import AdminUnit, Facility, FacilityKind, UnitLevel
 from ..units.services import facilities_serving, provinces_of, served_units
+from . import documents
 from . import services as allowances
 from .forms import (
     ASSIGNMENT_KIND_LABELS,
@@ -181,13 +184,12 @@ def _issuer(unit: AdminUnit | None, facility: Facility | None) -> Facility | Non
     return serving[0] if serving else None
 
 
-def _render_sheet(units: Sequence[AdminUnit], *, title: str, unit: AdminUnit | None = None,
+def _render_sheet(units: Sequence[AdminUnit], month: date, *, title: str, unit: AdminUnit | None = None,
                   facility: Facility | None = None):
-    """One page of the sheet (``?page=N``), every line streamed for printing (``?all=1``) or the
-    CSV file (``?format=csv``)."""
-    month = month_arg()
-    if request.args.get("format") == "csv":
-        return _csv(units, month, title)
+    """One page of the sheet (``?page=N``), every line streamed for printing (``?all=1``), or
+    the sheet's file (``?format=xlsx|pdf|csv``, :func:`_sheet_file`)."""
+    if "format" in request.args:
+        return _sheet_file(units, month, title=title, unit=unit, facility=facility)
     issuer = _issuer(unit, facility)
     context = {"title": title, "unit": unit, "facility": facility,
                "header_name": issuer.name if issuer else (unit.full_name if unit is not None else ""),
@@ -205,12 +207,39 @@ def _render_sheet(units: Sequence[AdminUnit], *, title: str, unit: AdminUnit | N
                            show_all=False, **context)
 
 
+def _sheet_month() -> date:
+    """The sheet's month. A page given an unreadable month shows this month and says so; a file
+    is refused (400, the format checked first): a file must hold the month it was asked for."""
+    if "format" not in request.args:
+        return month_arg()
+    check_format(request.args.get("format"), documents.FORMATS)
+    return check_month(request.args.get("month"))
+
+
+def _sheet_file(units: Sequence[AdminUnit], month: date, *, title: str, unit: AdminUnit | None,
+                facility: Facility | None) -> Response:
+    """The sheet's file, from its one document (:func:`.documents.sheet_document`): answered at
+    once, or, for a large sheet (:func:`.documents.made_by_job`), made by a background job whose
+    page the browser is sent to. The caller has checked the scope (the page's own rule)."""
+    fmt = check_format(request.args.get("format"), documents.FORMATS)
+    user = actor()
+    summary = allowances.sheet_summary(units, month)
+    if documents.made_by_job(summary.lines, fmt):
+        job = jobs.submit(documents.JOB_KIND,
+                          documents.job_params(fmt=fmt, month=month, unit=unit, facility=facility), user)
+        db.session.commit()  # the job starts once its row is committed
+        return redirect(url_for("jobs.show", job_id=job.id))
+    document = documents.sheet_document(units, month, user=user, title=title, unit=unit, facility=facility,
+                                        printed=fmt == "pdf", summary=summary)
+    return send_document(document, fmt, documents.display_name(title, month))
+
+
 @bp.get("/sheet/<int:unit_id>")
 @login_required
 def sheet(unit_id: int):
     """The sheet of a commune, or of every commune under a province (or any unit), by commune."""
     unit = load_or_404(AdminUnit, unit_id, need=can_view_sheet)
-    return _render_sheet([unit], title=unit.full_name, unit=unit)
+    return _render_sheet([unit], _sheet_month(), title=unit.full_name, unit=unit)
 
 
 @bp.get("/sheet/centre/<int:facility_id>")
@@ -219,47 +248,9 @@ def centre_sheet(facility_id: int):
     """The sheet of the communes a facility (an area health centre) serves: the user must reach
     every unit it serves today; the month's served units outside the user's area are left out."""
     facility = load_or_404(Facility, facility_id, need=_may_view_centre_sheet)
-    month = month_arg()
+    month = _sheet_month()
     served = [u for u in served_units(facility, allowances.month_end(month)) if can_view_sheet(current_user, u)]
-    return _render_sheet(served, title=facility.name, facility=facility)
-
-
-CSV_HEADER = [_l("STT"), _l("Xã/phường"), _l("Loại xã"), _l("Thôn/tổ dân phố"), _l("Vùng"), _l("Họ và tên"),
-              _l("Số CCCD"), _l("Kiêm NVYT thôn bản"), _l("Kiêm GĐ&TE"), _l("Loại phân công"), _l("Số ngày hưởng"),
-              _l("Số ngày tạm đình chỉ"), _l("Số ngày trong tháng"), _l("Mức tháng (đồng)"), _l("Căn cứ"),
-              _l("Thành tiền (đồng)"), _l("Ghi chú")]
-
-
-def _csv(units: Sequence[AdminUnit], month: date, title: str) -> Response:
-    """Every line of the sheet, for Excel, streamed: UTF-8 with a BOM, one row per line, a
-    subtotal row per commune and the total; every cell through the formula-safe writer."""
-
-    def rows():
-        yield [_("Bảng tổng hợp chi bồi dưỡng cộng tác viên dân số – Tháng %(m)s", m=month.strftime("%m/%Y")),
-               title]
-        yield [str(h) for h in CSV_HEADER]
-        n = total = 0
-        for group in allowances.iter_sheet(units, month):
-            for line in group.lines:
-                n += 1
-                category = COMMUNE_CATEGORY_SHORT[line.commune_category] if line.commune_category else ""
-                yield [n, group.commune.full_name, str(category), line.hamlet.name, str(ZONE_SHORT[line.zone]),
-                       line.full_name, masked_text(line.national_id, can_see_personal_data(
-                           current_user, [line.assignment.hamlet_path])), _("Có") if line.vhw else _("Không"),
-                       _("Có") if line.family_children else _("Không"),
-                       str(ASSIGNMENT_KIND_LABELS.get(line.kind, line.kind)), line.days_active, line.days_suspended,
-                       line.days_in_month, line.full_amount if line.full_amount is not None else "",
-                       line.rule.legal_basis if line.rule is not None else "", line.amount,
-                       " ".join(str(n_) for n_ in line.notes)]
-            subtotal = sum(line.amount for line in group.lines)
-            total += subtotal
-            yield ["", _("Cộng %(c)s", c=group.commune.full_name), *[""] * 13, subtotal, ""]
-        yield ["", _("Tổng cộng"), *[""] * 13, total, ""]
-
-    lines = (text.encode("utf-8") for text in csv_lines(rows()))  # every cell formula-safe
-    name = f"bang-boi-duong-ctv-{month.strftime('%Y-%m')}.csv"
-    return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _render_sheet(served, month, title=facility.name, facility=facility)
 
 
 # --- province settings ------------------------------------------------------------------------

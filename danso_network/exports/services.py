@@ -47,7 +47,7 @@ from ..collaborators.labels import STATUS_LABELS as COLLABORATOR_STATUS_LABELS
 from ..collaborators.models import AssignmentKind
 from ..collaborators.services import RosterFilters, RosterRow, tenure_years
 from ..common.clock import today
-from ..common.params import parse_date
+from ..common.params import parse_date, parse_month
 from ..coverage import services as coverage
 from ..coverage.labels import STATUS_LABELS as COVERAGE_STATUS_LABELS
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -259,6 +259,20 @@ def check_date(raw: str | None) -> date:
         return parse_date(raw)
     except ValueError:
         raise BadExport(_l("Ngày “%(v)s” không hợp lệ: dùng ngày/tháng/năm (ví dụ 07/12/2026) hoặc YYYY-MM-DD.",
+                           v=raw[:30])) from None
+
+
+def check_month(raw: str | None) -> date:
+    """The month a file is asked for (``yyyy-mm`` or ``mm/yyyy``; none: this month), its first
+    day; unreadable: :class:`BadExport` (400) — a file says which month it holds, so it is never
+    silently another month, as a page may show with a warning."""
+    raw = (raw or "").strip()
+    if not raw:
+        return today().replace(day=1)
+    try:
+        return parse_month(raw)
+    except ValueError:
+        raise BadExport(_l("Tháng “%(v)s” không hợp lệ: dùng tháng/năm (ví dụ 03/2026) hoặc YYYY-MM.",
                            v=raw[:30])) from None
 
 

@@ -1,5 +1,6 @@
 """Selection workflow pages: vacancies, applications and their timeline, one form per allowed
-action, the station's submission list, the approver's batch decisions and recognition decisions.
+action, the station's submission list, the approver's batch decisions and recognition decisions (whose
+page also answers ``?format=pdf|xlsx`` with its annex as a file, :mod:`.documents`).
 
 Every page loads its application through :func:`load_or_404` (404 unknown, 403 out of scope). A
 POST checks the user's role for the action (403 if the role may never take it), makes one service
@@ -28,12 +29,14 @@ from ..common.paging import paginate
 from ..common.params import choice_arg, int_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
 from ..errors import PermissionDenied, ValidationFailed
+from ..exports.services import check_format
+from ..exports.views import send_document
 from ..extensions import db
 from ..textnorm import fold
 from ..training.services import population_training
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import in_areas, province_id_of, provinces_of, valid_on
-from . import rules, services
+from . import documents, rules, services
 from .attachment_views import panel_data
 from .forms import ALLOWANCE_TIERS, BatchForm, CandidateForm, DecisionForm, DossierForm, transition_form
 from .labels import (
@@ -474,7 +477,13 @@ def decisions():
 @bp.get("/decisions/<int:decision_id>")
 @login_required
 def decision(decision_id: int):
+    """The decision and its annex; ``?format=pdf|xlsx``: the annex as a file (:mod:`.documents`),
+    after the page's own check (404 unknown, 403 out of scope; another format is a 400)."""
     decision = load_or_404(RecognitionDecision, decision_id, need=can_view_decision)
+    if "format" in request.args:
+        fmt = check_format(request.args.get("format"), documents.FORMATS)
+        annex = documents.annex_document(decision, current_user, printed=fmt == "pdf")
+        return send_document(annex, fmt, documents.display_name(decision))
     communes = {a.hamlet.parent_id for a in decision.applications}
     parents = {u.id: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(communes)))}
     return render_template("recruitment/decision.html", decision=decision, communes=parents,

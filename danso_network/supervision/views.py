@@ -1,6 +1,10 @@
 """Supervision pages: chain, visits, overdue list, follow-ups, professional-direction links,
 monthly meetings and the under-review list.
 
+The meeting sheet and the overdue list answer ``?format=xlsx|pdf`` with their file
+(``documents``) on their own routes, after the page's own checks: the same 404 and 403, the same
+rows (the whole list, not one page); an unknown format or an unreadable month or date is a 400.
+
 Every page loads its object with ``common.views.load_or_404`` and a permission predicate (404
 unknown, 403 out of scope); lists show only what lies in the user's scope (fail-closed) and are
 counted and cut into pages by the database. A POST makes one service call through
@@ -30,9 +34,11 @@ from ..common.clock import today
 from ..common.paging import paginate
 from ..common.params import date_arg, int_arg, month_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
+from ..exports.services import check_date, check_format, check_month
+from ..exports.views import send_document
 from ..extensions import db
 from ..units.models import AdminUnit, FacilityKind, UnitLevel
-from . import services
+from . import documents, services
 from .forms import ANSWERS, CloseFollowUpForm, EndLinkForm, LinkForm, MeetingForm, VisitForm
 from .labels import (
     ANSWER_LABELS,
@@ -206,6 +212,12 @@ def close_follow_up(visit_id: int):
 @login_required
 def overdue():
     prefixes, commune = _scope_prefixes()
+    if "format" in request.args:
+        fmt = check_format(request.args["format"], documents.OVERDUE_FORMATS)
+        on = check_date(request.args.get("as_of"))
+        documents.check_overdue_size(prefixes, on, fmt)
+        printed = documents.overdue_document(actor(), prefixes, on, commune=commune)
+        return send_document(printed.document, fmt, printed.display)
     as_of, pages = date_arg("as_of"), page_arg()
     scope = scope_of(current_user)
     page, computed_at = wide_scope("overdue", prefixes, (as_of, *pages),
@@ -331,6 +343,10 @@ def record_meeting(commune_id: int):
 @login_required
 def meeting_sheet(commune_id: int):
     commune = _commune(commune_id)
+    if "format" in request.args:
+        fmt = check_format(request.args["format"], documents.MEETING_FORMATS)
+        printed = documents.meeting_document(commune, check_month(request.args.get("month")))
+        return send_document(printed.document, fmt, printed.display)
     month = month_arg()
     return render_template("supervision/meeting_sheet.html", commune=commune, month=month,
                            roster=services.meeting_roster(commune, month), meeting=services.get_meeting(commune, month),

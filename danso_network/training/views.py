@@ -1,5 +1,6 @@
 """Training pages: the course list, a course with its attendance list and the form to add people,
-and the printable list of trainees. The collaborator profile and the application page receive
+and the printable list of trainees; the course page answers ``?format=xlsx|pdf`` with its list as a file
+(:mod:`.documents`). The collaborator profile and the application page receive
 their training data from their own views (:func:`.services.profile_section`,
 :func:`.services.population_training`).
 
@@ -21,9 +22,12 @@ from ..auth.personal_data import personal_data_areas
 from ..common import clock
 from ..common.params import choice_arg, int_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
+from ..exports.services import check_format
+from ..exports.views import send_document
 from ..extensions import db
 from ..recruitment.labels import EDUCATION_LABELS
 from ..recruitment.models import Candidate
+from . import documents
 from . import services as training
 from .forms import AttendanceForm, CourseForm, RemoveAttendanceForm
 from .models import TrainingAttendance, TrainingCourse
@@ -136,7 +140,14 @@ def _render_course(course: TrainingCourse, *, failed: AttendanceForm | None = No
 @bp.get("/<int:course_id>")
 @login_required
 def course(course_id: int):
-    return _render_course(load_or_404(TrainingCourse, course_id, need=can_view_course))
+    """The course page; ``?format=xlsx|pdf``: its attendance list as a file (the same rows, after
+    the same scope check: 404 unknown, 403 out of scope; another format is a 400)."""
+    course = load_or_404(TrainingCourse, course_id, need=can_view_course)
+    if "format" in request.args:
+        fmt = check_format(request.args.get("format"), documents.FORMATS)
+        document = documents.attendance_document(course, current_user, printed=fmt == "pdf")
+        return send_document(document, fmt, documents.display_name(course))
+    return _render_course(course)
 
 
 @bp.get("/<int:course_id>/print")

@@ -131,13 +131,13 @@ def test_the_sheet_page_print_and_csv_show_the_duty(world, march, browser):
         assert html.count('data-family-children="1"') == 3 and html.count('data-family-children="0"') == 2
     body = head.get(url + "&format=csv", buffered=True).get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
-    header = rows[1]
+    header = rows[0]  # one header row (issue #11): the title block is in the XLSX and PDF only
     column = header.index("Kiêm GĐ&TE")
     assert header[column - 1] == "Kiêm NVYT thôn bản"
-    by_name = {r[header.index("Họ và tên")]: r for r in rows[2:] if len(r) == len(header) and r[0]}
+    by_name = {r[header.index("Họ và tên")]: r for r in rows[1:] if len(r) == len(header) and r[0]}
     assert by_name[name(1)][column] == "Có" and by_name[name(2)][column] == "Không"
     assert by_name[name(1)][header.index("Thành tiền (đồng)")] == "800000"
-    assert all(len(r) == len(header) for r in rows[2:])  # the subtotal and total rows keep the columns
+    assert all(len(r) == len(header) for r in rows[1:])  # the subtotal and total rows keep the columns
     assert rows[-1][header.index("Thành tiền (đồng)")] == str(800_000 * 2 + 700_000 * 2 + 800_000)
 
 
