@@ -24,6 +24,9 @@ ACTION_LABELS = {
     "units.import": _l("Nhập dữ liệu đơn vị hành chính"),
     "facility.create": _l("Tạo cơ sở y tế"),
     "facility.update": _l("Sửa cơ sở y tế"),
+    "facility.close": _l("Đóng cơ sở y tế"),
+    "facility.service_area": _l("Đổi xã/phường phụ trách của cơ sở y tế"),
+    "facilities.import": _l("Nhập tệp trung tâm y tế"),
     "role.grant": _l("Cấp quyền"),
     "role.revoke": _l("Thu hồi quyền"),
     "role.end": _l("Kết thúc quyền"),
@@ -94,6 +97,12 @@ OBJECT_TYPE_LABELS = {
 }
 
 FIELD_LABELS = {
+    "source": _l("Tệp nhập"),
+    "created": _l("Tạo mới"),
+    "unchanged": _l("Không đổi"),
+    "updated": _l("Cập nhật"),
+    "address": _l("Địa chỉ"),
+    "department": _l("Sở Y tế"),
     "code": _l("Mã"), "local_id": _l("Mã nội bộ"), "name": _l("Tên"), "full_name": _l("Tên đầy đủ"),
     "level": _l("Cấp"), "type": _l("Loại"), "parent_id": _l("Đơn vị cấp trên (id)"),
     "valid_from": _l("Hiệu lực từ"), "valid_to": _l("Hết hiệu lực từ"), "decision_ref": _l("Quyết định"),
