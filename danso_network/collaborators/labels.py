@@ -17,6 +17,7 @@ END_REASON_LABELS = {
     EndReason.DECEASED: _l("Từ trần"),
     EndReason.TRANSFERRED: _l("Điều chuyển sang thôn khác"),
     EndReason.COVER_ENDED: _l("Thôi kiêm nhiệm thêm thôn"),
+    EndReason.UNIT_REORGANISED: _l("Sắp xếp lại đơn vị hành chính"),
 }
 
 STATUS_LABELS = {

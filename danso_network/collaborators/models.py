@@ -60,10 +60,13 @@ class EndReason(enum.StrEnum):
     DECEASED = "deceased"  # từ trần
     TRANSFERRED = "transferred"  # điều chuyển sang thôn khác (set by a transfer, not chosen)
     COVER_ENDED = "cover_ended"  # thôi kiêm nhiệm thêm thôn (an additional hamlet only)
+    UNIT_REORGANISED = "unit_reorganised"  # đơn vị hành chính sắp xếp lại (set by a reform, not chosen)
 
 
-# The reasons a user picks when terminating; the other two are written by transfer / end of cover.
-TERMINATION_REASONS = tuple(r for r in EndReason if r not in (EndReason.TRANSFERRED, EndReason.COVER_ENDED))
+# The reasons a user picks when terminating; the others are written by a transfer, the end of a
+# cover and an administrative reform (units.reforms), which continue the service elsewhere.
+TERMINATION_REASONS = tuple(r for r in EndReason
+                            if r not in (EndReason.TRANSFERRED, EndReason.COVER_ENDED, EndReason.UNIT_REORGANISED))
 
 
 class AssignmentKind(enum.StrEnum):

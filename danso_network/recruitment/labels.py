@@ -44,6 +44,7 @@ ACTION_LABELS = {
 }
 
 EVENT_LABELS = {
+    "unit_reform": _l("Chuyển thôn theo sắp xếp đơn vị hành chính"),
     "nominate": _l("Giới thiệu ứng viên"),
     "update_dossier": _l("Cập nhật hồ sơ"),
     "decision": _l("Đưa vào quyết định công nhận"),
