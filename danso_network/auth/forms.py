@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
 from ..common.clock import today
 from ..units.forms import DayFirstDateField
@@ -88,3 +89,17 @@ class ResetPasswordForm(FlaskForm):
 
 class ToggleActiveForm(FlaskForm):
     submit = SubmitField(_l("Xác nhận"))
+
+
+class AccountsImportForm(FlaskForm):
+    file = FileField(_l("Tệp tài khoản (.xlsx, .xls, .ods, .csv)"),
+                     validators=[FileRequired(_l("Vui lòng chọn tệp cần nhập."))])
+    submit = SubmitField(_l("Tải lên và kiểm tra"))
+
+    def show_domain_error(self, error) -> None:
+        self.file.errors = [*self.file.errors, str(error)]
+
+
+class AccountsConfirmForm(FlaskForm):
+    token = HiddenField(validators=[InputRequired()])
+    submit = SubmitField(_l("Nhập"))

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
+import secrets
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from ..audit.services import record
 from ..common import clock
@@ -71,23 +76,71 @@ def user_area_path(user: User) -> str | None:
     return min(paths, key=len) if paths else None
 
 
-def create_user(*, username: str, full_name: str, password: str, email: str | None = None,
-                unit_path: str | None = None, actor=None) -> User:
+USERNAME_RULE = _l("Tên đăng nhập gồm 3–80 ký tự: chữ thường không dấu, số, dấu chấm, gạch dưới hoặc gạch ngang.")
+
+
+def check_username(username: str | None) -> str:
+    """The username as stored (trimmed, lower case) if it follows :data:`USERNAME_RE`: 3–80
+    characters, lower-case ASCII letters, digits, dot, underscore or hyphen, starting with a letter
+    or a digit; else :class:`ValidationFailed`."""
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
-        raise ValidationFailed(_l("Tên đăng nhập gồm 3–80 ký tự: chữ thường không dấu, số, dấu chấm, "
-                                  "gạch dưới hoặc gạch ngang."), field="username")
+        raise ValidationFailed(USERNAME_RULE, field="username")
+    return username
+
+
+def create_user(*, username: str, full_name: str, password: str, email: str | None = None,
+                phone: str | None = None, unit_path: str | None = None, actor=None,
+                source_file: str | None = None, password_hash: str | None = None) -> User:
+    """A new account. ``source_file``: the name of the file it was imported from, recorded in
+    the audit event; ``password_hash``: the hash of ``password`` when the caller made it already
+    (:func:`hash_passwords`, many accounts at once) — the password's policy is checked either way."""
+    username = check_username(username)
     if get_user_by_username(username) is not None:
         raise Conflict(_l("Tên đăng nhập “%(u)s” đã tồn tại.", u=username), field="username")
     check_password_strength(password, username=username)
-    user = User(username=username, full_name=full_name.strip() or username, email=email,
+    user = User(username=username, full_name=full_name.strip() or username, email=email, phone=phone,
                 created_at=clock.now(), active=True, session_version=1)
-    user.set_password(password)
+    if password_hash is not None:
+        user.password_hash = password_hash
+    else:
+        user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    record("user.create", user, label=username, unit_path=unit_path,
-           after={"username": username, "full_name": user.full_name}, actor=actor)
+    after = {"username": username, "full_name": user.full_name}
+    if source_file:
+        after["file"] = source_file
+    record("user.create", user, label=username, unit_path=unit_path, after=after, actor=actor)
     return user
+
+
+# One-time passwords (issue #12 item 4): lower-case letters and digits without the look-alikes
+# (0/o, 1/l/i), in groups of four: 12 characters drawn with ``secrets``, about 59 bits.
+ONE_TIME_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+ONE_TIME_GROUPS = 3
+
+
+def one_time_password(username: str = "") -> str:
+    """A random first password for an account (``secrets``), read aloud or copied from paper
+    without ambiguity ("k7dm-q3wz-hx9p"), that passes :func:`check_password_strength` for
+    ``username``. It is shown once to whoever creates the account and never stored in clear."""
+    while True:
+        password = "-".join("".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(4))
+                            for _ in range(ONE_TIME_GROUPS))
+        try:
+            check_password_strength(password, username=username)
+        except ValidationFailed:
+            continue
+        return password
+
+
+def hash_passwords(passwords: Sequence[str]) -> list[str]:
+    """The stored hash of each password (the app's hash, as :meth:`User.set_password`), made on
+    every CPU at once: the hash is slow on purpose and a file of accounts makes hundreds."""
+    if len(passwords) < 2:
+        return [generate_password_hash(p) for p in passwords]
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        return list(pool.map(generate_password_hash, passwords))
 
 
 def set_password(user: User, password: str, *, actor=None) -> None:
@@ -99,10 +152,12 @@ def set_password(user: User, password: str, *, actor=None) -> None:
     db.session.flush()
 
 
-def grant_role(user: User, role: Role, *, valid_from: date, unit: AdminUnit | None = None,
-               facility: Facility | None = None, valid_to: date | None = None, actor=None) -> RoleGrant:
-    """Grant ``role`` at a unit or a facility (exactly one). Station and centre roles are held at a
-    facility of the matching kind; province admins and viewers may hold a grant at a unit."""
+def check_grant(role: Role, *, valid_from: date, unit: AdminUnit | None = None, facility: Facility | None = None,
+                valid_to: date | None = None) -> None:
+    """The rules of a grant, checked before anything is written (:func:`grant_role`, and the
+    accounts import's dry run): exactly one of a unit or a facility; the station roles at a
+    station and the centre role at an area health centre (:data:`ROLE_FACILITY_KIND`); an end
+    after the start."""
     if (unit is None) == (facility is None):
         raise ValidationFailed(_l("Quyền phải gắn với đúng một đơn vị hoặc một cơ sở y tế."))
     expected = ROLE_FACILITY_KIND.get(role)
@@ -110,15 +165,25 @@ def grant_role(user: User, role: Role, *, valid_from: date, unit: AdminUnit | No
         raise ValidationFailed(_l("Vai trò này phải được cấp tại một cơ sở y tế đúng loại."))
     if valid_to is not None and valid_to <= valid_from:
         raise ValidationFailed(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+
+
+def grant_role(user: User, role: Role, *, valid_from: date, unit: AdminUnit | None = None,
+               facility: Facility | None = None, valid_to: date | None = None, actor=None,
+               source_file: str | None = None) -> RoleGrant:
+    """Grant ``role`` at a unit or a facility (exactly one). Station and centre roles are held at a
+    facility of the matching kind; province admins and viewers may hold a grant at a unit
+    (:func:`check_grant`). ``source_file``: the imported file's name, for the audit event."""
+    check_grant(role, unit=unit, facility=facility, valid_from=valid_from, valid_to=valid_to)
     grant = RoleGrant(user=user, role=role.value, unit=unit, facility=facility,
                       valid_from=valid_from, valid_to=valid_to)
     db.session.add(grant)
     db.session.flush()
     where = unit.path if unit is not None else facility.unit.path
-    record("role.grant", grant, label=f"{user.username}: {role.value}", unit_path=where,
-           after={"user": user.username, "role": role.value, "unit_id": getattr(unit, "id", None),
-                  "facility_id": getattr(facility, "id", None), "valid_from": valid_from,
-                  "valid_to": valid_to}, actor=actor)
+    after = {"user": user.username, "role": role.value, "unit_id": getattr(unit, "id", None),
+             "facility_id": getattr(facility, "id", None), "valid_from": valid_from, "valid_to": valid_to}
+    if source_file:
+        after["file"] = source_file
+    record("role.grant", grant, label=f"{user.username}: {role.value}", unit_path=where, after=after, actor=actor)
     return grant
 
 

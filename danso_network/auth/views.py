@@ -1,8 +1,12 @@
-"""Login (throttled), logout (POST with CSRF), own password, and user administration."""
+"""Login (throttled), logout (POST with CSRF), own password, and user administration (with the
+accounts import: upload → dry run → confirm, the one-time passwords shown once)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+import base64
+import io
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -10,10 +14,18 @@ from ..common import clock
 from ..common.paging import paginate
 from ..common.params import page_arg
 from ..common.views import actor, load_or_404, run_service
+from ..errors import DomainError
+from ..exports.services import MIMETYPES, write_document
+from ..exports.views import send_document
 from ..extensions import db
+from ..imports import staging
+from ..imports.problems import ImportRefused
+from ..imports.reading import read_table
 from ..safe_redirect import safe_next
-from . import queries, services
+from . import accounts_import, queries, services
 from .forms import (
+    AccountsConfirmForm,
+    AccountsImportForm,
     ChangePasswordForm,
     EndGrantForm,
     GrantForm,
@@ -211,3 +223,97 @@ def _flash_form_errors(form) -> None:
     for errors in form.errors.values():
         for message in errors:
             flash(message, "danger")
+
+
+# --- accounts in bulk (issue #12 item 4) -------------------------------------------------------------
+
+PREVIEW_ROWS = 300  # rows of a dry run shown on the page ("… và N dòng nữa" beyond)
+
+
+def _import_plan(item: staging.Staged):
+    with open(item.path, "rb") as stream:
+        table = read_table(stream, accounts_import.FIELDS, filename=item.filename)
+    return accounts_import.plan_accounts(table, actor=actor(), max_rows=accounts_import.PAGE_MAX_ROWS)
+
+
+def _import_preview(item: staging.Staged | None, plan=None, *, refused: str | None = None,
+                    problems: list | None = None):
+    return render_template(
+        "auth/import_preview.html", staged=item, plan=plan, refused=refused,
+        problems=problems if problems is not None else (list(plan.problems) if plan else []),
+        form=AccountsConfirmForm(token=item.token) if item else None, limit=PREVIEW_ROWS)
+
+
+@bp.route("/admin/users/import", methods=["GET", "POST"])
+@login_required
+def users_import():
+    """Upload (GET the form, POST the file) → the dry run: counts, the accounts, every problem."""
+    require(can_manage_users(current_user))
+    form = AccountsImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        done = run_service(staging.stage, upload.stream, upload.filename, kind=accounts_import.KIND,
+                           owner_id=current_user.id, form=form)
+        if done.ok:
+            try:
+                plan = _import_plan(done.value)
+            except DomainError as e:
+                db.session.rollback()
+                staging.discard(done.value)
+                return _import_preview(None, refused=str(e), problems=getattr(e, "problems", [])), 422
+            if plan.problems or not plan.new:
+                staging.discard(done.value)  # nothing to confirm: the file is not kept
+                return _import_preview(None, plan), 422 if plan.problems else 200
+            return _import_preview(done.value, plan)
+    return render_template("auth/import.html", form=form, fields=accounts_import.FIELDS,
+                           max_rows=accounts_import.PAGE_MAX_ROWS), 422 if form.file.errors else 200
+
+
+@bp.post("/admin/users/import/confirm")
+@login_required
+def users_import_confirm():
+    """The confirmation: the staged file read and checked again (the database may have changed),
+    the accounts created in one transaction, and their one-time passwords shown in this response
+    only — with the hand-out sheet as files carried by the page itself — never stored."""
+    require(can_manage_users(current_user))
+    form = AccountsConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for(".users_import"))
+    item = staging.staged(form.token.data, kind=accounts_import.KIND, owner_id=current_user.id)
+    try:
+        plan = _import_plan(item)
+        result = accounts_import.apply_accounts(plan, actor=actor(), filename=item.filename)
+    except ImportRefused as e:
+        db.session.rollback()
+        staging.discard(item)
+        return _import_preview(None, plan, problems=e.items), 422
+    except DomainError as e:  # the staged file no longer reads, or a name was taken meanwhile
+        db.session.rollback()
+        staging.discard(item)
+        return _import_preview(None, refused=str(e), problems=getattr(e, "problems", [])), 422
+    db.session.commit()
+    staging.discard(item)
+    document = accounts_import.handout_document(result.accounts, source=item.filename,
+                                                login_url=url_for("auth.login", _external=True))
+    response = make_response(render_template(
+        "auth/import_done.html", result=result, filename=item.filename,
+        downloads=[_data_file(document, fmt) for fmt in ("pdf", "xlsx")]))
+    response.headers["Cache-Control"] = "no-store"  # the passwords: shown once, kept by no cache
+    return response
+
+
+def _data_file(document, fmt: str) -> tuple[str, str, str]:
+    """(format, file name, ``data:`` address) of ``document`` written as ``fmt``: the hand-out
+    travels inside the page that shows the passwords, so nothing holds them afterwards."""
+    buffer = io.BytesIO()
+    write_document(document, fmt, buffer)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return fmt, f"{document.filename}.{fmt}", f"data:{MIMETYPES[fmt]};base64,{encoded}"
+
+
+@bp.get("/admin/users/import/template")
+@login_required
+def users_import_template():
+    """The file to fill in, with the roles and the places of the admin's province (XLSX)."""
+    require(can_manage_users(current_user))
+    return send_document(accounts_import.template_document(actor()), "xlsx", _("Mẫu nhập tài khoản"))
