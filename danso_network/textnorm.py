@@ -18,6 +18,12 @@ def fold(text: str | None) -> str:
     return _SPACES.sub(" ", stripped).strip().lower()
 
 
+def slug(text: str | None, *, limit: int = 60, default: str = "") -> str:
+    """An ASCII file-name piece: folded (``fold``), every run of other characters a "-", at
+    most ``limit`` characters ("Xã Bom Bo" → "xa-bom-bo"); ``default`` when nothing is left."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:limit].strip("-") or default
+
+
 def clean_text(text: str) -> str:
     """Text as typed, made safe to store: NFC (Vietnamese input methods may send decomposed
     accents), without control or invisible format characters (NUL, bell, zero-width…; line

@@ -44,7 +44,6 @@ at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import IO
@@ -72,7 +71,7 @@ from ..exports.services import (
 )
 from ..extensions import db
 from ..jobs.services import JobFile, register
-from ..textnorm import fold
+from ..textnorm import slug
 from ..units.models import AdminUnit, Facility
 from ..units.services import served_units
 from . import services as allowances
@@ -188,10 +187,6 @@ def sheet_rows(units: Sequence[AdminUnit], month: date, summary: allowances.Shee
         yield _sum_row(_("Tổng cộng"), total, printed)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:60] or "khu-vuc"
-
-
 def sheet_document(units: Sequence[AdminUnit], month: date, *, user: User | None, title: str,
                    unit: AdminUnit | None = None, facility: Facility | None = None,
                    printed: bool = False, progress: Progress | None = None,
@@ -224,7 +219,7 @@ def sheet_document(units: Sequence[AdminUnit], month: date, *, user: User | None
         sheets=[Sheet(_("Bồi dưỡng CTV"), columns(printed=printed),
                       sheet_rows(units, month, summary, user=user, printed=printed, progress=progress),
                       totals_label=None)],
-        filename=f"bang-boi-duong-ctv-{_slug(title)}-{month.strftime('%Y-%m')}", made_on=made_on, heading=heading,
+        filename=f"bang-boi-duong-ctv-{slug(title, default='khu-vuc')}-{month.strftime('%Y-%m')}", made_on=made_on, heading=heading,
         notes=notes)
 
 

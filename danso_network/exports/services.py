@@ -54,7 +54,7 @@ from ..errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..jobs.services import JobFile, register
 from ..recruitment.labels import SEX_LABELS
-from ..textnorm import fold
+from ..textnorm import fold, slug
 from ..units.labels import type_label
 from ..units.models import LEVEL_TYPES, AdminUnit, Facility, UnitLevel
 from ..units.services import in_areas, province_id_of, served_units, valid_on
@@ -391,11 +391,7 @@ def filter_words(filters: RosterFilters) -> list[str]:
     return words
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:60] or "khu-vuc"
-
-
-def _heading(area: Area, on: date):
+def area_heading(area: Area, on: date):
     """The official heading of the office issuing the file (``exports.heading.heading_for``):
     the commune's station, the centre, or the provincial department. A scope of several areas in
     one province is issued by that province's department; across provinces (a national user,
@@ -632,7 +628,7 @@ def vacancy_sheet(prefixes: Sequence[str], filters: RosterFilters) -> Sheet:
 
 
 def _base_name(kind: str, area: Area, on: date) -> str:
-    return f"{kind}-{_slug(area.title)}-{on.isoformat()}"
+    return f"{kind}-{slug(area.title, default='khu-vuc')}-{on.isoformat()}"
 
 
 def roster_document(prefixes: Sequence[str], filters: RosterFilters, *, user: User | None, title: str,
@@ -667,7 +663,7 @@ def roster_document(prefixes: Sequence[str], filters: RosterFilters, *, user: Us
     made_on = today()
     return Document(title=_("Danh sách cộng tác viên dân số"), lines=lines, sheets=sheets,
                     filename=_base_name("danh-sach-ctv", area, on), made_on=made_on,
-                    heading=_heading(area, made_on) if heading else None, notes=notes)
+                    heading=area_heading(area, made_on) if heading else None, notes=notes)
 
 
 # --- the quota list and the coverage figures -------------------------------------------------------
@@ -697,7 +693,7 @@ def quota_document(unit: AdminUnit, *, as_of: date, flag: str | None = None, are
             Column(_("Tạm đình chỉ"), Kind.INT, 10, total=True), Column(_("Số hộ/CTV"), Kind.NUMBER, 10),
             Column(_("Đánh giá"), Kind.TEXT, 22)], rows,
             empty_text=_("Không có thôn/tổ dân phố nào phù hợp vào ngày %(d)s.", d=_d(as_of)))],
-        filename=_base_name("dinh-muc-ctv", area, as_of), made_on=made_on, heading=_heading(area, made_on),
+        filename=_base_name("dinh-muc-ctv", area, as_of), made_on=made_on, heading=area_heading(area, made_on),
         notes=[_("Định mức theo số hộ, theo bảng định mức trong bộ tiêu chuẩn tuyển chọn của tỉnh có hiệu lực ngày "
                  "đó. Chỉ tính CTV đang hoạt động, không tính CTV đang tạm đình chỉ.")])
 
@@ -750,7 +746,7 @@ def coverage_document(area: Area, filters: RosterFilters, flag: str | None = Non
             Column(_("Thôn ĐBKK"), Kind.TEXT, 8), Column(_("Vùng DTTS"), Kind.TEXT, 8),
             Column(_("Dữ liệu minh hoạ"), Kind.TEXT, 9)], rows,
             empty_text=_("Không có thôn/tổ dân phố nào trong địa bàn vào ngày %(d)s.", d=_d(on)))],
-        filename=_base_name("bao-phu-ctv", area, on), made_on=made_on, heading=_heading(area, made_on))
+        filename=_base_name("bao-phu-ctv", area, on), made_on=made_on, heading=area_heading(area, made_on))
 
 
 # --- making the file --------------------------------------------------------------------------------

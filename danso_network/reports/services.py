@@ -99,7 +99,7 @@ from ..supervision.services import commune_choices
 from ..targets.labels import TARGET_LABELS, verdict_label
 from ..targets.models import TARGET_KINDS
 from ..targets.services import scorecards, targets_for
-from ..textnorm import fold
+from ..textnorm import fold, slug
 from ..training.models import TrainingAttendance, TrainingCourse
 from ..units.models import AdminUnit, Facility, FacilityKind, ServiceArea, UnitLevel
 from ..units.services import in_areas, path_ids, province_id_of, served_units, units_at_paths, valid_on
@@ -930,10 +930,6 @@ def figure_cells(f: Figures, reasons: Sequence[str]) -> list:
             f.attendances, f.visits, f.visits_due, f.meetings, f.attended, f.p0, f.allowance]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
-
-
 def report_notes(report: NetworkReport) -> list[str]:
     """The definitions printed under the tables."""
     period = report.period
@@ -1006,7 +1002,7 @@ def report_document(report: NetworkReport, area: Area, *, made_on: date | None =
     return Document(
         title=_("Báo cáo mạng lưới cộng tác viên dân số %(p)s", p=period.label),
         lines=[_("Địa bàn: %(a)s", a=area.label), span], sheets=sheets,
-        filename=f"bao-cao-mang-luoi-ctv-{_slug(period.label)}-{_slug(area.label)}"[:120].rstrip("-"),
+        filename=f"bao-cao-mang-luoi-ctv-{slug(period.label, limit=200)}-{slug(area.label, limit=200)}"[:120].rstrip("-"),
         made_on=made_on, heading=heading, notes=report_notes(report))
 
 

@@ -35,6 +35,7 @@ from ..exports.document import Column, Document, Kind, Sheet
 from ..exports.heading import heading_for
 from ..exports.pdf import vn_int
 from ..exports.services import Area, BadExport, inline_limit
+from ..textnorm import slug
 from ..units.models import AdminUnit
 from . import services
 
@@ -95,7 +96,7 @@ def meeting_document(commune: AdminUnit, month: date, *, made_on: date | None = 
     return Printed(Document(
         title=title, lines=[line],
         sheets=[Sheet(_("Điểm danh giao ban"), columns, rows, totals_label=None)],
-        filename=f"diem-danh-giao-ban-{export_services._slug(commune.full_name)}-{month:%Y-%m}",
+        filename=f"diem-danh-giao-ban-{slug(commune.full_name, default='khu-vuc')}-{month:%Y-%m}",
         made_on=made_on, heading=heading_for(unit=commune, on=made_on), notes=notes),
         f"{title} - {commune.full_name} - {month:%m-%Y}")
 
@@ -105,7 +106,7 @@ def meeting_document(commune: AdminUnit, month: date, *, made_on: date | None = 
 
 def issuing_area(user: User, on: date) -> Area | None:
     """The area whose office issues the user's lists, chosen as the exports do
-    (``exports.services.scope_area`` and ``_heading``): a user whose scope is one health
+    (``exports.services.scope_area`` and ``area_heading``): a user whose scope is one health
     centre's communes (``auth.permissions.landing_of(...).only_centre``) → that centre; otherwise
     the scope: one commune → its station, one province → its Department, several areas of one
     province → the Department, several provinces → no issuer. None for a user without scope
@@ -155,8 +156,8 @@ def overdue_document(user: User, prefixes: Sequence[str], on: date, *, commune: 
     return Printed(Document(
         title=title, lines=lines,
         sheets=[Sheet(_("Quá hạn giám sát"), columns, rows, totals_label=None)],
-        filename=f"ctv-qua-han-giam-sat-{export_services._slug(place or 'khu-vuc')}-{on.isoformat()}",
-        made_on=made_on, heading=export_services._heading(area, made_on) if area is not None else None,
+        filename=f"ctv-qua-han-giam-sat-{slug(place, default='khu-vuc')}-{on.isoformat()}",
+        made_on=made_on, heading=export_services.area_heading(area, made_on) if area is not None else None,
         notes=[_("CTV đang hoạt động chưa được giám sát trong chu kỳ của tỉnh (mặc định 92 ngày, tức ít nhất mỗi "
                  "quý một lần), kể từ lần giám sát gần nhất hoặc từ ngày bắt đầu.")]),
         " - ".join(p for p in (title, place, on.strftime("%d-%m-%Y")) if p))

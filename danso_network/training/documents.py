@@ -25,7 +25,6 @@ their grants in force — and, when that is not one office, by the course's.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flask_babel import format_decimal
@@ -38,7 +37,7 @@ from ..common.clock import today
 from ..exports.document import Column, Document, Heading, Kind, Sheet
 from ..exports.heading import heading_for
 from ..extensions import db
-from ..textnorm import fold
+from ..textnorm import fold, slug
 from ..units.models import Facility
 from ..units.services import facilities_serving, units_at_paths
 from . import services as training
@@ -50,10 +49,6 @@ FORMATS = ("xlsx", "pdf")
 
 def _d(day: date) -> str:
     return day.strftime("%d/%m/%Y")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:50] or "lop"
 
 
 def organising_facility(course: TrainingCourse, on: date) -> Facility | None:
@@ -144,7 +139,7 @@ def attendance_document(course: TrainingCourse, user: User, *, printed: bool = F
                   totals_label=None)
     heading = course_heading(course, made_on) if whole else reader_heading(user, course, made_on)
     return Document(title=_("Danh sách học viên lớp tập huấn"), lines=lines, sheets=[sheet],
-                    filename=f"danh-sach-hoc-vien-lop-{course.id}-{_slug(course.title)}-{made_on.isoformat()}",
+                    filename=f"danh-sach-hoc-vien-lop-{course.id}-{slug(course.title, limit=50, default='lop')}-{made_on.isoformat()}",
                     made_on=made_on, heading=heading, notes=notes)
 
 
