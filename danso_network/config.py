@@ -66,9 +66,19 @@ class Config:
     WIDE_SCOPE_CACHE_SECONDS = 300
     DATA_DIR = str(DATA_DIR)
 
+    # A PDF whose first table has more than 1,500 rows (exports/pdf.py, PARALLEL_ROWS) is laid out by
+    # this many processes at once, each holding a part of its pages (1: by the caller's process alone,
+    # all pages at once). None: as many as the CPUs this process may use.
+    PDF_PROCESSES: int | None = None
+
     # Background jobs (jobs/; issue #11 item 5): an export or report of more than EXPORT_INLINE_ROWS
     # rows runs in the background; its page shows progress, then offers the file.
     EXPORT_INLINE_ROWS = 5000
+    # Imports (issue #12): a confirmed file of more rows than this is imported by a background job.
+    IMPORT_INLINE_ROWS = 5000
+    # The largest spreadsheet an import reads (imports.reading); the web server refuses uploads over
+    # MAX_CONTENT_LENGTH before that.
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
     # Redis, e.g. redis://127.0.0.1:6379/0: jobs then go to an RQ queue run by `danso worker`, on any
     # machine sharing the database and JOB_DIR; they outlive the web worker that queued them. Unset:
     # a few threads of each web process run them (`make run` needs no other server).

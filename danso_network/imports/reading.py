@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app, has_app_context
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ..errors import ValidationFailed
@@ -67,7 +68,14 @@ class Field:
     required: bool = False
 
     def names(self) -> set[str]:
-        return {fold(str(self.label)), *(fold(a) for a in self.aliases)}
+        """The headers this field is recognised by: its label in the reader's language and in
+        Vietnamese (a file keeps the headers it was made with, whatever the language of the page
+        it is uploaded on), and its aliases; all folded."""
+        names = {fold(str(self.label)), *(fold(a) for a in self.aliases)}
+        if has_app_context():
+            with force_locale("vi"):
+                names.add(fold(str(self.label)))
+        return names
 
 
 @dataclass
@@ -101,8 +109,10 @@ def max_bytes() -> int:
     return IMPORT_MAX_BYTES
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB"
+def megabytes(n: int) -> str:
+    """A size for a message: "20 MB", "0,5 MB"."""
+    value = n / 1024 / 1024
+    return f"{value:.0f} MB" if value >= 1 else f"{value:.1f} MB".replace(".", ",")
 
 
 def read_table(source: str | os.PathLike | IO[bytes], fields: Sequence[Field], *, filename: str | None = None,
@@ -127,12 +137,12 @@ def _read_bytes(source) -> bytes:
     limit = max_bytes()
     if isinstance(source, (str, os.PathLike)):
         if os.path.getsize(source) > limit:
-            raise FileRefused(_l("Tệp lớn hơn %(m)s, không nhập được. Hãy chia thành nhiều tệp nhỏ hơn.", m=_mb(limit)))
+            raise FileRefused(_l("Tệp lớn hơn %(m)s, không nhập được. Hãy chia thành nhiều tệp nhỏ hơn.", m=megabytes(limit)))
         with open(source, "rb") as f:
             return f.read()
     data = source.read(limit + 1)
     if len(data) > limit:
-        raise FileRefused(_l("Tệp lớn hơn %(m)s, không nhập được. Hãy chia thành nhiều tệp nhỏ hơn.", m=_mb(limit)))
+        raise FileRefused(_l("Tệp lớn hơn %(m)s, không nhập được. Hãy chia thành nhiều tệp nhỏ hơn.", m=megabytes(limit)))
     return data
 
 

@@ -23,7 +23,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..errors import NotFound, ValidationFailed
-from .reading import TABLE_SUFFIXES, max_bytes
+from .reading import TABLE_SUFFIXES, max_bytes, megabytes
 
 KEEP_FOR = 24 * 3600  # seconds
 _TOKEN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
@@ -63,8 +63,8 @@ def stage(stream: BinaryIO, filename: str | None, *, kind: str, owner_id: int,
     limit = max_bytes()
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise ValidationFailed(_l("Tệp lớn hơn %(m)d MB, không nhập được. Hãy chia thành nhiều tệp nhỏ hơn.",
-                                  m=limit // (1024 * 1024)), field="file")
+        raise ValidationFailed(_l("Tệp lớn hơn %(m)s, không nhập được. Hãy chia thành nhiều tệp nhỏ hơn.",
+                                  m=megabytes(limit)), field="file")
     if not data:
         raise ValidationFailed(_l("Tệp “%(f)s” rỗng.", f=name[:80]), field="file")
     purge()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -117,3 +119,17 @@ class CloseHamletForm(DomainErrorForm):
     decision_ref = StringField(_l("Số, ngày quyết định (nếu có)"), filters=[_clean_text],
                                validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Xác nhận đóng"))
+
+
+class ImportFileForm(FlaskForm):
+    """The file of an import (issue #12): its content is checked when it is read."""
+
+    file = FileField(_l("Tệp cần nhập"), validators=[FileRequired(_l("Vui lòng chọn tệp cần nhập."))])
+    submit = SubmitField(_l("Kiểm tra tệp"))
+
+
+class ConfirmImportForm(FlaskForm):
+    """The confirmation after a dry run: the staged file's token (only its owner may use it)."""
+
+    token = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Nhập"))

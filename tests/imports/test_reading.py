@@ -136,3 +136,15 @@ def test_problems_are_placed_by_row_and_the_files_own_header():
     problems = Problems(table)
     assert problems.cell(table.rows[0], "households", cells.integer) is None
     assert str(problems.items[0]) == "Dòng 2, cột “Số hộ”: “nhiều” không phải số nguyên."
+
+
+def test_a_vietnamese_header_is_recognised_on_an_english_page(app):
+    from flask_babel import force_locale
+    from flask_babel import lazy_gettext as _l
+
+    field = Field("name", _l("Họ và tên"), required=True)
+    with app.test_request_context(), force_locale("en"):
+        assert str(field.label) == "Full name"
+        table = read_table(io.BytesIO("Họ và tên\nAn\n".encode()), [field], filename="a.csv")
+        english = read_table(io.BytesIO("Full name\nBình\n".encode()), [field], filename="a.csv")
+    assert table.rows[0].get("name") == "An" and english.rows[0].get("name") == "Bình"
