@@ -85,7 +85,8 @@ def province_steps(province: AdminUnit, on: date) -> list[Step]:
     code = province.code
     steps = [Step("units", str(_l("Tỉnh và các xã/phường")), DONE if communes else MISSING,
                   [str(_l("%(n)d xã/phường đang hiệu lực.", n=communes))],
-                  f"danso units import data/<tệp ranh giới xã của tỉnh {code}>")]
+                  f"danso units import data/vn_provinces_2026.geojson --province {code} && "
+                  f"danso units import data/vn_wards_2026.geojson.gz --province {code}")]
 
     department = _count(_open_facilities(province, FacilityKind.DEPARTMENT, on))
     centres = _count(_open_facilities(province, FacilityKind.HEALTH_CENTRE, on))

@@ -49,6 +49,18 @@ def _fail(file: Path, problems: list[str]) -> None:
     raise click.exceptions.Exit(1)
 
 
+def only_province(frame, code: str):
+    """The rows of ``frame`` that are the province ``code`` or its communes."""
+    codes = frame["code"].astype(str) if "code" in frame else None
+    parents = frame["province_code"].astype(str) if "province_code" in frame else None
+    if codes is None:
+        raise ImportFailed([f"Tệp không có cột “code” để chọn tỉnh/thành phố mã {code}."])
+    keep = (codes == code) | (parents == code) if parents is not None else (codes == code)
+    if not keep.any():
+        raise ImportFailed([f"Tệp không có tỉnh/thành phố mã {code} hay xã/phường nào của nó."])
+    return frame[keep]
+
+
 @units_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra và cho biết sẽ tạo/cập nhật gì; không ghi gì.")
@@ -57,8 +69,15 @@ def _fail(file: Path, problems: list[str]) -> None:
 @click.option("--decision-ref", default=DEFAULT_DECISION_REF, show_default=True,
               help="Văn bản quyết định ghi cho các đơn vị tạo mới.")
 @click.option("--layer", default=None, help="Tên lớp, khi tệp GeoPackage/zip có nhiều lớp.")
-def import_command(file: Path, dry_run: bool, valid_from_text: str, decision_ref: str, layer: str | None):
-    """Nhập ranh giới và thuộc tính xã/phường, tỉnh từ tệp GIS, khớp theo mã đơn vị."""
+@click.option("--province", "province_code", default=None, metavar="CODE",
+              help="Chỉ nhập tỉnh/thành phố mã CODE và các xã/phường của nó (từ tệp cả nước trong data/).")
+def import_command(file: Path, dry_run: bool, valid_from_text: str, decision_ref: str, layer: str | None,
+                   province_code: str | None):
+    """Nhập ranh giới và thuộc tính xã/phường, tỉnh từ tệp GIS, khớp theo mã đơn vị.
+
+    ``--province 80`` keeps the features of one province from a national file
+    (``data/vn_provinces_2026.geojson``, ``data/vn_wards_2026.geojson.gz``): the province whose code
+    it is and the communes whose ``province_code`` it is; a file with none of them is refused."""
     try:
         valid_from = date.fromisoformat(valid_from_text)
     except ValueError:
@@ -66,6 +85,8 @@ def import_command(file: Path, dry_run: bool, valid_from_text: str, decision_ref
         raise click.exceptions.Exit(2) from None
     try:
         frame = read_units_file(file, layer=layer)
+        if province_code:
+            frame = only_province(frame, province_code)
         plan = plan_import(frame, valid_from=valid_from, decision_ref=decision_ref or None,
                            source_name=file.name)
         if plan.problems:
