@@ -56,11 +56,12 @@ def commune_or_404(commune_id: int) -> AdminUnit:
 def area_of(unit: AdminUnit) -> list[str]:
     """The part of ``unit`` the caller reaches: the whole unit when their scope covers it, else
     the parts of their scope inside it (a centre officer asking for the province gets the
-    communes the centre serves). Nothing in common: 403."""
+    communes the centre serves; an old district partly merged into a station's commune, the old
+    communes it was formed from). Nothing in common: 403."""
     scope = scope_of(actor())
     if scope.roles_at(unit.path):
         return [unit.path]
-    inside = [p for p in scope.prefixes if p.startswith(unit.path)]
+    inside = [p for p in scope.read_prefixes if p.startswith(unit.path)]
     if not inside:
         raise PermissionDenied(_l("%(u)s nằm ngoài phạm vi của bạn.", u=unit.full_name))
     return inside

@@ -857,6 +857,117 @@ def _jobs_paths() -> dict:
     }
 
 
+# --- the unit tree as of a date and its changes (issue #13 items 5–6) -------------------------
+
+_LEVELS = ["province", "district", "commune", "hamlet"]
+_CHANGE_KINDS = ["merge", "split", "rename", "reparent", "create", "close"]
+_HISTORY = ("Phạm vi gồm các đơn vị của bạn và lịch sử của chúng: các đơn vị tiền thân qua sắp xếp đơn vị hành "
+            "chính (xã được sáp nhập, phiên bản cũ của các thôn, tỉnh cũ được hợp nhất), chỉ đọc.")
+
+
+def _units_schemas() -> dict:
+    version = _obj(
+        ["id", "name", "full_name", "level", "type", "valid_from"],
+        id=_INT, code={"type": ["string", "null"], "description": "Mã chính thức (tỉnh 2 chữ số, xã 5 chữ số); "
+                       "null với thôn/tổ dân phố"},
+        local_id={"type": ["string", "null"], "description": "Số thứ tự của thôn trong xã; null với cấp khác"},
+        name=_STR, full_name=_STR, level={"type": "string", "enum": _LEVELS}, level_label=_STR, type=_STR,
+        type_label=_STR, parent_id={"type": ["integer", "null"], "description": "null: tỉnh/thành phố"},
+        valid_from={"type": "string", "format": "date", "description": "Ngày bắt đầu hiệu lực"},
+        valid_to={"type": ["string", "null"], "format": "date", "description": "Ngày đầu tiên không còn hiệu lực; "
+                  "null: đang hiệu lực"},
+        decision_ref=_NULLABLE_STR)
+    change = _obj(["id", "kind", "effective_on"], id=_INT, kind={"type": "string", "enum": _CHANGE_KINDS},
+                  kind_label=_STR, effective_on={"type": "string", "format": "date",
+                                                 "description": "Ngày có hiệu lực (đơn vị cũ hết hiệu lực từ ngày này)"},
+                  decision_ref={"type": ["string", "null"], "description": "Số, ký hiệu văn bản quyết định"},
+                  note=_NULLABLE_STR)
+    link = _obj(["unit", "change"], unit=_ref("UnitVersion"), change=_ref("UnitChange"))
+    place = _obj(["kind", "id", "name"], kind={"type": "string", "enum": ["unit", "facility"]}, id=_INT, name=_STR)
+    return {
+        "UnitVersion": version,
+        "UnitTreeNode": {"allOf": [_ref("UnitVersion")], "properties": {"history": {
+            "type": "boolean", "description": "true: đơn vị tiền thân của đơn vị bạn phụ trách (chỉ đọc)"}}},
+        "UnitTree": _list_of("UnitTreeNode", as_of=_DATE, page=_INT, per_page=_INT, pages=_INT,
+                             root={"anyOf": [{"type": "null"}, _ref("UnitVersion")]}),
+        "UnitChange": change,
+        "UnitLink": link,
+        "UnitHistory": _obj(["unit", "predecessors", "successors"], unit=_ref("UnitVersion"),
+                            predecessors={"type": "array", "items": _ref("UnitLink"),
+                                          "description": "Đơn vị hình thành nên đơn vị này, với thay đổi tương ứng"},
+                            successors={"type": "array", "items": _ref("UnitLink"),
+                                        "description": "Đơn vị kế thừa đơn vị này, với thay đổi tương ứng"}),
+        "UnitChangeDetail": {"allOf": [_ref("UnitChange")], "properties": {
+            "sources": {"type": "array", "items": _ref("UnitVersion"), "description": "Đơn vị trước thay đổi"},
+            "targets": {"type": "array", "items": _ref("UnitVersion"), "description": "Đơn vị sau thay đổi"}}},
+        "UnitChangeList": _list_of("UnitChangeDetail", page=_INT, per_page=_INT, pages=_INT,
+                                   **{"from": _NULLABLE_DATE, "to": _NULLABLE_DATE}),
+        "FlaggedGrant": _obj(
+            ["grant_id", "role", "user", "place", "reason", "proposals"],
+            grant_id=_INT, role=_STR, role_label=_STR, user=_obj(["id", "username"], id=_INT, username=_STR,
+                                                                full_name=_STR),
+            place=place, valid_from=_DATE, valid_to=_NULLABLE_DATE,
+            reason={"type": "string", "enum": ["unit_closed", "facility_closed", "serves_nothing"]},
+            reason_label=_STR,
+            since={"type": ["string", "null"], "format": "date",
+                   "description": "Ngày đầu tiên quyền không còn cho truy cập; null: cơ sở chưa từng phục vụ đơn vị nào"},
+            proposals={"type": "array", "items": place, "description": "Nơi đề xuất cấp lại quyền: đơn vị kế thừa "
+                       "(đơn vị giữ mã cũ trước) hoặc cơ sở cùng loại phục vụ đơn vị kế thừa"}),
+        "FlaggedGrantList": _list_of("FlaggedGrant", on=_DATE, page=_INT, per_page=_INT, pages=_INT),
+    }
+
+
+def _units_paths() -> dict:
+    v = "/api/v1"
+    day = {"name": "as_of", "in": "query", "required": False,
+           "description": "Cây đơn vị có hiệu lực ngày này (YYYY-MM-DD), mặc định hôm nay", "schema": _DATE}
+    level = {"name": "level", "in": "query", "required": False, "description": "Chỉ đơn vị cấp này",
+             "schema": {"type": "string", "enum": _LEVELS}}
+    root = {"name": "root", "in": "query", "required": False, "description": "Mã số (id) của đơn vị gốc; mặc định "
+            "toàn bộ phạm vi của bạn", "schema": {"type": "integer", "minimum": 1}}
+
+    def between(name: str, text: str) -> dict:
+        return {"name": name, "in": "query", "required": False, "description": text, "schema": _DATE}
+
+    kind = {"name": "kind", "in": "query", "required": False, "schema": {"type": "string", "enum": _CHANGE_KINDS}}
+    return {
+        f"{v}/units/tree": {"get": _get(
+            "getUnitTree", "Cây đơn vị hành chính có hiệu lực vào một ngày, trong phạm vi của bạn",
+            ("Một trang đơn vị, danh sách phẳng theo thứ tự cây (đơn vị cha trước các đơn vị con)", "UnitTree"),
+            [day, root, level, *_PAGE],
+            description="Mỗi đơn vị có `parent_id`; đơn vị cha nằm ngoài phạm vi của bạn thì không có trong danh "
+                        "sách. " + _HISTORY + " Vd. ngày 30/6/2025 trả về các tỉnh, huyện, xã cũ nơi các xã hiện nay "
+                        "được hình thành. 404: `root` không tồn tại; 403: `root` ngoài phạm vi; 422: ngày hoặc tham số "
+                        "sai, hoặc `root` không có hiệu lực vào ngày đó.")},
+        f"{v}/units/{{unit_id}}/changes": {"get": _get(
+            "getUnitChanges", "Lịch sử sắp xếp của một đơn vị: đơn vị tiền thân và đơn vị kế thừa",
+            ("Đơn vị, các đơn vị tiền thân và kế thừa trực tiếp, mỗi đơn vị kèm loại thay đổi, ngày hiệu lực và "
+             "quyết định", "UnitHistory"),
+            [_path_id("unit_id", "Mã số (id) của đơn vị, kể cả đơn vị đã hết hiệu lực")],
+            description=_HISTORY + " Đi tiếp theo `unit.id` của từng đơn vị để xem các bước trước hoặc sau.",
+            errors=("401", "403", "404"))},
+        f"{v}/unit-changes": {"get": _get(
+            "listUnitChanges", "Các thay đổi đơn vị hành chính trong một khoảng thời gian",
+            ("Một trang thay đổi, cũ nhất trước", "UnitChangeList"),
+            [between("from", "Từ ngày có hiệu lực (YYYY-MM-DD), tính cả ngày này"),
+             between("to", "Đến ngày có hiệu lực (YYYY-MM-DD), tính cả ngày này"), kind,
+             {**level, "description": "Chỉ thay đổi có đơn vị cấp này (vd. `commune` để bỏ qua các thôn được chuyển "
+                                      "theo xã)"}, *_PAGE],
+            description="Thay đổi có ít nhất một đơn vị (trước hoặc sau) trong phạm vi của bạn. " + _HISTORY
+                        + " 422: ngày sai dạng, hoặc `from` sau `to`.",
+            errors=("401", "422"))},
+        f"{v}/grants/flagged": {"get": _get(
+            "listFlaggedGrants", "Quyền còn thời hạn nhưng không còn cho truy cập đơn vị nào (sau sắp xếp)",
+            ("Một trang quyền cần xem lại, kèm đề xuất", "FlaggedGrantList"),
+            [{"name": "on", "in": "query", "required": False, "description": "Ngày xét (YYYY-MM-DD), mặc định hôm nay",
+              "schema": _DATE}, *_PAGE],
+            description="Chỉ quản trị cấp tỉnh (403 với vai trò khác); các quyền trong tỉnh của bạn và trong các đơn "
+                        "vị tiền thân của tỉnh. Quyền tại đơn vị đã hết hiệu lực, tại cơ sở đã đóng hoặc không còn phục "
+                        "vụ đơn vị nào; không quyền nào được chuyển tự động.",
+            errors=("401", "403", "422"))},
+    }
+
+
 def document() -> dict:
     """The OpenAPI 3.1 document (a fresh dict each time)."""
     components = {name: request_schema(fields) for name, fields in _REQUESTS.items()}
@@ -865,6 +976,7 @@ def document() -> dict:
     components.update(deepcopy(_NETWORK_RESPONSES))
     components.update(deepcopy(_COVERAGE_RESPONSES))
     components.update(_job_schemas())
+    components.update(_units_schemas())
     components["MapLayer"] = _obj(["type", "features"], type={"const": "FeatureCollection"},
                                    features={"type": "array", "items": deepcopy(_MAP_FEATURE)})
     return {
@@ -879,7 +991,8 @@ def document() -> dict:
         },
         "servers": [{"url": "/"}],
         "security": _SECURED,
-        "paths": {**_paths(), **_network_paths(), **_maps_paths(), **_coverage_paths(), **_jobs_paths()},
+        "paths": {**_paths(), **_network_paths(), **_maps_paths(), **_coverage_paths(), **_jobs_paths(),
+                  **_units_paths()},
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "Mã lấy từ POST /api/v1/auth/token"}},

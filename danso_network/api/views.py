@@ -182,7 +182,7 @@ def applications():
         raise ValidationFailed(_l("Trạng thái “%(s)s” không tồn tại; dùng một trong: %(c)s.", s=state[:40],
                                   c=", ".join(schemas.STATES)), field="state")
     commune = commune_from_args()
-    stmt = services.applications_query(scope_of(actor()).prefixes, state=state,
+    stmt = services.applications_query(scope_of(actor()).read_prefixes, state=state,
                                        within=commune.path if commune else None, q=request.args.get("q"),
                                        cccd_areas=personal_data_areas(actor()))
     return jsonify(schemas.page_json(paginate(stmt, *schemas.query_page()), schemas.application_summary))
@@ -258,4 +258,4 @@ def create_decision():
 
 
 # Register the collaborator-network endpoints and the coverage-map layers on ``bp``.
-from . import coverage_views, jobs_views, maps_views, network_views  # noqa: E402,F401
+from . import coverage_views, jobs_views, maps_views, network_views, units_views  # noqa: E402,F401

@@ -4,6 +4,15 @@ Scope rule (issue #2, DESIGN.md §4 rule 6): a grant at a unit covers that unit 
 below it; a grant at a facility covers the units the facility serves (a station its commune, a
 centre its communes, the Department its province). Only grants valid today count. No grant, no
 access: every predicate answers ``False`` for an anonymous user or a user without grants.
+
+History across a reform (issue #13 item 5): the users of a unit read its predecessors — the
+communes merged into it, its hamlets' earlier versions, the old province merged into the new
+one — with everything recorded there (``units.lineage.predecessor_areas``). That history is
+read-only: it adds :data:`HISTORY_ROLE` (the viewer's role) at those paths, so every "may read"
+check (``roles_at(path)`` not empty) reaches it and every edit check (an editing role, or a
+named role, at the path) does not. A grant at a unit that has closed gives nothing from that day
+(the preview of the reform and ``auth.grant_flags`` show it); the history comes from the units
+the user reaches today, never from closed grants.
 """
 
 from __future__ import annotations
@@ -16,19 +25,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..units.lineage import collapse, covered, predecessor_areas
 from ..units.models import AdminUnit, ServiceArea
 from ..units.services import path_filter, valid_on
 from .models import EDITING_ROLES, Role, RoleGrant, User
 
+# What a user holds over the history of their units: reading, like a viewer (no editing role).
+HISTORY_ROLE = Role.VIEWER
+
 
 @dataclass(frozen=True)
 class Scope:
-    """The subtrees a user reaches, per role. ``paths`` maps a unit path to the roles held there."""
+    """The subtrees a user reaches, per role. ``paths`` maps a unit path to the roles held there;
+    ``history`` maps the path of a predecessor of those units to the roles held over the units it
+    is a predecessor of (read-only: :data:`HISTORY_ROLE` at those paths, module docstring)."""
 
     paths: dict[str, frozenset[Role]] = field(default_factory=dict)
+    history: dict[str, frozenset[Role]] = field(default_factory=dict)
 
     @property
     def prefixes(self) -> list[str]:
+        """The user's own areas (today's units): lists of "my area" and every edit."""
         # Drop paths already covered by a shorter one, so SQL filters stay short.
         ordered = sorted(self.paths, key=len)
         kept: list[str] = []
@@ -37,15 +54,35 @@ class Scope:
                 kept.append(p)
         return kept
 
+    @property
+    def history_prefixes(self) -> list[str]:
+        """The predecessors' areas the user reads besides their own (read-only)."""
+        return [p for p in collapse(self.history) if not covered(p, self.paths)]
+
+    @property
+    def read_prefixes(self) -> list[str]:
+        """Everything the user reads: their own areas and their units' history (lists of records
+        across a reform, e.g. a roster as of a day before it)."""
+        return collapse([*self.paths, *self.history])
+
     def prefixes_for(self, roles) -> list[str]:
         roles = frozenset(roles)
         return [p for p, held in self.paths.items() if held & roles]
 
+    def history_prefixes_for(self, roles) -> list[str]:
+        """The history of the units where the user holds one of ``roles`` (e.g. the old units a
+        province admin's province was formed from, whose grants they look after)."""
+        roles = frozenset(roles)
+        return [p for p, held in self.history.items() if held & roles]
+
     def roles_at(self, unit_path: str) -> frozenset[Role]:
+        """The roles held at a unit; :data:`HISTORY_ROLE` alone where it is history only."""
         held: set[Role] = set()
         for p, roles in self.paths.items():
             if unit_path.startswith(p):
                 held |= roles
+        if self.history and covered(unit_path, self.history):
+            held.add(HISTORY_ROLE)
         return frozenset(held)
 
     @property
@@ -79,7 +116,10 @@ def compute_scope(user: User, day: date | None = None) -> Scope:
                 .where(ServiceArea.facility_id == grant.facility_id, valid_on(ServiceArea, day))))
         for p in unit_paths:
             paths.setdefault(p, set()).add(role)
-    return Scope({p: frozenset(r) for p, r in paths.items()})
+    own = {p: frozenset(r) for p, r in paths.items()}
+    history = {p: frozenset().union(*(own[o] for o in origins))
+               for p, origins in predecessor_areas(own).items()}
+    return Scope(own, history)
 
 
 def scope_of(user: User) -> Scope:
@@ -97,11 +137,13 @@ def scope_of(user: User) -> Scope:
 
 
 def can_view_unit(user: User, unit: AdminUnit) -> bool:
+    """A unit of the user's area, or of its history (a predecessor of one of their units)."""
     return bool(scope_of(user).roles_at(unit.path))
 
 
 def can_edit_unit(user: User, unit: AdminUnit) -> bool:
-    """Editing hamlets and unit figures: any editing role covering the unit (not viewers)."""
+    """Editing hamlets and unit figures: any editing role covering the unit (not viewers, not
+    the history of the user's units)."""
     return bool(scope_of(user).roles_at(unit.path) & EDITING_ROLES)
 
 
@@ -113,11 +155,20 @@ def grant_path(grant: RoleGrant) -> str:
     return grant.unit.path if grant.unit is not None else grant.facility.unit.path
 
 
+def admin_areas(actor: User) -> list[str]:
+    """Where a province admin looks after accounts: the province(s) they administer and the
+    units those were formed from (a grant at an old commune of a merged province is theirs to
+    end or replace)."""
+    scope = scope_of(actor)
+    own = scope.prefixes_for({Role.PROVINCE_ADMIN})
+    return collapse([*own, *scope.history_prefixes_for({Role.PROVINCE_ADMIN})]) if own else []
+
+
 def can_manage_user(actor: User, user: User) -> bool:
     """A province admin manages accounts whose every grant (past or present) lies inside the
-    province(s) they administer. An account with no grant belongs to nobody's area: only the
-    CLI reaches it (fail-closed)."""
-    prefixes = scope_of(actor).prefixes_for({Role.PROVINCE_ADMIN})
+    province(s) they administer, or in the units those were formed from (:func:`admin_areas`).
+    An account with no grant belongs to nobody's area: only the CLI reaches it (fail-closed)."""
+    prefixes = admin_areas(actor)
     if not prefixes or not user.grants:
         return False
     return all(any(grant_path(g).startswith(p) for p in prefixes) for g in user.grants)

@@ -22,7 +22,7 @@ from ..imports import staging
 from ..imports.problems import ImportRefused
 from ..imports.reading import read_table
 from ..safe_redirect import safe_next
-from . import accounts_import, queries, services
+from . import accounts_import, grant_flags, queries, services
 from .forms import (
     AccountsConfirmForm,
     AccountsImportForm,
@@ -36,7 +36,7 @@ from .forms import (
     UserCreateForm,
 )
 from .models import Role, RoleGrant, User
-from .permissions import can_grant_at, can_manage_user, can_manage_users, require, scope_of
+from .permissions import admin_areas, can_grant_at, can_manage_user, can_manage_users, require, scope_of
 from .throttle import password_guesses
 
 bp = Blueprint("auth", __name__)
@@ -127,7 +127,11 @@ def users():
     require(can_manage_users(current_user))
     q = request.args.get("q", "").strip()
     page = paginate(queries.users_in_area(current_user, q), *page_arg())
-    return render_template("auth/users.html", page=page, q=q)
+    # Grants a reform left reaching nothing (issue #13 item 5): listed, never moved silently.
+    flagged = grant_flags.flagged_grants(clock.today(), admin_areas(current_user))
+    manageable = {f.grant.user_id for f in flagged if can_manage_user(current_user, f.grant.user)}
+    return render_template("auth/users.html", page=page, q=q, flagged=flagged, manageable=manageable,
+                           flagged_ids={f.grant.id for f in flagged})
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

@@ -178,7 +178,7 @@ def applications():
     state = choice_arg("state", STATE_VALUES, "")
     q = request.args.get("q", "").strip()[:100]
     area = _area_choice()
-    prefixes = scope_of(current_user).prefixes
+    prefixes = scope_of(current_user).read_prefixes  # with the history of the user's units (read-only)
     counts = services.application_counts(prefixes)
     # Unfiltered but for the state, the total is one of the counts shown above the list.
     total = None if (area.within or q) else (counts.get(state, 0) if state else sum(counts.values()))
@@ -469,7 +469,7 @@ def new_decision():
 @bp.get("/decisions")
 @login_required
 def decisions():
-    page = paginate(services.decisions_query(scope_of(current_user).prefixes), *page_arg())
+    page = paginate(services.decisions_query(scope_of(current_user).read_prefixes), *page_arg())
     return render_template("recruitment/decisions.html", page=page,
                            can_issue=bool(scope_of(current_user).all_roles & APPROVER_ROLES))
 

@@ -104,8 +104,9 @@ def _commune(commune_id: int, need=_in_scope) -> AdminUnit:
 
 
 def _scope_prefixes() -> tuple[list[str], AdminUnit | None]:
-    """The user's prefixes, narrowed to one commune of theirs when ``?commune=`` names one."""
-    prefixes = scope_of(current_user).prefixes
+    """The user's prefixes — their area and its history (the units it was formed from, read-only)
+    — narrowed to one commune of theirs when ``?commune=`` names one."""
+    prefixes = scope_of(current_user).read_prefixes
     commune_id = int_arg("commune")
     commune = db.session.get(AdminUnit, commune_id) if commune_id else None
     if commune is not None and commune.level == UnitLevel.COMMUNE and can_view_path(current_user, commune.path):
@@ -116,7 +117,7 @@ def _scope_prefixes() -> tuple[list[str], AdminUnit | None]:
 def _render_list(template: str, page, as_of, commune, **context):
     """A list page of the user's area: its page of rows, the date and the commune filter."""
     return render_template(template, page=page, total=page.total, as_of=as_of, commune=commune,
-                           communes=services.commune_choices(scope_of(current_user).prefixes, as_of), **context)
+                           communes=services.commune_choices(scope_of(current_user).read_prefixes, as_of), **context)
 
 
 # --- dashboard and chain -------------------------------------------------------------------------
