@@ -5,6 +5,7 @@ confirmation box); the rules (scope, dates in order, not in the future, status) 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -159,3 +160,21 @@ class EndDutyForm(DomainErrorForm):
     duty = _duty_field()
     on = _date(_l("Thôi kiêm nhiệm từ ngày"))
     submit = SubmitField(_l("Thôi kiêm nhiệm"))
+
+
+class RosterImportForm(DomainErrorForm):
+    """The upload of a roster file (issue #12 item 3): shape only; reading and every rule are
+    ``roster_import``'s."""
+
+    file = FileField(_l("Tệp danh sách (Excel .xlsx, .xls, .ods hoặc CSV)"),
+                     validators=[FileRequired(_l("Vui lòng chọn tệp cần nhập."))],
+                     render_kw={"accept": ".xlsx,.xlsm,.xls,.ods,.csv,.txt"})
+    submit = SubmitField(_l("Tải lên và kiểm tra"))
+
+
+class ImportConfirmForm(DomainErrorForm):
+    """The confirmation after the dry run: the staged file's token, nothing else (the plan is
+    made again from the file, nothing the page showed is trusted)."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField(_l("Nhập vào cơ sở dữ liệu"))

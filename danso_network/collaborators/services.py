@@ -34,7 +34,7 @@ from ..common.paging import PER_PAGE, Page, clamp, paginate
 from ..errors import Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..recruitment.models import Candidate
-from ..recruitment.services import bands_in_force, below_quota, quota_sql
+from ..recruitment.services import bands_in_force, below_quota, check_national_id, quota_sql
 from ..textnorm import fold, is_ascii_digits
 from ..units.models import AdminUnit, UnitLevel
 from ..units.services import bytewise, in_areas, is_postgresql, valid_on
@@ -1101,3 +1101,193 @@ def roster_rows(prefixes: Sequence[str], filters: RosterFilters) -> Iterator[Ros
     result = db.session.execute(_roster_select(prefixes, filters).execution_options(yield_per=1000))
     for values in result:
         yield _row(values, filters)
+
+
+# --- people appointed before the app ("from paper") -------------------------------------------------
+#
+# A province that starts using the app already has a network: people recognised by decisions on
+# paper, serving for years. They are entered as they are now, without replaying the selection
+# workflow (its criteria may postdate their recognition): candidate, an application in state
+# "active" nominated "Chuyển từ sổ sách giấy" with one timeline entry, the collaborator, the
+# primary assignment from the day they began (the decision's number as its reference), any
+# additional hamlet, and "kiêm công tác gia đình và trẻ em" from the same day where they hold it.
+# The demo writes its pre-app people the same way (demo/network.py ``_write_people``); the roster
+# import (``roster_import``) writes through :func:`record_from_paper`.
+
+FROM_PAPER = "Chuyển từ sổ sách giấy"  # Application.nominated_by of a person entered from paper (as the demo)
+
+
+@dataclass(frozen=True)
+class PaperHamlet:
+    """A hamlet as :func:`record_from_paper` needs it (no ORM object: an import names thousands)."""
+
+    id: int
+    path: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PaperCollaborator:
+    """One person appointed before the app, as the paper record has them today."""
+
+    full_name: str
+    date_of_birth: date
+    sex: str
+    national_id: str
+    education: str
+    hamlet: PaperHamlet  # the primary hamlet, where they live (TT 02/2021/TT-BYT Art. 2.2)
+    started_on: date
+    ethnicity: str = ""
+    phone: str | None = None
+    is_village_health_worker: bool = False
+    decision_ref: str | None = None
+    contract_number: str | None = None
+    contract_date: date | None = None
+    family_children: bool = False
+    additional: tuple[tuple[PaperHamlet, date, str | None], ...] = ()  # (hamlet, from, decision)
+    row: int | None = None  # where it was read (an import's row number), for the audit
+
+
+def _insert_rows(model, rows: list[dict]) -> None:
+    """The rows as one executemany of the table's INSERT (SQLAlchemy Core: no ORM object, no
+    per-row bookkeeping), the same on SQLite and PostgreSQL. Without RETURNING: SQLite would then
+    insert row by row to keep the new ids in order; they are read back by a unique key instead."""
+    if rows:
+        db.session.connection().execute(model.__table__.insert(), rows)
+
+
+def _ids_by(column, key_column, keys: Sequence) -> dict:
+    """``{key: id}`` of the rows just inserted, read back by a unique key a few hundred at a time."""
+    found = {}
+    ordered = list(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        found.update({key: row_id for row_id, key in db.session.execute(
+            select(column, key_column).where(key_column.in_(chunk)))})
+    return found
+
+
+def _record_many(action: str, events: Sequence[tuple[int, str, str | None, dict]], actor) -> None:
+    """One audit event per ``(collaborator id, label, unit path, after)``, as
+    :func:`audit.services.record` writes it (the actor — the logged-in user when None in a
+    request, else the system —, JSON values, the request's address), in one multi-row INSERT
+    rather than one ORM object and INSERT each."""
+    from flask import has_request_context, request
+
+    from ..audit import services as audit
+    from ..audit.models import AuditEvent
+
+    who = audit._resolve_actor(actor)
+    stamp, ip = now(), request.remote_addr if has_request_context() else None
+    _insert_rows(AuditEvent, [dict(
+        at=stamp, actor_id=getattr(who, "id", None), actor_name=getattr(who, "username", None) or audit.SYSTEM_ACTOR,
+        action=action, object_type="Collaborator", object_id=str(object_id), object_label=label[:300],
+        unit_path=unit_path, before=None, after=audit._jsonable(after), ip=ip)
+        for object_id, label, unit_path, after in events])
+
+
+def _check_paper(person: PaperCollaborator, on: date, areas: Sequence[str] | None) -> None:
+    if areas is not None and not person.hamlet.path.startswith(tuple(areas)):
+        raise PermissionDenied(_l("%(h)s nằm ngoài địa bàn bạn được phân quyền phân công cộng tác viên; "
+                                  "không có gì được thay đổi.", h=person.hamlet.name), field="hamlet")
+    if len(" ".join(person.full_name.split())) < 3:
+        raise ValidationFailed(_l("Vui lòng nhập đầy đủ họ và tên."), field="full_name")
+    starts = [person.started_on, *(since for _h, since, _ref in person.additional)]
+    if max(starts) > on or person.date_of_birth >= on:
+        raise ValidationFailed(_l("Ngày %(d)s chưa đến: chỉ ghi nhận việc đã xảy ra, không chọn ngày trong tương lai.",
+                                  d=_d(max(max(starts), person.date_of_birth))), field="started_on")
+    if min(starts) < person.started_on:
+        raise ValidationFailed(_l("Ngày bắt đầu kiêm nhiệm (%(d)s) không được trước ngày cộng tác viên bắt đầu "
+                                  "hoạt động (%(s)s).", d=_d(min(starts)), s=_d(person.started_on)), field="on")
+    check_national_id(person.national_id, born=person.date_of_birth, sex=person.sex)
+
+
+def record_from_paper(people: Sequence[PaperCollaborator], *, actor, source: str,
+                      audit_after: dict | None = None) -> list[int]:
+    """Enter people appointed before the app as they are today (DOMAIN.md §7.2: the paper
+    records of a province that starts using the app; issue #12 item 3), in bulk — a few
+    multi-row INSERTs whatever their number, the new ids read back by the CCCD — and return their
+    collaborator ids in order.
+
+    Each person gets a candidate (residence: the primary hamlet), an application in state
+    "active" nominated :data:`FROM_PAPER` with its contract and one timeline entry saying where
+    the record came from (``source``, e.g. the file's name), the collaborator, the primary
+    assignment from ``started_on`` (``decision_ref``: the recognition decision's number as
+    written; no ``RecognitionDecision`` row is made, its issuer and signer are not on the paper
+    list), each additional hamlet (kiêm nhiệm), and "kiêm công tác gia đình và trẻ em" from
+    ``started_on`` when ``family_children``. One audit event per person (``collaborator.from_paper``,
+    ``audit_after`` added to its after-dict).
+
+    The caller checked the rules that need the database (the hamlets exist and are in force
+    from the start, the CCCD is new, the province allows an additional hamlet); this function
+    checks again what it can without reading: the actor's assignment scope (None: the system),
+    no date in the future, additional hamlets not before the primary one, and the CCCD
+    (:func:`recruitment.services.check_national_id`). A refusal raises before anything is
+    written. Never commits."""
+    from ..recruitment.models import Application, ApplicationEvent
+    from ..recruitment.workflow import State
+    from .permissions import ASSIGNMENT_ROLES
+
+    if not people:
+        return []
+    day = today()
+    areas = None
+    if actor is not None:
+        from ..auth.permissions import scope_of
+
+        areas = scope_of(actor).prefixes_for(ASSIGNMENT_ROLES)
+    for person in people:
+        _check_paper(person, day, areas)
+    stamp = now()
+    actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None) or "system"
+    # Rows inserted in bulk, their ids read back by their unique keys (the CCCD, then the candidate).
+    _insert_rows(Candidate, [dict(
+        full_name=" ".join(p.full_name.split()), search_text=fold(p.full_name), date_of_birth=p.date_of_birth,
+        sex=p.sex, ethnicity=(p.ethnicity or "").strip(), national_id=p.national_id, phone=p.phone,
+        residence_hamlet_id=p.hamlet.id, resident_since=None, education=p.education,
+        is_village_health_worker=p.is_village_health_worker, speaks_local_language=False,
+        created_at=stamp) for p in people])
+    by_cccd = _ids_by(Candidate.id, Candidate.national_id, [p.national_id for p in people])
+    candidate_ids = [by_cccd[p.national_id] for p in people]
+    _insert_rows(Application, [dict(
+        candidate_id=cid, hamlet_id=p.hamlet.id, hamlet_path=p.hamlet.path, state=State.ACTIVE.value, version=1,
+        nominated_by=FROM_PAPER, dossier={}, decision_id=None, contract_number=p.contract_number,
+        contract_date=p.contract_date, activated_on=p.started_on, created_at=stamp, updated_at=stamp)
+        for p, cid in zip(people, candidate_ids, strict=True)])
+    by_candidate = _ids_by(Application.id, Application.candidate_id, candidate_ids)  # new people: one each
+    application_ids = [by_candidate[cid] for cid in candidate_ids]
+    _insert_rows(ApplicationEvent, [dict(
+        application_id=aid, action="activate", from_state=State.CONTRACTED.value, to_state=State.ACTIVE.value,
+        actor_id=actor_id, actor_name=actor_name, at=stamp,
+        comment=(f"{FROM_PAPER}: công nhận theo {p.decision_ref or 'quyết định không ghi số'}; hoạt động từ "
+                 f"{_d(p.started_on)}. Nguồn: {source}.")) for p, aid in zip(people, application_ids, strict=True)])
+    _insert_rows(Collaborator, [dict(
+        candidate_id=cid, application_id=aid, activated_on=p.started_on, created_at=stamp)
+        for p, cid, aid in zip(people, candidate_ids, application_ids, strict=True)])
+    by_candidate = _ids_by(Collaborator.id, Collaborator.candidate_id, candidate_ids)
+    collaborator_ids = [by_candidate[cid] for cid in candidate_ids]
+    assignments, duties = [], []
+    for p, cid in zip(people, collaborator_ids, strict=True):
+        assignments.append(dict(collaborator_id=cid, hamlet_id=p.hamlet.id, hamlet_path=p.hamlet.path,
+                                kind=AssignmentKind.PRIMARY.value, started_on=p.started_on, decision_ref=p.decision_ref,
+                                created_at=stamp, created_by_id=actor_id))
+        for hamlet, since, ref in p.additional:
+            assignments.append(dict(collaborator_id=cid, hamlet_id=hamlet.id, hamlet_path=hamlet.path,
+                                    kind=AssignmentKind.ADDITIONAL.value, started_on=since, decision_ref=ref,
+                                    created_at=stamp, created_by_id=actor_id))
+        if p.family_children:
+            duties.append(dict(collaborator_id=cid, duty=DutyKind.FAMILY_CHILDREN.value, started_on=p.started_on,
+                               decision_ref=p.decision_ref, created_at=stamp, created_by_id=actor_id))
+    _insert_rows(Assignment, assignments)
+    _insert_rows(CollaboratorDuty, duties)
+    events = []
+    for p, cid in zip(people, collaborator_ids, strict=True):
+        after = {"hamlet_id": p.hamlet.id, "hamlet": p.hamlet.name, "started_on": p.started_on,
+                 "decision_ref": p.decision_ref, "contract_number": p.contract_number,
+                 "is_village_health_worker": p.is_village_health_worker, "family_children": p.family_children,
+                 "additional": [{"hamlet": h.name, "on": since} for h, since, _ref in p.additional],
+                 "source": source, **({"row": p.row} if p.row is not None else {}), **(audit_after or {})}
+        events.append((cid, p.full_name, p.hamlet.path, after))
+    _record_many("collaborator.from_paper", events, actor)
+    db.session.flush()
+    return collaborator_ids

@@ -1,6 +1,7 @@
 """Collaborator pages: roster (by unit, by centre, over the user's whole scope), profile,
 assignment actions (transfer, extra hamlet, suspend, reinstate, terminate, end a cover), quota
-status, Sổ A0 hand-overs.
+status, Sổ A0 hand-overs, and the roster's import from a file with its template (issue #12 item 3:
+upload → dry run → confirm; a long file through a background job).
 
 Every page loads its object with ``load_or_404`` and the permission predicate (404 unknown, 403
 out of scope). A POST validates the form's shape and runs one service through ``run_service``,
@@ -11,11 +12,13 @@ Lists are counted and sliced by the database (``services.roster_page``, ``quota_
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
@@ -31,8 +34,14 @@ from ..common.clock import today
 from ..common.paging import paginate
 from ..common.params import bool_arg, choice_arg, date_arg, page_arg
 from ..common.views import actor, load_or_404, run_service
-from ..errors import MAX_ID
+from ..errors import MAX_ID, DomainError
+from ..exports.services import content_disposition
 from ..extensions import db
+from ..imports import staging
+from ..imports.reading import FileRefused
+from ..jobs import services as jobs
+from ..jobs.models import Job
+from ..jobs.permissions import can_view_job
 from ..recruitment.labels import EDUCATION_LABELS, SEX_LABELS
 from ..recruitment.permissions import can_view_application
 from ..recruitment.services import provinces_without_criteria
@@ -41,13 +50,15 @@ from ..training import services as training
 from ..units.labels import type_label
 from ..units.models import LEVEL_TYPES, AdminUnit, Facility, UnitLevel
 from ..units.services import path_filter, served_units, valid_on
-from . import services
+from . import roster_import, roster_template, services
 from .forms import (
     AddHamletForm,
     EndCoverForm,
     EndDutyForm,
     HandoverForm,
+    ImportConfirmForm,
     ReinstateForm,
+    RosterImportForm,
     StartDutyForm,
     SuspendForm,
     TerminateForm,
@@ -156,8 +167,11 @@ def _render_roster(prefixes: list[str], filters: services.RosterFilters, *, titl
     number, per_page = page_arg()
     page = services.roster_page(prefixes, filters, page=number, per_page=per_page)
     context.setdefault("communes", [])
+    unit = context.get("unit")
+    import_unit = unit.id if unit is not None and can_change_assignments(current_user, unit) else None
     return render_template("collaborators/roster.html", page=page, filters=filters, title=title,
-                           hamlet_types=HAMLET_TYPES, type_label=type_label, **context)
+                           hamlet_types=HAMLET_TYPES, type_label=type_label, may_import=_may_import(),
+                           import_unit=import_unit, **context)
 
 
 @bp.get("/roster")
@@ -267,6 +281,11 @@ def _summary(event: AuditEvent) -> str:
         return _("%(h)s, từ ngày %(d)s", h=event.object_label, d=_iso(after.get("requested_on")))
     if event.action == "handover.record":
         return _("Ngày %(d)s, người nhận: %(p)s", d=_iso(after.get("handed_on")), p=after.get("received_by", ""))
+    if event.action == roster_import.PAPER_ACTION:
+        return _("%(h)s, từ ngày %(d)s; nhập từ %(s)s", h=after.get("hamlet", "—"), d=_iso(after.get("started_on")),
+                 s=after.get("source", "—"))
+    if event.action == roster_import.UPDATE_ACTION:
+        return _("Cập nhật từ tệp “%(f)s”", f=after.get("file", "—"))
     return ""
 
 
@@ -529,3 +548,146 @@ def handover(handover_id: int):
     may_record = handover.handed_on is None and can_record_at(current_user, handover.hamlet)
     return render_template("collaborators/handover.html", handover=handover, form=form,
                            may_record=may_record), status
+
+
+# --- importing the roster from a file -------------------------------------------------------------
+
+
+def _may_import(user=None) -> bool:
+    """Whoever may appoint somewhere (station head, centre officer, province admin) may import."""
+    return bool(scope_of(user or current_user).prefixes_for(ASSIGNMENT_ROLES))
+
+
+def _import_unit(unit_id: int | None) -> AdminUnit | None:
+    """The unit a template is asked for (404 unknown, 403 unless the user may appoint there)."""
+    if unit_id is None:
+        return None
+    return load_or_404(AdminUnit, unit_id, need=lambda user, unit: can_change_assignments(user, unit))
+
+
+def _upload_page(form: RosterImportForm, status: int = 200, unit: AdminUnit | None = None):
+    return render_template("collaborators/import.html", form=form, unit=unit, max_mb=_max_mb(),
+                           inline_rows=roster_import.inline_rows(),
+                           instructions=roster_template.instructions()[2:]), status
+
+
+def _max_mb() -> int:
+    from ..imports.reading import max_bytes
+
+    return max_bytes() // (1024 * 1024)
+
+
+def _preview(data: dict, status: int = 200, *, job: Job | None = None):
+    form = ImportConfirmForm(formdata=None, token=data.get("token"))
+    return render_template("collaborators/import_preview.html", report=data, form=form, job=job,
+                           preview_problems=roster_import.PREVIEW_PROBLEMS), status
+
+
+def _run_staged(item: staging.Staged, *, commit: bool):
+    """Read the staged file and make the plan (inline), or hand a long file to a background job.
+    A file that cannot be read is discarded and the upload page says why."""
+    user = actor()
+    try:
+        table = roster_import.read_staged(item)
+    except FileRefused as refused:
+        staging.discard(item)
+        form = RosterImportForm(formdata=None)
+        form.file.errors = [str(refused), *refused.problems]
+        return _upload_page(form, 422)
+    if len(table.rows) > roster_import.inline_rows():
+        job = jobs.submit(roster_import.JOB_KIND, {"token": item.token, "commit": commit}, user)
+        db.session.commit()  # the job starts once its row is committed
+        return redirect(url_for(".import_job", job_id=job.id))
+    plan = roster_import.plan_roster_import(table, user=user)
+    if not commit or plan.problems:
+        db.session.rollback()  # the plan only read
+        if plan.problems:
+            staging.discard(item)  # nothing to confirm: the user fixes the file and uploads it again
+        token = None if plan.problems else item.token
+        return _preview(roster_import.report(plan, token=token), 422 if plan.problems and commit else 200)
+    try:
+        summary = roster_import.apply_roster_import(plan, actor=user, filename=item.filename)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _preview(roster_import.report(plan, token=item.token), error.status)
+    db.session.commit()
+    staging.discard(item)
+    flash(_("Đã nhập tệp “%(f)s”: %(c)s dòng thêm mới, %(u)s dòng cập nhật, %(k)s dòng không đổi.", f=item.filename,
+            c=summary.created, u=summary.updated, k=summary.unchanged), "success")
+    return redirect(url_for(".scope_roster"))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_roster():
+    """Upload a roster file (XLSX/XLS/ODS/CSV): it is kept, read and checked, and the dry run
+    shows what it would do; nothing is written until the user confirms (:func:`import_confirm`)."""
+    require(_may_import())
+    unit = _import_unit(request.args.get("unit_id", type=int))
+    form = RosterImportForm()
+    if not form.validate_on_submit():
+        return _upload_page(form, 422 if form.is_submitted() else 200, unit)
+    try:
+        item = staging.stage(form.file.data.stream, form.file.data.filename, kind=roster_import.STAGED_KIND,
+                             owner_id=current_user.id)
+    except DomainError as error:
+        form.show_domain_error(error)
+        return _upload_page(form, error.status, unit)
+    return _run_staged(item, commit=False)
+
+
+@bp.post("/import/confirm")
+@login_required
+def import_confirm():
+    """Import the file the dry run showed: read again and planned again (the database may have
+    changed since), written in one transaction only if there is no problem."""
+    require(_may_import())
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("Yêu cầu nhập không hợp lệ. Vui lòng tải tệp lên lại."), "danger")
+        return redirect(url_for(".import_roster"))
+    item = staging.staged(form.token.data, kind=roster_import.STAGED_KIND, owner_id=current_user.id)
+    return _run_staged(item, commit=True)
+
+
+@bp.get("/import/jobs/<int:job_id>")
+@login_required
+def import_job(job_id: int):
+    """A long file's dry run or import, run in the background: its progress while it runs, then
+    the same dry-run page (with the confirmation) or the result."""
+    job = load_or_404(Job, job_id, need=can_view_job, where=lambda j: j.kind == roster_import.JOB_KIND)
+    jobs.fail_if_dead(job, at_once=True)
+    if job.active or job.state != "done":
+        return render_template("collaborators/import_job.html", job=job, expired=jobs.is_expired(job),
+                               refresh=2 if job.active else None)
+    try:
+        result = jobs.open_result(job)
+        data = json.loads(result.path.read_text(encoding="utf-8"))
+    except (DomainError, OSError, ValueError):
+        db.session.rollback()
+        return render_template("collaborators/import_job.html", job=job, expired=True, refresh=None)
+    return _preview(data, job=job)
+
+
+def _template_response(unit: AdminUnit | None):
+    require(_may_import())
+    buffer = io.BytesIO()
+    info = roster_template.write_template(buffer, user=actor(), unit=unit)
+    response = Response(buffer.getvalue(), mimetype=roster_template.MIMETYPE)
+    response.headers["Content-Disposition"] = content_disposition(info.filename, info.display_name)
+    return response
+
+
+@bp.get("/import/template")
+@login_required
+def import_template():
+    """The XLSX template for the hamlets of the user's whole assignment scope."""
+    return _template_response(None)
+
+
+@bp.get("/import/template/<int:unit_id>")
+@login_required
+def import_template_unit(unit_id: int):
+    """The XLSX template for the hamlets of one unit of the user's assignment scope."""
+    return _template_response(_import_unit(unit_id))

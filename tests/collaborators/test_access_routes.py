@@ -1,6 +1,6 @@
 """Fail-closed access over every route of the collaborators blueprint, as tests/test_access.py
 does for the whole app, with builders for this blueprint's URL parameters (collaborator_id,
-assignment_id, handover_id): an object outside station head A's scope and one inside it."""
+assignment_id, handover_id, job_id): an object outside station head A's scope and one inside it."""
 
 from __future__ import annotations
 
@@ -34,6 +34,25 @@ def _handover(world, commune: str) -> int:
     return made[commune]
 
 
+def _import_job(world, commune: str) -> int:
+    """A finished roster-import job of station head A or B (only its owner may open it)."""
+    from datetime import timedelta
+
+    from danso_network.collaborators.roster_import import JOB_KIND
+    from danso_network.common.clock import now
+    from danso_network.jobs.models import Job
+
+    made = world.__dict__.setdefault("_import_jobs", {})
+    if commune not in made:
+        owner = world.users["head_a" if commune == "a" else "head_b"]
+        job = Job(owner_id=owner.id, kind=JOB_KIND, params={}, state="done", engine="inline", done=0,
+                  created_at=now(), expires_at=now() + timedelta(days=1))
+        db.session.add(job)
+        db.session.commit()
+        made[commune] = job.id
+    return made[commune]
+
+
 PARAMETERS = {
     "unit_id": (lambda w: w.commune_b.id, lambda w: w.commune_a.id),
     "facility_id": (lambda w: w.station_b.id, lambda w: w.station_a.id),
@@ -41,6 +60,7 @@ PARAMETERS = {
     "assignment_id": (lambda w: _collaborator(w, "b").assignments[0].id,
                       lambda w: _collaborator(w, "a").assignments[0].id),
     "handover_id": (lambda w: _handover(w, "b"), lambda w: _handover(w, "a")),
+    "job_id": (lambda w: _import_job(w, "b"), lambda w: _import_job(w, "a")),
 }
 
 
