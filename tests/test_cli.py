@@ -37,6 +37,17 @@ def test_a_data_command_runs_without_a_key(bare_env):
     assert "Traceback" not in result.output
 
 
+def test_migrating_in_process_keeps_the_applications_logs(bare_env):
+    """A failed background job is logged with its traceback for the administrator; Alembic's
+    logging set-up used to disable every logger already created (``fileConfig``'s default), so
+    after ``db upgrade`` in the same process those logs vanished."""
+    import logging
+
+    job_log = logging.getLogger("danso_network")  # the app.logger jobs log to
+    assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
+    assert not job_log.disabled
+
+
 def test_the_web_server_refuses_a_throwaway_key(bare_env):
     result = CliRunner().invoke(cli, ["run"])
     assert result.exit_code == 2
