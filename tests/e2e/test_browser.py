@@ -58,6 +58,8 @@ def test_the_page_fits_the_screen_and_the_account_menu_is_reachable(browser, liv
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         if width < 1200:
             page.locator(".navbar-toggler").click()
+            # The menu slides open; a tap during the slide lands on a moving link.
+            page.locator(".navbar-collapse.show:not(.collapsing)").wait_for()
         account = page.locator(".navbar .dropdown-toggle", has_text="admin75")
         account.click()
         box = page.get_by_role("link", name="Đổi mật khẩu").bounding_box()
