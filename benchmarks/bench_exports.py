@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from pathlib import Path
 from danso_network.common.clock import today
 from danso_network.extensions import db
 
+from .memory import high_water_mark, in_child, rss_now
 from .notes import Later
 
 XLSX_TARGET_MS = 30_000.0
@@ -93,33 +92,9 @@ def write_floor(rows: list[tuple], path: Path) -> None:
 
 
 def measure_memory(url: str, fmt: str = "xlsx") -> dict:
-    """Export the national roster in a process of its own and return its peak resident size
-    (``VmHWM``) and the size before the export (app and libraries loaded), in bytes.
-
-    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux keeps a process's high-water mark across
-    ``fork`` and ``execve`` (getrusage(2)), so a child of the benchmark — a process of several
-    hundred MB holding the floor's rows — reported the parent's size, not its own (the
-    +545 MB / +1.9 GB of an earlier RESULTS.md). ``VmHWM`` belongs to the address space, which
-    ``execve`` replaces."""
-    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_exports", "--memory", "--url", url,
-                          "--format", fmt], capture_output=True, text=True, cwd=HERE.parent, check=False)
-    if out.returncode != 0:
-        raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1][:300])
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _high_water_mark() -> int:
-    """The process's peak resident size so far, in bytes (``VmHWM``, Linux)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
-def _rss_now() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    """Export the national roster in a process of its own and return its peak resident size and
+    the size before the export (app and libraries loaded), in bytes (:mod:`benchmarks.memory`)."""
+    return in_child("benchmarks.bench_exports", "--url", url, "--format", fmt)
 
 
 def _memory_main(url: str, fmt: str) -> int:
@@ -133,11 +108,11 @@ def _memory_main(url: str, fmt: str) -> int:
     app = make_bench_app(url)
     with app.app_context(), tempfile.TemporaryDirectory() as folder:
         db.session.execute(db.select(1))
-        before = _rss_now()
+        before = rss_now()
         started = time.perf_counter()
         size = export_to(Path(folder) / f"all.{fmt}", fmt)
         seconds = time.perf_counter() - started
-    peak = _high_water_mark()
+    peak = high_water_mark()
     print(json.dumps({"before": before, "peak": peak, "seconds": seconds, "bytes": size}))
     return 0
 

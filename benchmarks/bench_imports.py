@@ -13,7 +13,7 @@ back once the import has flushed every statement (the commit itself is not timed
   loaded set-based) and applied (``units.hamlets_import.apply_hamlets``: 60,000 units and 60,000
   audit events written in batches), as ``danso units import-hamlets`` does. Target: < 60 s, and
   peak memory < 300 MB — measured once in a subprocess of its own (``--memory``): its peak
-  resident size (``ru_maxrss``), and what the import adds to the process (Python, the app and its
+  resident size (``VmHWM``, :mod:`benchmarks.memory`), and what the import adds to the process (Python, the app and its
   libraries loaded beforehand, as in a worker or the CLI);
 - ``hamlets_again``: the national file of the dataset's own hamlets (≈ 63,000, from the
   template's columns), a third of them with new figures: every row matched, a third updated.
@@ -24,10 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +32,7 @@ from pathlib import Path
 
 from danso_network.extensions import db
 
+from .memory import high_water_mark, in_child, rss_now
 from .notes import Later
 
 TARGET_MS = 60_000.0
@@ -135,16 +133,7 @@ def import_and_roll_back(path: Path) -> dict:
 def measure_memory(url: str, which: str = "new") -> dict:
     """Import the national file in a process of its own; its peak resident size and the size
     it had before the import (app and libraries loaded), in bytes."""
-    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_imports", "--memory", "--url", url,
-                          "--which", which], capture_output=True, text=True, cwd=HERE.parent, check=False)
-    if out.returncode != 0:
-        raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1][:300])
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _rss_now() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return in_child("benchmarks.bench_imports", "--url", url, "--which", which)
 
 
 def _memory_main(url: str, which: str) -> int:
@@ -157,11 +146,11 @@ def _memory_main(url: str, which: str) -> int:
         path = Path(folder) / "thon.csv"
         (write_new_hamlets if which == "new" else write_existing_hamlets)(path)
         db.session.rollback()
-        before = _rss_now()
+        before = rss_now()
         started = time.perf_counter()
         result = import_and_roll_back(path)
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = high_water_mark()
     print(json.dumps({"before": before, "peak": peak, "seconds": seconds, **result}))
     return 0
 

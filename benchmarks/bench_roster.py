@@ -60,9 +60,11 @@ from danso_network.units.models import AdminUnit, Facility, FacilityKind, UnitLe
 
 from .bench_coverage import build_coverage_cases
 from .bench_exports import build_export_cases
+from .bench_imports import build_hamlet_cases
 from .bench_lists import build_list_cases
 from .bench_maps import DEMO_PG_DATABASE, build_demo_cases, build_map_cases, demo_sqlite_path, ensure_demo
 from .bench_reports import build_report_cases
+from .bench_roster_import import build_roster_import_cases
 from .national import BENCH_PASSWORD, NATIONAL_USERNAME, ensure_dataset, make_bench_app
 
 HERE = Path(__file__).resolve().parent
@@ -452,12 +454,19 @@ def run_database(result: DbResult, args) -> None:
         if args.only in (None, "reports"):
             report_cases, report_notes = build_report_cases(app, info, Case=Case, http=_http, login=_login)
             result.groups.append(Group("reports", "Yearly network report (issue #11)", report_cases, report_notes))
+        if args.only in (None, "imports"):
+            # Every timed import is rolled back: the dataset is the same for every round and run.
+            hamlet_cases, hamlet_notes = build_hamlet_cases(app, info, Case=Case, http=_http, login=_login)
+            roster_import_cases, roster_import_notes = build_roster_import_cases(app, info, Case=Case, http=_http,
+                                                                                 login=_login)
+            result.groups.append(Group("imports", "Imports (issue #12)", hamlet_cases + roster_import_cases[1:],
+                                       hamlet_notes + roster_import_notes))
         for group in result.groups:
             print(f"  {group.title}: measuring {len(group.cases)} cases × ({args.warmup} warm-up + {args.reps}) …",
                   flush=True)
             started = time.perf_counter()
             # Exports and reports take seconds each: a case over a second is timed three times only.
-            limit = {"lists": args.slow_limit, "exports": 1.0, "reports": 1.0}.get(group.key)
+            limit = {"lists": args.slow_limit, "exports": 1.0, "reports": 1.0, "imports": 1.0}.get(group.key)
             measure(group.cases, args.warmup, args.reps, limit)
             print(f"  … {time.perf_counter() - started:.0f} s", flush=True)
         for group in result.groups:
@@ -720,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true", help="rebuild the datasets even if present")
     parser.add_argument("--proposals", action="store_true",
                         help="also measure with the proposed indexes (done anyway when a target is missed)")
-    parser.add_argument("--only", choices=("roster", "lists", "coverage", "maps", "exports", "reports"),
+    parser.add_argument("--only", choices=("roster", "lists", "coverage", "maps", "exports", "reports", "imports"),
                         help="measure one group of cases only (maps: the demo's and the national map groups)")
     parser.add_argument("--slow-limit", type=float, default=10.0,
                         help="a list case whose first run takes longer (seconds) is timed 3 times only")

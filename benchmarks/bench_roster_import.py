@@ -26,7 +26,7 @@ province's file has:
   database (the commit itself is timed in the memory run below, on a copy). Target < 20 s.
 - Memory, measured once in a subprocess of its own (``--memory``): the dry run then the import
   of the same file, committed when the database is a throwaway copy; its peak resident size
-  (``ru_maxrss``) and what the import added to the process it runs in (the size just before,
+  (``VmHWM``, :mod:`benchmarks.memory`) and what the import added to the process it runs in (the size just before,
   Python, the app and its libraries loaded, as in a web worker or the CLI). Target: < 300 MB
   added (the convention of the export benchmark). When committed, the same file is planned again
   and must come back all "unchanged".
@@ -36,11 +36,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +47,7 @@ from pathlib import Path
 from danso_network.common.clock import today
 from danso_network.extensions import db
 
+from .memory import high_water_mark, in_child, rss_now
 from .notes import Later
 
 ROWS = 10_000
@@ -190,17 +188,8 @@ def import_file(app, path: Path, username: str, *, commit: bool = False) -> str:
 def measure_memory(url: str, path: Path, username: str, *, commit: bool) -> dict:
     """The dry run and the import in a process of their own: its peak resident size and the size
     before, in bytes, and the seconds each took."""
-    args = [sys.executable, "-m", "benchmarks.bench_roster_import", "--memory", "--url", url, "--file", str(path),
-            "--user", username] + (["--commit"] if commit else [])
-    out = subprocess.run(args, capture_output=True, text=True, cwd=HERE.parent, check=False)
-    if out.returncode != 0:
-        raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1][:300])
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _rss_now() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return in_child("benchmarks.bench_roster_import", "--url", url, "--file", str(path), "--user", username,
+                           *(["--commit"] if commit else []))
 
 
 def _memory_main(url: str, path: Path, username: str, commit: bool) -> int:
@@ -213,14 +202,14 @@ def _memory_main(url: str, path: Path, username: str, commit: bool) -> int:
     with app.app_context():
         db.session.execute(db.select(1))
         db.session.rollback()
-    before = _rss_now()
+    before = rss_now()
     started = time.perf_counter()
     dry_run(app, path, username)
     dry = time.perf_counter() - started
     started = time.perf_counter()
     import_file(app, path, username, commit=commit)
     seconds = time.perf_counter() - started
-    result = {"before": before, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    result = {"before": before, "peak": high_water_mark(),
               "dry_seconds": dry, "import_seconds": seconds, "committed": commit}
     if commit:
         from danso_network.collaborators.roster_import import FIELDS, plan_roster_import
