@@ -12,12 +12,13 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import TextInput
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from ..common.clock import today as clock_today
 from ..errors import DomainError
@@ -133,3 +134,30 @@ class ConfirmImportForm(FlaskForm):
 
     token = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Nhập"))
+
+
+class MergeHamletsForm(DomainErrorForm):
+    """A hamlet merger (issue #13 item 1): which hamlets, the name and households of the merged
+    hamlet, the effective date and the decision. Shape only; ``units.reforms`` checks the rest
+    and previews the impact before anything is applied."""
+
+    hamlets = SelectMultipleField(_l("Các thôn/tổ dân phố sáp nhập"), coerce=int, validate_choice=False,
+                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    seat = SelectField(_l("Thôn/tổ dân phố giữ trụ sở (giữ số thứ tự)"), coerce=int, validate_choice=False)
+    name = StringField(_l("Tên thôn/tổ dân phố sau sáp nhập"), filters=[_clean_text],
+                       validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=150)])
+    households = _count_field(_l("Số hộ gia đình sau sáp nhập (để trống: cộng số hộ các thôn)"), "households")
+    effective_on = DayFirstDateField(_l("Có hiệu lực từ ngày"), format=DATE_FORMATS,
+                                     validators=[InputRequired(_l("Vui lòng nhập ngày có hiệu lực."))],
+                                     invalid_value_message=_l("Ngày không hợp lệ (ngày/tháng/năm)."))
+    decision_ref = StringField(_l("Số, ngày nghị quyết/quyết định"), filters=[_clean_text],
+                               validators=[DataRequired(_l("Vui lòng nhập số, ngày nghị quyết hoặc quyết định.")),
+                                           Length(max=200)])
+    move_grants = BooleanField(_l("Cấp lại quyền tài khoản theo đề xuất"))
+    preview = SubmitField(_l("Xem trước tác động"))
+    download = SubmitField(_l("Tải bản xem trước (Excel)"))
+    apply = SubmitField(_l("Thực hiện sáp nhập"))
+
+    def validate_hamlets(self, field) -> None:
+        if len(set(field.data or [])) < 2:
+            raise ValidationError(_l("Chọn ít nhất hai thôn/tổ dân phố để sáp nhập."))

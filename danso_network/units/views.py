@@ -15,11 +15,13 @@ processed). The template download refuses what the upload page refuses.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.models import EDITING_ROLES
+from ..auth.models import EDITING_ROLES, Role
 from ..auth.permissions import can_edit_unit, can_view_unit, require, scope_of
 from ..common.clock import today
 from ..common.paging import paginate
@@ -32,12 +34,13 @@ from ..imports.reading import read_table
 from ..jobs import services as jobs
 from ..main.services import stations_without_officer
 from ..targets.services import commune_section
-from . import hamlets_import, services
+from . import hamlets_import, lineage, reforms, services
 from .forms import (
     CloseHamletForm,
     ConfirmImportForm,
     HamletForm,
     ImportFileForm,
+    MergeHamletsForm,
     NewHamletForm,
     hamlet_type_choices,
 )
@@ -81,7 +84,16 @@ def show(unit_id: int):
         page=page, stats=services.child_stats(unit, as_of), sort=sort, descending=descending, flag=flag,
         facilities=facilities, chain=services.supervision_chain(facilities[0]) if facilities else [],
         without_officer=stations_without_officer([unit.path], as_of) if unit.level == UnitLevel.COMMUNE else [],
-        targets=commune_section(unit, as_of, current_user) if unit.level == UnitLevel.COMMUNE else None)
+        targets=commune_section(unit, as_of, current_user) if unit.level == UnitLevel.COMMUNE else None,
+        predecessors=lineage.predecessors(unit), successors=lineage.successors(unit),
+        may_reform=unit.level == UnitLevel.COMMUNE and unit.is_current
+        and Role.PROVINCE_ADMIN in scope_of(current_user).roles_at(unit.path),
+        change_labels=reforms.CHANGE_KIND_LABELS, last_day=_last_day)
+
+
+def _last_day(unit: AdminUnit) -> str | None:
+    """The last day a closed unit was in force (its page as of that day), ISO; None while in force."""
+    return (unit.valid_to - timedelta(days=1)).isoformat() if unit.valid_to else None
 
 
 @bp.get("/search")
@@ -308,3 +320,68 @@ def confirm_boundaries(unit_id: int | None = None):
     flash(_("Đã nhập ranh giới từ tệp “%(f)s”: cập nhật %(u)d, không đổi %(n)d thôn/tổ dân phố.",
             f=staged.filename, u=summary.updated, n=summary.unchanged), "success")
     return redirect(_back(unit))
+
+
+# --- reforms: a hamlet merger with its impact previewed (issue #13 items 1-2) ---------------------
+
+
+def _reform_commune(commune_id: int) -> AdminUnit:
+    """A commune in force whose hamlets the user may reorganise: 404 unknown, closed or not a
+    commune; 403 unless a province admin covers it (``reforms.can_reform``: reforms are decided
+    by the province)."""
+    commune = get_unit_or_404(commune_id, level=UnitLevel.COMMUNE)
+    if not commune.is_current:
+        abort(404)
+    require(Role.PROVINCE_ADMIN in scope_of(current_user).roles_at(commune.path))
+    return commune
+
+
+def _merger(form: MergeHamletsForm, hamlets: dict[int, AdminUnit]) -> reforms.MergeUnits:
+    chosen = [hamlets[i] for i in dict.fromkeys(form.hamlets.data) if i in hamlets]
+    seat = hamlets.get(form.seat.data) if form.seat.data in form.hamlets.data else None
+    return reforms.MergeUnits(sources=chosen, target_name=form.name.data, effective_on=form.effective_on.data,
+                              decision_ref=form.decision_ref.data, seat_source=seat or chosen[0],
+                              households=form.households.data)
+
+
+@bp.route("/<int:commune_id>/reform/merge-hamlets", methods=["GET", "POST"])
+@login_required
+def merge_hamlets(commune_id: int):
+    """Merge hamlets of a commune: the form, then "Xem trước" shows everything the merger would
+    change (nothing written), the same as an XLSX, and "Thực hiện" applies it — previewed again
+    first, refused with every problem — and commits once."""
+    commune = _reform_commune(commune_id)
+    hamlets = {h.id: h for h in services.children(commune, today()) if h.level == UnitLevel.HAMLET}
+    form = MergeHamletsForm()
+    choices = [(h.id, h.name) for h in sorted(hamlets.values(), key=lambda h: h.name)]
+    form.hamlets.choices = choices
+    form.seat.choices = [(0, _("— Thôn đầu tiên được chọn —")), *choices]
+    impact = None
+    if form.validate_on_submit():
+        unknown = [i for i in form.hamlets.data if i not in hamlets]
+        if unknown:
+            form.hamlets.errors = [_("Có thôn/tổ dân phố không còn hiệu lực trong %(c)s; vui lòng chọn lại.",
+                                     c=commune.full_name)]
+        else:
+            merger = _merger(form, hamlets)
+            impact = reforms.preview(merger)
+            if form.download.data:
+                from ..exports.views import send_document
+
+                return send_document(reforms.impact_document(impact), "xlsx")
+            if form.apply.data and impact.ok:
+                done = run_service(reforms.apply, merger, actor=actor(), move_grants=form.move_grants.data,
+                                   form=form)
+                if done.ok:
+                    db.session.commit()
+                    merged = done.value.opened[0]
+                    flash(_("Đã sáp nhập %(n)d thôn/tổ dân phố thành %(h)s từ ngày %(d)s.", n=len(merger.sources),
+                            h=merged.name, d=merger.effective_on.strftime("%d/%m/%Y")), "success")
+                    return redirect(url_for(".show", unit_id=merged.id))
+                impact = None
+            db.session.rollback()  # a preview writes nothing
+    elif request.method == "GET":
+        form.effective_on.data = today()
+    return render_template("units/merge_hamlets.html", commune=commune, form=form, impact=impact,
+                           has_hamlets=len(hamlets) >= 2, flag_labels=reforms.FLAG_LABELS,
+                           grant_labels=reforms.GRANT_CHANGE_LABELS)
