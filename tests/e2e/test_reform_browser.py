@@ -1,0 +1,68 @@
+"""A hamlet merger in a real browser (issue #13 "Done when", issue #14 item 1 f): the province admin
+opens the commune, ticks two hamlets, previews the impact, confirms, and lands on the merged
+hamlet's page, which names the hamlets it was formed from; the commune's page as of the day before
+still lists the two. No console error, no CSP violation, no request leaving the app."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from .. import factories
+from .conftest import serve
+
+pytestmark = pytest.mark.e2e
+
+
+def _build() -> dict[str, int]:
+    world = factories.build_world()
+    factories.criteria(world.dong_nai)
+    factories.appoint(world.hamlets_a[0], 21)
+    factories.appoint(world.hamlets_a[1], 22)
+    return {"commune_a": world.commune_a.id}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with serve(tmp_path_factory, "reform", _build, LOGIN_RATE_LIMIT="100 per minute") as served:
+        yield served
+
+
+@pytest.mark.parametrize("width", [1280])
+def test_the_province_admin_merges_two_hamlets(visitor, site, width, tmp_path):
+    from danso_network.common.clock import today
+
+    base_url, ids = site
+    shots = Path(os.environ.get("DANSO_SCREENSHOTS") or tmp_path)  # kept where CI asks
+    shots.mkdir(parents=True, exist_ok=True)
+    page = visitor(base_url, "admin75", viewport={"width": width, "height": 900}, outside=True)
+    page.goto(f"/units/{ids['commune_a']}")
+    page.get_by_role("link", name="Sáp nhập thôn/tổ dân phố").click()
+    page.get_by_label("Khu phố 1", exact=True).check()
+    page.get_by_label("Khu phố 2", exact=True).check()
+    page.get_by_label("Tên thôn/tổ dân phố sau sáp nhập").fill("Khu phố 1-2")
+    page.get_by_label("Số, ngày nghị quyết/quyết định").fill("NQ 25/NQ-HĐND ngày 20/11/2026")
+    page.get_by_role("button", name="Xem trước tác động").click()
+    impact = page.locator("[data-impact]")
+    assert "Khu phố 1-2, Phường Bình Phước" in impact.inner_text()
+    assert impact.locator("[data-impact-assignments] tbody tr").count() == 2
+    page.screenshot(path=shots / f"reform-preview-{width}.png", full_page=True)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Thực hiện sáp nhập").click()
+    page.wait_for_selector("[data-unit-history]")
+    assert "Đã sáp nhập 2 thôn/tổ dân phố thành Khu phố 1-2" in page.inner_text("body")
+    assert "Hình thành từ" in page.inner_text("[data-unit-history]")
+    page.screenshot(path=shots / f"reform-merged-{width}.png", full_page=True)
+
+    # The commune the day before still lists the two hamlets.
+    day_before = (today() - timedelta(days=1)).isoformat()
+    page.goto(f"/units/{ids['commune_a']}?as_of={day_before}")
+    listing = page.inner_text("main")
+    assert "Khu phố 1" in listing and "Khu phố 2" in listing and "Khu phố 1-2" not in listing
+    page.goto(f"/units/{ids['commune_a']}")
+    assert "Khu phố 1-2" in page.inner_text("main")
+    assert page.console_errors == [] and page.outside == [] and page.evaluate("window.__csp") == []
