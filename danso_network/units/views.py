@@ -59,12 +59,18 @@ def get_unit_or_404(unit_id: int, need=can_view_unit, level: UnitLevel | None = 
 @bp.get("/")
 @login_required
 def index():
+    """The tops of the user's area as of a date (issue #13 item 4): today, the units they are
+    granted; on an earlier day, those of them then in force and the units they were formed from
+    (their history, read-only: ``auth.permissions``), so the tree before a reform is the old one."""
     scope = scope_of(current_user)
-    units = services.units_at_paths(scope.prefixes)
+    as_of = date_arg("as_of")
+    is_today = as_of == today()
+    paths = scope.prefixes if is_today else scope.read_prefixes
+    units = [u for u in services.units_at_paths(paths) if u.valid_on(as_of)]
     if len(units) == 1:
-        return redirect(url_for(".show", unit_id=units[0].id))
-    return render_template("units/index.html", units=units, stats=services.unit_stats(units),
-                           can_import=bool(scope.all_roles & EDITING_ROLES))
+        return redirect(url_for(".show", unit_id=units[0].id, **({} if is_today else {"as_of": as_of.isoformat()})))
+    return render_template("units/index.html", units=units, stats=services.unit_stats(units, as_of), as_of=as_of,
+                           is_today=is_today, can_import=bool(scope.all_roles & EDITING_ROLES))
 
 
 @bp.get("/<int:unit_id>")

@@ -130,3 +130,24 @@ def test_only_the_province_admin_reaches_the_page(world, client, people, usernam
     assert client.get(url(world)).status_code == 403
     assert client.post(url(world), data=fields(world, client, apply="x")).status_code == 403
     assert "data-merge-hamlets-link" not in client.get(f"/units/{world.commune_a.id}").get_data(as_text=True)
+
+
+def test_the_unit_browser_shows_the_tree_before_a_commune_merger(world, client, people):
+    """``/units/?as_of=``: the station head of the merged commune sees, as of the day before the
+    merger, the two communes it was formed from (their history), and today only the new one."""
+    from danso_network.units import reforms
+    from tests.units.test_reforms import commune_merger
+
+    reforms.apply(commune_merger(world, effective_on=ON), actor=world.users["admin"])
+    db.session.commit()
+    login(client, "truongtram_a")
+    today_page = client.get("/units/")
+    assert today_page.status_code == 302  # one unit today: its page
+    merged = client.get(today_page.headers["Location"]).get_data(as_text=True)
+    assert "Hình thành từ" in merged and "Xã Đồng Xoài" in merged
+    before = client.get("/units/?as_of=31/12/2025")
+    html = before.get_data(as_text=True)
+    assert before.status_code == 200 and "Dữ liệu quá khứ" in html
+    assert f"/units/{world.commune_a.id}?as_of=2025-12-31" in html and f"/units/{world.commune_b.id}?as_of=2025-12-31" in html
+    assert client.get(f"/units/{world.commune_b.id}?as_of=2025-12-31").status_code == 200  # history, read-only
+    assert client.get(f"/units/{world.hamlets_b[0].id}/edit").status_code == 403
