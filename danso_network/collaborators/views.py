@@ -48,6 +48,7 @@ from ..recruitment.services import provinces_without_criteria
 from ..supervision import services as supervision
 from ..training import services as training
 from ..units.labels import type_label
+from ..units.lineage import area_on
 from ..units.models import LEVEL_TYPES, AdminUnit, Facility, UnitLevel
 from ..units.services import path_filter, served_units, valid_on
 from . import roster_import, roster_template, services
@@ -190,7 +191,8 @@ def scope_roster():
 def roster(unit_id: int):
     """The roster of a commune, a province or any unit in the user's area, as of a date."""
     unit = _unit(unit_id)
-    return _render_roster([unit.path], _roster_filters(), title=unit.full_name, unit=unit)
+    filters = _roster_filters()
+    return _render_roster(area_on(unit, filters.as_of), filters, title=unit.full_name, unit=unit)
 
 
 @bp.get("/roster/centre/<int:facility_id>")
@@ -220,8 +222,9 @@ def quota(unit_id: int):
     as_of = date_arg("as_of")
     flag = choice_arg("flag", FLAG_LABELS)
     number, per_page = page_arg()
-    totals = services.quota_summary([unit.path], as_of=as_of)
-    page = services.quota_page([unit.path], as_of=as_of, flag=flag, page=number, per_page=per_page, totals=totals)
+    area = area_on(unit, as_of)  # before the unit was formed: the units it was formed from
+    totals = services.quota_summary(area, as_of=as_of)
+    page = services.quota_page(area, as_of=as_of, flag=flag, page=number, per_page=per_page, totals=totals)
     return render_template("collaborators/quota.html", unit=unit, as_of=as_of, page=page, totals=totals, flag=flag,
                            show_all=request.args.get("all") == "1",
                            no_criteria=provinces_without_criteria([unit.path], as_of))

@@ -56,6 +56,7 @@ from ..jobs.services import JobFile, register
 from ..recruitment.labels import SEX_LABELS
 from ..textnorm import fold, slug
 from ..units.labels import type_label
+from ..units.lineage import area_on
 from ..units.models import LEVEL_TYPES, AdminUnit, Facility, UnitLevel
 from ..units.services import in_areas, province_id_of, served_units, valid_on
 from .document import Column, Document, Kind, Sheet
@@ -132,12 +133,13 @@ def _viewable(user: User | None, scope, path: str) -> bool:
     return user is None or bool(scope.roles_at(path))
 
 
-def unit_area(unit: AdminUnit, user: User | None, *, partial: bool = False) -> Area:
+def unit_area(unit: AdminUnit, user: User | None, *, on: date | None = None, partial: bool = False) -> Area:
     """A unit's rows (a province, a commune, a hamlet): the user must reach the whole unit, as on
     its roster page (``collaborators.views.roster``); with ``partial`` (the coverage map's rule,
     ``maps.permissions.visible_area``) a province of which the user reaches a part gives that
-    part."""
-    prefixes: tuple[str, ...] = (unit.path,)
+    part. On a day before the unit was formed, the units it was formed from too
+    (``units.lineage.area_on``)."""
+    prefixes: tuple[str, ...] = tuple(area_on(unit, on or today()))
     if user is not None:
         scope = scope_of(user)
         if not scope.roles_at(unit.path):
@@ -187,7 +189,7 @@ def resolve_area(params: dict, user: User | None, on: date, *, partial: bool = F
         unit = _get(AdminUnit, params["unit_id"])
         if unit is None:
             raise NotFound(_l("Không có đơn vị hành chính này."))
-        return unit_area(unit, user, partial=partial)
+        return unit_area(unit, user, on=on, partial=partial)
     if params.get("facility_id") is not None:
         facility = _get(Facility, params["facility_id"])
         if facility is None:

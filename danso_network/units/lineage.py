@@ -135,6 +135,18 @@ def _roll_up(found: dict[str, set[str]], origins: Mapping[str, frozenset[str]]) 
             found[path] = set(common)
 
 
+def area_on(unit: AdminUnit, day: date) -> list[str]:
+    """The paths holding a unit's records on ``day`` (issue #13 item 4: "as of a date
+    everywhere"): its own path; on a day before the unit was formed, also the paths of the units
+    it was formed from, whose records then carried their own paths — so the roster of a merged
+    commune as of the day before the merger lists the collaborators of the communes merged into
+    it, and the totals of the two days add up. Afterwards the predecessors hold nothing in force,
+    so their paths are not needed."""
+    if day >= unit.valid_from:
+        return [unit.path]
+    return collapse([unit.path, *predecessor_areas([unit.path])])
+
+
 # --- one unit's changes ------------------------------------------------------------------------------
 
 

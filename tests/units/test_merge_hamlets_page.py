@@ -151,3 +151,26 @@ def test_the_unit_browser_shows_the_tree_before_a_commune_merger(world, client, 
     assert f"/units/{world.commune_a.id}?as_of=2025-12-31" in html and f"/units/{world.commune_b.id}?as_of=2025-12-31" in html
     assert client.get(f"/units/{world.commune_b.id}?as_of=2025-12-31").status_code == 200  # history, read-only
     assert client.get(f"/units/{world.hamlets_b[0].id}/edit").status_code == 403
+
+
+def test_a_merged_communes_roster_quota_and_export_read_its_predecessors_before_the_merger(world, client, people):
+    """The roster, quota page and roster export of the commune formed on 01/01/2026, as of
+    31/12/2025, list the collaborators then serving in the two communes merged into it: the two
+    days add up (the same people, regrouped)."""
+    from danso_network.units import reforms
+    from tests.units.test_reforms import commune_merger
+
+    appoint(world.hamlets_b[1], 4)
+    db.session.commit()
+    merged = reforms.apply(commune_merger(world, effective_on=ON), actor=world.users["admin"]).opened[0]
+    db.session.commit()
+    login(client, "admin75")
+    names = {f"Nguyễn Thị Ứng Viên {n}" for n in (1, 2, 4)}
+    for day in ("2025-12-31", "2026-01-01"):
+        roster = client.get(f"/collaborators/roster/{merged.id}?as_of={day}").get_data(as_text=True)
+        assert all(name in roster for name in names), day
+        quota = client.get(f"/collaborators/quota/{merged.id}?as_of={day}").get_data(as_text=True)
+        assert "Ấp 2" in quota and "Khu phố 1" in quota, day
+        csv = client.get(f"/collaborators/roster/{merged.id}?as_of={day}&format=csv").get_data(as_text=True)
+        assert all(name in csv for name in names), day
+
