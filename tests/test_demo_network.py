@@ -20,6 +20,7 @@ from danso_network.audit.models import AuditEvent
 from danso_network.auth.models import RoleGrant, User
 from danso_network.collaborators import services as cs
 from danso_network.collaborators.models import (
+    TERMINATION_REASONS,
     Assignment,
     Collaborator,
     CollaboratorDuty,
@@ -49,7 +50,7 @@ from danso_network.supervision.models import (
 )
 from danso_network.training.models import TrainingAttendance, TrainingCourse
 from danso_network.units import services as units
-from danso_network.units.models import AdminUnit, Facility, UnitLevel
+from danso_network.units.models import AdminUnit, Facility, UnitChange, UnitLevel
 
 from .conftest import DEMO_PASSWORD as PASSWORD
 from .conftest import DEMO_SEED as SEED
@@ -100,8 +101,13 @@ def test_three_years_of_turnover_across_the_province(demo):
         Assignment.ended_on.is_not(None)).group_by(Assignment.end_reason)).all())
     assert {"resigned", "moved_out", "health", "contract_ended", "non_performance", "deceased", "transferred"} \
         <= set(reasons)
-    ended = sum(n for r, n in reasons.items() if r not in ("transferred", "cover_ended"))
+    # Turnover counts people who left (the reasons a user gives, TERMINATION_REASONS): not a
+    # transfer nor the end of a cover, nor the reform of 1/7/2025 ending every assignment of that
+    # day in the old hamlet to go on in its successor ("unit_reorganised", service continuous).
+    ended = sum(n for r, n in reasons.items() if r in TERMINATION_REASONS)
     assert 0.15 * report.collaborators_created < ended < 0.45 * report.collaborators_created
+    assert reasons["unit_reorganised"] == _count(Assignment, Assignment.ended_on == date(2025, 7, 1),
+                                                 Assignment.end_reason == "unit_reorganised") > 2000
     assert _count(AuditEvent, AuditEvent.action == "collaborator.terminate") == sum(report.terminations.values())
     assert _count(Assignment, Assignment.ended_on < date(2025, 7, 1)) == report.endings_on_paper > 0
     assert all(a.end_note for a in db.session.scalars(select(Assignment).where(Assignment.end_reason == "deceased")))
@@ -187,10 +193,17 @@ def test_life_of_the_network_in_the_bu_dang_area(demo):
     assert any(r.overdue for r in follow_ups) and any(not r.overdue for r in follow_ups)
     assert _count(SupervisionVisit, SupervisionVisit.follow_up_closed_on.is_not(None)) > len(follow_ups)
     # A meeting every month in Thọ Sơn for three years; ~90 % attend, most hand in the P0 slip.
+    # Until June 2025 the meetings were those of the old communes Thọ Sơn was formed from on
+    # 1/7/2025 (one sheet each, demo/network.py); from July, Thọ Sơn's own.
     tho_son = units.find_unit_by_code("25402")
-    months = [m.month for m in db.session.scalars(select(MonthlyMeeting).where(
-        MonthlyMeeting.commune_id == tho_son.id).order_by(MonthlyMeeting.month))]
+    formed = db.session.scalar(select(UnitChange).where(UnitChange.targets.any(AdminUnit.id == tho_son.id),
+                                                        UnitChange.effective_on == date(2025, 7, 1)))
+    communes = [tho_son.id, *(u.id for u in formed.sources)]
+    months = sorted({m.month for m in db.session.scalars(select(MonthlyMeeting).where(
+        MonthlyMeeting.commune_id.in_(communes)))})
     assert months[0] == date(2023, 11, 1) and months[-1] == date(2026, 10, 1) and len(months) == 36
+    assert min(db.session.scalars(select(MonthlyMeeting.month).where(
+        MonthlyMeeting.commune_id == tho_son.id))) == date(2025, 7, 1)
     rows = _count(MeetingAttendance)
     attended = _count(MeetingAttendance, MeetingAttendance.attended.is_(True))
     p0 = _count(MeetingAttendance, MeetingAttendance.p0_submitted.is_(True))

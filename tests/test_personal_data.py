@@ -348,7 +348,9 @@ def test_demo_decisions_show_each_reader_the_cccds_of_their_own_area_only(app, d
     reader = db.session.scalar(select(User).where(User.username == username))
     client = app.test_client()
     assert login(client, username, DEMO_PASSWORD).status_code == 302
-    decisions = list(db.session.scalars(rs.decisions_query(scope_of(reader).prefixes)))
+    # The decisions list (recruitment.views) reads the reader's area and its history: the decisions
+    # of 2016–2025 name hamlets of the communes the reader's commune was formed from (1/7/2025).
+    decisions = list(db.session.scalars(rs.decisions_query(scope_of(reader).read_prefixes)))
     assert decisions
     mine = personal_data.personal_data_areas(reader)
     shown = hidden = 0

@@ -899,7 +899,7 @@ class RosterRow:
     commune_id: int
     commune_name: str
     assignment_kind: str
-    started_on: date
+    started_on: date  # serving the hamlet since: across the reforms that re-opened it (serving_since)
     ended_on: date | None
     end_reason: str | None
     activated_on: date
@@ -916,12 +916,57 @@ _hamlet = aliased(AdminUnit, name="roster_hamlet")
 _commune = aliased(AdminUnit, name="roster_commune")
 _other = aliased(Assignment, name="later_assignment")
 
+# Reforms followed back by :func:`serving_since` (2025 and 2026 took two; a third to spare).
+SINCE_REFORMS = 3
+
+
+def serving_since(depth: int = SINCE_REFORMS):
+    """SQL, for the roster's "Phụ trách từ": the day the collaborator began serving the hamlet of
+    the row's assignment. An administrative reform closes a hamlet and re-opens it under its new
+    commune, ending the assignment "unit_reorganised" and opening the next one the same day in
+    the successor (``units.reforms``, DESIGN.md §3: units are effective-dated); the person goes
+    on serving the same households, so the day is that of the assignment it continues, followed
+    back through up to ``depth`` reforms: an assignment of the same collaborator and kind that
+    ended "unit_reorganised" on the day this one began. Where two such assignments ended that day
+    (two additional hamlets reorganised at once) the link is not known and the row's own start
+    is shown. A transfer, a return or a hamlet merger starts anew (another hamlet). Continuous
+    service as a whole is ``Collaborator.activated_on`` (tenure)."""
+    chain, links = [Assignment], []
+    for _ in range(depth):
+        later, earlier = chain[-1], aliased(Assignment)
+        links.append(and_(earlier.collaborator_id == later.collaborator_id, earlier.kind == later.kind,
+                          earlier.ended_on == later.started_on,
+                          earlier.end_reason == EndReason.UNIT_REORGANISED.value))
+        chain.append(earlier)
+
+    def start_of(level: int):
+        """The start of the assignment ``level`` reforms back, when the chain is one line."""
+        return (select(func.max(chain[level].started_on)).select_from(*chain[1:level + 1])
+                .where(*links[:level]).having(func.count() == 1).correlate(Assignment).scalar_subquery())
+
+    first = start_of(1)
+    if depth == 1:
+        return func.coalesce(first, Assignment.started_on)
+    deepest = func.coalesce(*(start_of(level) for level in range(depth, 1, -1)), first)
+    return case((first.is_not(None), deepest), else_=Assignment.started_on)
+
+
 _ROSTER_COLUMNS = (
     Collaborator.id, Candidate.full_name, Candidate.national_id, Candidate.date_of_birth, Candidate.sex,
     Candidate.phone, Candidate.is_village_health_worker, _hamlet.id, _hamlet.name, _hamlet.type, _commune.id,
     _commune.name, Assignment.kind, Assignment.started_on, Assignment.ended_on, Assignment.end_reason,
     Collaborator.activated_on,
 )
+_STARTED = 13  # Assignment.started_on's position
+
+
+def _roster_columns(since: bool) -> tuple:
+    """The roster's columns; ``since``: "Phụ trách từ" across reforms (:func:`serving_since`, the
+    page and :func:`roster_rows`) rather than the assignment's own start (the export, which the
+    roster import reads back and compares with the assignment, ``collaborators.roster_import``)."""
+    if not since:
+        return _ROSTER_COLUMNS
+    return (*_ROSTER_COLUMNS[:_STARTED], serving_since().label("serving_since"), *_ROSTER_COLUMNS[_STARTED + 1:])
 
 
 def _roster_conditions(prefixes: Sequence[str], f: RosterFilters) -> tuple[list, object]:
@@ -1000,7 +1045,7 @@ def _roster_order(f: RosterFilters) -> list:
     order = {
         "hamlet": [bytewise(_commune.search_text), _commune.id, bytewise(_hamlet.local_id),
                    bytewise(_hamlet.search_text), _hamlet.id, name_key],
-        "started": [Assignment.started_on.desc(), name_key],
+        "started": [serving_since().desc(), name_key],
         "tenure": [Collaborator.activated_on, name_key],
     }.get(f.sort, [name_key])
     return [*order, Collaborator.id, Assignment.id]
@@ -1040,9 +1085,9 @@ def _roster_from(stmt, f: RosterFilters, *, full: bool, ordered: bool = True, by
     return stmt
 
 
-def _roster_select(prefixes: Sequence[str], f: RosterFilters):
+def _roster_select(prefixes: Sequence[str], f: RosterFilters, *, since: bool = False):
     conds, suspended = _roster_conditions(prefixes, f)
-    return (_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended"), Assignment.hamlet_path,
+    return (_roster_from(select(*_roster_columns(since), suspended.label("suspended"), Assignment.hamlet_path,
                                 Assignment.residence_exception, _family_children(f).label("family_children")), f,
                          full=True)
             .where(*conds).order_by(*_roster_order(f)))
@@ -1079,7 +1124,7 @@ def roster_page(prefixes: Sequence[str], filters: RosterFilters, page: int = 1, 
     ordered = (_roster_from(select(Assignment.id), filters, full=False, by_names=by_names)
                .where(*conds).order_by(*_roster_order(filters)))
     ids = list(db.session.scalars(ordered.limit(per_page).offset(offset)))
-    full = db.session.execute(_roster_from(select(*_ROSTER_COLUMNS, suspended.label("suspended"),
+    full = db.session.execute(_roster_from(select(*_roster_columns(True), suspended.label("suspended"),
                                                   Assignment.hamlet_path, Assignment.residence_exception,
                                                   _family_children(filters).label("family_children"), Assignment.id),
                                            filters, full=True).where(Assignment.id.in_(ids))).all()
@@ -1097,8 +1142,8 @@ def _walk_names(total: int, through: int) -> bool:
 
 
 def roster_rows(prefixes: Sequence[str], filters: RosterFilters) -> Iterator[RosterRow]:
-    """Every roster row for the filters, in order, streamed (for exports)."""
-    result = db.session.execute(_roster_select(prefixes, filters).execution_options(yield_per=1000))
+    """Every roster row for the filters, in order, streamed, "Phụ trách từ" as on the page."""
+    result = db.session.execute(_roster_select(prefixes, filters, since=True).execution_options(yield_per=1000))
     for values in result:
         yield _row(values, filters)
 

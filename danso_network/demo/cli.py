@@ -45,6 +45,11 @@ def load_command(password: str, seed: int, if_empty: bool):
         f"({report.hamlets_created} mới), {report.districts} huyện cũ (lịch sử), "
         f"{report.facilities_created} cơ sở y tế mới."
     )
+    if report.reform is not None:
+        r = report.reform
+        click.echo(f"Sắp xếp đơn vị hành chính từ 01/7/2025 (NQ 1662/NQ-UBTVQH15, qua nhập bảng sắp xếp): "
+                   f"{r.communes_closed} xã/phường/thị trấn cũ của Bình Phước và Đồng Nai → {r.communes_opened} "
+                   f"xã/phường; {r.hamlets_opened} thôn/ấp sang xã/phường mới.")
     if report.pipeline is not None and not report.pipeline.skipped:
         p = report.pipeline
         click.echo(f"Tuyển chọn CTV: {p.applications_created} hồ sơ, {p.decisions_created} quyết định công nhận, "

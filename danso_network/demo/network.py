@@ -36,8 +36,22 @@ How it is built, and why:
   heads from 1/1/2026 (TT 43/2025/TT-BYT, as in the pipeline); elsewhere the province admin
   ``soyte`` records what the centres report. The split also keeps the load fast (a few seconds
   of service calls instead of a minute).
-* A collaborator appointed in 2018 is placed in today's hamlet from 2018: the ấp outlived the
-  reform, only its commune changed; as-of views before 1/7/2025 show them under today's communes.
+* **Across the reform of 1/7/2025** (demo/loader.py applies it before the network is written):
+  what happened before it is recorded where it happened — in the old communes and hamlets. A
+  collaborator appointed in 2018 serves in the ấp as it was then (its version under the old
+  commune, the hamlet the reform re-versioned into today's); their application and recognition
+  decision name that hamlet; the paper-era visits, register hand-overs and meetings (one sheet
+  per old commune) sit there too, and the paper-era courses under the old district and province.
+  Whoever served on 1/7/2025 goes on in the successor hamlet that day, exactly as
+  ``units.reforms.apply`` continues an assignment: the old one ends with the reason "sắp xếp lại
+  đơn vị hành chính" and the reform's decision, the next opens the same day with the same
+  recognition decision and allowance tier (service continuous, ``activated_on`` untouched), the
+  person is recorded as living in the successor hamlet, and a ``collaborator.reform`` audit
+  event says so — the reform is recorded before the paper records are typed in (July 2025), so
+  they continue it as records entered late. A register hand-over still outstanding that day
+  concerns the successor hamlet (the same households), where it is recorded.
+  As of 30/06/2025 the province's network is that of Bình Phước and Đồng Nai; as of 01/07/2025
+  the same collaborators, regrouped under the 95 communes.
 * **The pipeline's communes are left alone** (Bom Bo 25405, Bù Đăng 25396, Đak Nhau 25399): their
   hamlets were empty when the pipeline recruited from July 2025, and its vacancies must stay as it
   planned them. Their collaborators get meetings, visits and training, not endings.
@@ -84,6 +98,7 @@ from ..collaborators.models import (
     Collaborator,
     CollaboratorDuty,
     DutyKind,
+    EndReason,
     RegisterHandover,
     Suspension,
 )
@@ -95,6 +110,7 @@ from ..textnorm import fold
 from ..training.models import TrainingAttendance, TrainingCourse
 from ..units import services as unit_services
 from ..units.models import AdminUnit, Facility, FacilityKind, ServiceArea, UnitLevel
+from ..units.reforms import REORGANISED
 from .pipeline import BOM_BO, NEIGHBOURS, V1_SETTINGS, national_id
 
 PROVINCE_CODE = "75"
@@ -186,6 +202,26 @@ class Hamlet:
     ethnic: bool
     quota: int
     members: list[Member] = field(default_factory=list)  # serving now, in the simulation
+    before: Predecessor | None = None  # its version before the reform (the demo's old tree)
+
+    def placed(self, day: date) -> tuple[int, str]:
+        """The hamlet's (id, path) on ``day``: its old version before the reform."""
+        if day < IMPORT_DAY and self.before is not None:
+            return self.before.id, self.before.path
+        return self.id, self.path
+
+
+@dataclass(frozen=True)
+class Predecessor:
+    """A hamlet's version before the reform, in its old commune, and the change that ended it."""
+
+    id: int
+    path: str
+    name: str
+    commune_id: int
+    commune_path: str
+    decision_ref: str
+    merged: bool  # a hamlet merger (reason "hamlet_merged"), else a reorganisation
 
 
 @dataclass(eq=False)
@@ -399,9 +435,41 @@ def _communes(province: AdminUnit, bands) -> list[Commune]:
         commune.hamlets.append(Hamlet(h.id, h.path, h.name, h.local_id or "", commune, h.households or 0,
                                       bool(h.is_difficult), bool(h.is_ethnic_minority),
                                       rules.quota_for(h.households or 0, bands)))
+    before = _predecessors([h.id for c in result.values() for h in c.hamlets])
     for commune in result.values():
         commune.hamlets.sort(key=lambda h: (h.local_id, h.name))
+        for h in commune.hamlets:
+            h.before = before.get(h.id)
     return sorted(result.values(), key=lambda c: c.code)
+
+
+def _predecessors(hamlet_ids: list[int]) -> dict[int, Predecessor]:
+    """hamlet id → its one predecessor hamlet through the reform of 1/7/2025 (the ``UnitChange``
+    of that day naming the hamlet as its only target and one hamlet as its only source)."""
+    from sqlalchemy.orm import aliased
+
+    from ..units.models import UnitChange, unit_change_source, unit_change_target
+
+    if not hamlet_ids:
+        return {}
+    old, commune = aliased(AdminUnit), aliased(AdminUnit)
+    rows = db.session.execute(
+        select(unit_change_target.c.unit_id, UnitChange.id, UnitChange.kind, UnitChange.decision_ref, old.id, old.path,
+               old.name, commune.id, commune.path)
+        .join(UnitChange, UnitChange.id == unit_change_target.c.change_id)
+        .join(unit_change_source, unit_change_source.c.change_id == UnitChange.id)
+        .join(old, old.id == unit_change_source.c.unit_id).join(commune, commune.id == old.parent_id)
+        .where(UnitChange.effective_on == IMPORT_DAY, unit_change_target.c.unit_id.in_(hamlet_ids),
+               old.level == UnitLevel.HAMLET.value)).all()
+    per_change = {}
+    for target_id, change_id, *_rest in rows:
+        per_change.setdefault(change_id, set()).add(target_id)
+    found: dict[int, list] = {}
+    for target_id, change_id, kind, decision_ref, old_id, old_path, old_name, commune_id, commune_path in rows:
+        if len(per_change[change_id]) == 1:
+            found.setdefault(target_id, []).append(Predecessor(old_id, old_path, old_name, commune_id, commune_path,
+                                                               decision_ref or "", kind == "merge"))
+    return {target_id: olds[0] for target_id, olds in found.items() if len(olds) == 1}
 
 
 def _district_names() -> dict[str, str]:
@@ -667,18 +735,28 @@ NOMINATED_BY = ["Trưởng ấp giới thiệu", "Chi hội Phụ nữ ấp gi�
                 "Họp dân ấp đề cử"]
 
 
+def _continues(m: Member) -> bool:
+    """Someone appointed before the reform still serving on its day (their assignment goes on in
+    the successor hamlet)."""
+    return m.imported and m.hamlet.before is not None and not (m.ended is not None and m.ended < IMPORT_DAY)
+
+
 def _write_people(members: list[Member], province: AdminUnit, rng: random.Random) -> dict[int, int]:
     """Decisions, candidates, applications (one timeline entry each), collaborators and their
-    first assignments, in bulk (a handful of multi-row INSERTs, the same on SQLite and PostgreSQL)."""
+    first assignments, in bulk (a handful of multi-row INSERTs, the same on SQLite and PostgreSQL).
+    Each record names the hamlet as it was on the day (its old version before the reform); the
+    assignments of those serving on 1/7/2025 go on in the successor hamlet (module docstring).
+    Returns each member's first assignment."""
     decisions: dict[int, Decision] = {}
     for m in members:
         decisions.setdefault(id(m.decision), m.decision)
     ordered = sorted(decisions.values(), key=lambda d: (d.issued_on, d.number))
     rows = []
     for d in ordered:
-        rows.append(dict(province_id=province.id, issuer_facility_id=d.issuer_facility_id, issuer_name=d.issuer_name,
-                         number=d.number, year=d.issued_on.year, issued_on=d.issued_on, signer_name=d.signer_name,
-                         signer_title=d.signer_title, scope_path=_common_path([m.hamlet.path for m in d.members]),
+        places = [m.hamlet.placed(m.appointed)[1] for m in d.members]
+        rows.append(dict(province_id=unit_services.province_id_of(places[0]), issuer_facility_id=d.issuer_facility_id,
+                         issuer_name=d.issuer_name, number=d.number, year=d.issued_on.year, issued_on=d.issued_on,
+                         signer_name=d.signer_name, signer_title=d.signer_title, scope_path=_common_path(places),
                          created_at=_stamp(max(d.issued_on, IMPORT_DAY), rng),
                          created_by_id=getattr(d.created_by, "id", None)))
     ids = _insert(RecognitionDecision, rows)
@@ -691,7 +769,8 @@ def _write_people(members: list[Member], province: AdminUnit, rng: random.Random
     ids = _insert(Candidate, [dict(
         full_name=m.person.full_name, search_text=fold(m.person.full_name), date_of_birth=m.person.born,
         sex=m.person.sex, ethnicity=m.person.ethnicity, national_id=m.person.national_id, phone=m.person.phone,
-        residence_hamlet_id=m.hamlet.id, resident_since=m.person.resident_since, education=m.person.education,
+        residence_hamlet_id=m.hamlet.id if _continues(m) else m.hamlet.placed(m.appointed)[0],
+        resident_since=m.person.resident_since, education=m.person.education,
         is_village_health_worker=m.person.vhw, languages=m.person.languages,
         speaks_local_language=m.person.speaks_local_language, prior_experience=m.person.experience,
         created_at=entered[m.key]) for m in members])
@@ -701,8 +780,9 @@ def _write_people(members: list[Member], province: AdminUnit, rng: random.Random
     for m in members:
         tier = "Mức thôn/ấp đặc biệt khó khăn" if m.hamlet.difficult else "Mức chung"
         signed = m.decision.issued_on - timedelta(days=rng.randint(20, 45))
+        hamlet_id, hamlet_path = m.hamlet.placed(m.appointed)
         app_rows.append(dict(
-            candidate_id=m.candidate_id, hamlet_id=m.hamlet.id, hamlet_path=m.hamlet.path, state="active", version=1,
+            candidate_id=m.candidate_id, hamlet_id=hamlet_id, hamlet_path=hamlet_path, state="active", version=1,
             nominated_by=("Chuyển từ sổ sách giấy" if m.imported else
                           f"{rng.choice(NOMINATED_BY)} ({m.hamlet.name})"),
             dossier={k: True for k in DOSSIER_ITEMS}, application_signed_on=signed, decision_id=m.decision.id,
@@ -726,13 +806,47 @@ def _write_people(members: list[Member], province: AdminUnit, rng: random.Random
         m.collaborator_id = new_id
     paper_end = {m.key: (m.ended, m.end_reason, m.end_note) if m.ended is not None and m.ended < IMPORT_DAY
                  else (None, None, None) for m in members}
-    ids = _insert(Assignment, [dict(
-        collaborator_id=m.collaborator_id, hamlet_id=m.hamlet.id, hamlet_path=m.hamlet.path, kind="primary",
-        started_on=m.appointed, ended_on=paper_end[m.key][0], end_reason=paper_end[m.key][1],
-        end_note=paper_end[m.key][2], decision_id=m.decision.id, decision_ref=f"QĐ số {m.decision.number}",
-        allowance_tier=app["allowance_tier"], created_at=entered[m.key],
-        created_by_id=getattr(m.decision.created_by, "id", None)) for m, app in zip(members, app_rows, strict=True)])
+    rows = []
+    for m, app in zip(members, app_rows, strict=True):
+        end = paper_end[m.key]
+        if _continues(m):  # ended by the reform, as units.reforms.apply ends it
+            before = m.hamlet.before
+            end = (IMPORT_DAY, (EndReason.HAMLET_MERGED if before.merged else REORGANISED).value, before.decision_ref)
+        rows.append(dict(
+            collaborator_id=m.collaborator_id, hamlet_id=app["hamlet_id"], hamlet_path=app["hamlet_path"],
+            kind="primary", started_on=m.appointed, ended_on=end[0], end_reason=end[1], end_note=end[2],
+            decision_id=m.decision.id, decision_ref=f"QĐ số {m.decision.number}", allowance_tier=app["allowance_tier"],
+            created_at=entered[m.key], created_by_id=getattr(m.decision.created_by, "id", None)))
+    ids = _insert(Assignment, rows)
+    _continue_across_reform([(m, row, first) for m, row, first in zip(members, rows, ids, strict=True)
+                             if _continues(m)], entered)
     return {m.key: new_id for m, new_id in zip(members, ids, strict=True)}
+
+
+def _continue_across_reform(ended: list[tuple[Member, dict, int]], entered: dict[int, datetime]) -> None:
+    """The assignment of each collaborator serving on 1/7/2025 goes on in the successor hamlet
+    from that day, as ``units.reforms.apply`` continues it: same person, kind, recognition
+    decision and allowance tier, the reform's decision as its reference; one
+    ``collaborator.reform`` audit event each (the reform's own audit, written in bulk)."""
+    from ..audit.models import AuditEvent
+    from ..audit.services import SYSTEM_ACTOR
+    from ..common.clock import now
+
+    if not ended:
+        return
+    ids = _insert(Assignment, [dict(
+        collaborator_id=m.collaborator_id, hamlet_id=m.hamlet.id, hamlet_path=m.hamlet.path, kind=row["kind"],
+        started_on=IMPORT_DAY, decision_id=row["decision_id"], decision_ref=m.hamlet.before.decision_ref,
+        allowance_tier=row["allowance_tier"], created_at=entered[m.key], created_by_id=None)
+        for m, row, _first in ended])
+    at = now()
+    _insert(AuditEvent, [dict(
+        at=at, actor_id=None, actor_name=SYSTEM_ACTOR, action="collaborator.reform", object_type="Collaborator",
+        object_id=str(m.collaborator_id), object_label=m.person.full_name[:300], unit_path=m.hamlet.path,
+        before={"assignments": [{"id": first, "hamlet_id": row["hamlet_id"], "hamlet": m.hamlet.before.name}]},
+        after={"on": IMPORT_DAY.isoformat(), "decision_ref": m.hamlet.before.decision_ref, "reason": row["end_reason"],
+               "assignments": [{"id": new_id, "hamlet_id": m.hamlet.id, "hamlet": m.hamlet.name}]}, ip=None)
+        for (m, row, first), new_id in zip(ended, ids, strict=True)], returning=False)
 
 
 def _officer_name(planner: Planner, commune: Commune) -> str:
@@ -776,7 +890,10 @@ def _write_paper_lifecycle(planner: Planner, assignment_ids: dict[int, int], rng
         else:
             handed, to, receiver = m.ended + timedelta(days=rng.randint(2, 12)), None, None
             receiver = _officer_name(planner, m.current.commune)
-        row = dict(hamlet_id=m.current.id, hamlet_path=m.current.path, from_collaborator_id=m.collaborator_id,
+        # The register of a hamlet the reform re-versioned is handed over in the old hamlet before
+        # 1/7/2025; one still outstanding then concerns the successor (the same households).
+        hamlet_id, hamlet_path = m.current.placed(handed)
+        row = dict(hamlet_id=hamlet_id, hamlet_path=hamlet_path, from_collaborator_id=m.collaborator_id,
                    assignment_id=assignment_ids[m.key], requested_on=m.ended, handed_on=None, received_by=None,
                    to_collaborator_id=None, note=None, recorded_by_id=None)
         if handed < IMPORT_DAY:
@@ -943,6 +1060,10 @@ class Replay:
         self.paper_visits: list[dict] = []
         self.paper_meetings: list[tuple[dict, list[dict]]] = []
         self.paper_courses: list[tuple[dict, list[dict]]] = []
+        # The units of the area before the reform (the centre was the district's): courses of then.
+        self.old_district = db.session.scalar(select(AdminUnit).where(
+            AdminUnit.code == CENTRE_CODE.split("-")[-1], AdminUnit.level == UnitLevel.DISTRICT.value)) or province
+        self.old_province = self.old_district.parent if self.old_district is not province else province
 
     # plumbing
     def push(self, day: date, step_kind: str, /, **data) -> None:
@@ -1219,11 +1340,22 @@ class Replay:
         topic = rng.choice(MEETING_NOTES)
         recorder = self.recorder(commune)
         if day < IMPORT_DAY:
-            meeting = dict(commune_id=commune.id, commune_path=commune.path, month=month, held_on=day,
-                           note="Nhập từ sổ giao ban giấy" + (f". {topic}" if topic else ""),
-                           created_at=self.entered(), recorded_by_id=recorder.id)
-            rows = [dict(collaborator_id=cid, attended=a, p0_submitted=p, note=n) for cid, (a, p, n) in sheet.items()]
-            self.paper_meetings.append((meeting, rows))
+            # Before the reform each old commune held its own meeting: one sheet per old commune.
+            entered = self.entered()
+            communes: dict[tuple[int, str], list] = {}
+            members = {m.collaborator_id: m for m in self.serving(commune, day)}
+            for cid, marks in sheet.items():
+                hamlet = members[cid].hamlet_on(day)
+                where = ((hamlet.before.commune_id, hamlet.before.commune_path) if hamlet.before is not None
+                         else (commune.id, commune.path))
+                communes.setdefault(where, []).append((cid, marks))
+            for (commune_id, commune_path), marks in sorted(communes.items()):
+                meeting = dict(commune_id=commune_id, commune_path=commune_path, month=month, held_on=day,
+                               note="Nhập từ sổ giao ban giấy" + (f". {topic}" if topic else ""),
+                               created_at=entered, recorded_by_id=recorder.id)
+                rows = [dict(collaborator_id=cid, attended=a, p0_submitted=p, note=n) for cid, (a, p, n) in marks]
+                self.paper_meetings.append((meeting, rows))
+            self.report.meetings += len(communes) - 1
         else:
             meeting = self.sv.record_meeting(self.unit(commune.id), month=month, held_on=day, attendance=sheet,
                                              note=topic, actor=recorder)
@@ -1277,9 +1409,9 @@ class Replay:
         result = "; ".join(FINDINGS[k][2] for k in failed)
         supervisor = self._supervisor(member.hamlet.commune)
         if day < IMPORT_DAY:
-            hamlet = member.hamlet_on(day)
+            hamlet_id, hamlet_path = member.hamlet_on(day).placed(day)
             self.paper_visits.append(dict(
-                collaborator_id=member.collaborator_id, hamlet_id=hamlet.id, hamlet_path=hamlet.path,
+                collaborator_id=member.collaborator_id, hamlet_id=hamlet_id, hamlet_path=hamlet_path,
                 supervisor_id=supervisor.id, visited_on=day, checklist=checklist,
                 score=self.sv.checklist_score(checklist), findings=findings, follow_up=follow_up, follow_up_due=due,
                 follow_up_closed_on=closed, follow_up_result=result if closed else None, created_at=self.entered()))
@@ -1310,6 +1442,8 @@ class Replay:
         key, starts, ends, hours, population, organiser, title, location, _, commune_code = spec
         if commune_code is None:
             unit, actor = self.province, self.users["soyte"]
+            if starts < IMPORT_DAY:  # organised before the reform: by the old district or province
+                unit = self.old_district if "huyện" in organiser else self.old_province
         else:
             unit = self.unit(self.communes[commune_code].id)
             actor = self.users.get(_head_of(commune_code)) or self.users["ttyt_budang"]

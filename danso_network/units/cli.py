@@ -214,3 +214,9 @@ def import_hamlet_boundaries_command(file: Path, dry_run: bool, layer: str | Non
     summary = apply_hamlet_boundaries(plan, actor=user, filename=file.name)
     db.session.commit()
     click.echo(f"Đã nhập ranh giới từ “{file.name}”: {_counts(summary, creates=False)} thôn/tổ dân phố.")
+
+
+# ``danso units reform FILE``: a whole administrative reform from a table (units.reform_cli).
+from .reform_cli import reform_command  # noqa: E402
+
+units_cli.add_command(reform_command)

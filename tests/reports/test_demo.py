@@ -6,7 +6,7 @@ the monthly sheets'."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from danso_network.demo import network as demo_network
 from danso_network.extensions import db
 from danso_network.reports import services
 from danso_network.units.models import AdminUnit, Facility, UnitLevel
-from danso_network.units.services import served_units
+from danso_network.units.services import find_unit_by_code, served_units, units_at_level
 
 from ..conftest import DEMO_PASSWORD
 
@@ -28,8 +28,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def province(demo_network_db):
     with demo_network_db.use():
-        yield db.session.scalar(select(AdminUnit).where(AdminUnit.level == UnitLevel.PROVINCE.value,
-                                                        AdminUnit.code == "75"))
+        yield find_unit_by_code("75")  # Thành phố Đồng Nai (the Tỉnh Đồng Nai of the same code closed on 1/7/2025)
 
 
 def _roster(paths, day) -> int:
@@ -77,13 +76,38 @@ def test_the_allowance_is_the_monthly_sheets(province):
                                                                          (r.unit_id for r in report.communes)}
 
 
+def test_the_reform_of_1_july_2025_is_not_turnover(province):
+    """The reform ended every assignment of the old hamlets on 1/7/2025 ("unit_reorganised") and
+    opened the next one in the successor the same day: the same people serving on, nobody left.
+    The reports count as leaving only the terminations (``TERMINATION_REASONS``) — for the new
+    city (Q3 2025) and for the old provinces whose hamlets the reform closed (2025)."""
+    from sqlalchemy import distinct, func
+
+    from danso_network.collaborators.models import TERMINATION_REASONS, Assignment
+    from danso_network.units.services import in_areas
+
+    reform_day = date(2025, 7, 1)
+    reorganised = db.session.scalar(select(func.count()).select_from(Assignment).where(
+        Assignment.ended_on == reform_day, Assignment.end_reason == "unit_reorganised"))
+    assert reorganised > 2000
+    old = [p.path for p in units_at_level(UnitLevel.PROVINCE, as_of=reform_day - timedelta(days=1))]
+    for paths, period in (([province.path], services.Period.of(2025, quarter=3)), (old, services.Period.of(2025))):
+        report = services.network_report(paths, period)
+        assert "unit_reorganised" not in report.total.left and report.total.left_total > 0
+        terminated = db.session.scalar(select(func.count(distinct(Assignment.collaborator_id))).where(
+            in_areas(paths, Assignment.hamlet_path), Assignment.kind == "primary",
+            Assignment.ended_on.between(period.first_day, period.end),
+            Assignment.end_reason.in_([r.value for r in TERMINATION_REASONS])))
+        assert report.total.left_total == terminated < reorganised // 10
+        assert report.total.turnover_pct < 15
+
+
 def test_the_page_and_the_file(app, demo_network_db, client):
     from ..conftest import login
 
     with demo_network_db.use():
         assert login(client, "soyte", DEMO_PASSWORD).status_code == 302
-        province = db.session.scalar(select(AdminUnit).where(AdminUnit.level == UnitLevel.PROVINCE.value,
-                                                             AdminUnit.code == "75"))
+        province = find_unit_by_code("75")
         response = client.get(f"/reports/network?year=2026&area=unit-{province.id}")
         assert response.status_code == 200
         html = response.get_data(as_text=True)
