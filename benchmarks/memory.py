@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,5 +44,13 @@ def in_child(module: str, *args: str) -> dict:
     out = subprocess.run([sys.executable, "-m", module, "--memory", *args], capture_output=True, text=True,
                          cwd=HERE.parent, check=False)
     if out.returncode != 0:
-        raise RuntimeError((out.stderr or out.stdout).strip().splitlines()[-1][:300])
+        raise RuntimeError(_reason(out.stderr or out.stdout))
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _reason(output: str) -> str:
+    """The exception line of a child's traceback (``sqlalchemy.exc.OperationalError: …``), not
+    the "Background on this error" line SQLAlchemy prints after it; else the last line."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)]
+    return (raised[-1] if raised else lines[-1] if lines else "no output")[:300]
