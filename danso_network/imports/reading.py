@@ -97,10 +97,13 @@ class Table:
     columns: dict[str, str]  # field key → the header as written in the file
     rows: list[Row]
     ignored: list[str] = field(default_factory=list)  # headers no field reads
+    labels: dict[str, Any] = field(default_factory=dict)  # field key → its label, for a column the file lacks
 
     def header(self, key: str) -> str:
-        """The column's header as the user wrote it (for problems)."""
-        return self.columns.get(key, key)
+        """The column's header as the user wrote it (for problems); for a column the file does
+        not have (a value the import inferred, e.g. a hamlet's type from its name), the field's
+        label, never the internal key."""
+        return self.columns.get(key) or str(self.labels.get(key, key))
 
 
 def max_bytes() -> int:
@@ -252,7 +255,8 @@ def _table(filename: str, sheets: list[tuple[str | None, Iterator[list]]], field
                 continue
             missing = [f for f in required if f.key not in positions]
             if not missing:
-                return Table(filename, sheet_name, number, headers, list(_rows(rows, positions, number)), ignored)
+                return Table(filename, sheet_name, number, headers, list(_rows(rows, positions, number)), ignored,
+                             {f.key: f.label for f in fields})
             if best is None or len(missing) < len(best[2]):
                 best = (number, sheet_name, missing)
     if best is None:

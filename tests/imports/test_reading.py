@@ -148,3 +148,14 @@ def test_a_vietnamese_header_is_recognised_on_an_english_page(app):
         table = read_table(io.BytesIO("Họ và tên\nAn\n".encode()), [field], filename="a.csv")
         english = read_table(io.BytesIO("Full name\nBình\n".encode()), [field], filename="a.csv")
     assert table.rows[0].get("name") == "An" and english.rows[0].get("name") == "Bình"
+
+
+def test_a_problem_in_a_column_the_file_lacks_names_the_columns_label():
+    """A hamlet file without a "Loại" column: a problem with the type the import inferred from a
+    name names the column "Loại", not the internal key "type"."""
+    table = read_table(workbook([["Họ và tên", "Số CCCD"], ["Nguyễn Thị Lan", "079190000001"]]),
+                       [*FIELDS, Field("type", "Loại")], filename="thon.xlsx")
+    problems = Problems(table)
+    problems.add(2, "type", "không hợp lệ")
+    problems.add(2, "name", "trống")
+    assert [p.column for p in problems.items] == ["Loại", "Họ và tên"]
