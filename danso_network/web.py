@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, flash, g, has_request_context, redirect, request, session, url_for
 from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .common.clock import today
 from .config import PROJECT_ROOT
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+# What a user who must replace their password may still open (web.py ``password_first``).
+PASSWORD_FIRST_OPEN = frozenset({"auth.change_password", "auth.logout", "auth.login", "main.health"})
 
 
 def select_locale() -> str:
@@ -64,6 +68,21 @@ def register_extensions(app: Flask) -> None:
     @app.before_request
     def fresh_request_cache():
         g.pop("_scopes", None)  # scopes are computed per request (see auth.permissions.scope_of)
+
+    @app.before_request
+    def password_first():
+        """A password somebody else chose — a one-time password from the accounts import, a reset
+        by an administrator (``User.password_must_change``) — is replaced before anything else:
+        every page but the password form, logout and the assets leads to the password form. The
+        JSON API is left to its tokens (made by the user, after the change)."""
+        endpoint = request.endpoint or ""
+        if (not current_user.is_authenticated or not current_user.password_must_change
+                or endpoint in PASSWORD_FIRST_OPEN or endpoint == "static" or endpoint.endswith(".static")
+                or endpoint.startswith("api.")):
+            return None
+        flash(_("Mật khẩu hiện tại của bạn do người khác đặt (mật khẩu lần đầu hoặc do quản trị viên đặt lại). "
+                "Vui lòng đổi mật khẩu trước khi tiếp tục."), "warning")
+        return redirect(url_for("auth.change_password"))
 
     @app.after_request
     def private_pages_not_cached(response):

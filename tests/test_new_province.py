@@ -1,8 +1,8 @@
 """Issue #12 "Done when": a province other than Đồng Nai brought in on a fresh database by the
 commands of the README's "Triển khai cho một tỉnh mới" — communes from data/, a centres file,
 stations created, a hamlets file, a collaborators file with one error (shown, nothing written),
-fixed and imported, station head accounts from a file — and the station head logs in and sees
-the roster of their commune."""
+fixed and imported, station head accounts from a file — and the station head logs in with the
+one-time password, sets their own and sees the roster of their commune."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from danso_network.collaborators.models import Collaborator
 from danso_network.extensions import db
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.factories import national_id
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -85,5 +85,10 @@ def test_a_new_province_from_its_files_to_a_station_head_reading_the_roster(app,
     assert "[x] 1. Tỉnh và các xã/phường — Đã xong" in setup and "[~] 3. Thôn/tổ dân phố — Còn thiếu" in setup
 
     login(client, f"tram_{COMMUNES[0]}", password)
+    # A one-time password: the station head sets their own before anything else.
+    assert client.get("/collaborators/").headers["Location"].endswith("/account/password")
+    client.post("/account/password", data={"csrf_token": csrf_token(client, "/account/password"),
+                                           "current_password": password, "new_password": "mat-khau-tram-xa-2026",
+                                           "confirm": "mat-khau-tram-xa-2026"})
     roster = client.get("/collaborators/", follow_redirects=True).get_data(as_text=True)
     assert "Nguyễn Thị Lan" in roster and "Trần Thị Hoa" not in roster  # the other commune is not theirs

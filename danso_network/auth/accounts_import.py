@@ -492,7 +492,7 @@ def apply_accounts(plan: AccountsPlan, *, actor: User | None, filename: str | No
     for new, password, hashed in zip(plan.new, passwords, hashes, strict=True):
         user = services.create_user(username=new.username, full_name=new.full_name, password=password,
                                     password_hash=hashed, email=new.email, phone=new.phone,
-                                    unit_path=new.where.path, actor=actor, source_file=name)
+                                    unit_path=new.where.path, actor=actor, source_file=name, must_change=True)
         services.grant_role(user, new.role, unit=new.unit, facility=new.facility, valid_from=new.valid_from,
                             actor=actor, source_file=name)
         issued.append(IssuedAccount(user.username, password, user.full_name, role_label(new.role),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +50,9 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Bumped on logout, so a copied session or remember-me cookie dies with it (API tokens live on).
     login_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # A password somebody else chose (a one-time password from the accounts import, one set by an
+    # administrator) must be replaced by the user before anything else (web.py ``password_first``).
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

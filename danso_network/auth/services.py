@@ -91,16 +91,19 @@ def check_username(username: str | None) -> str:
 
 def create_user(*, username: str, full_name: str, password: str, email: str | None = None,
                 phone: str | None = None, unit_path: str | None = None, actor=None,
-                source_file: str | None = None, password_hash: str | None = None) -> User:
+                source_file: str | None = None, password_hash: str | None = None,
+                must_change: bool = False) -> User:
     """A new account. ``source_file``: the name of the file it was imported from, recorded in
     the audit event; ``password_hash``: the hash of ``password`` when the caller made it already
-    (:func:`hash_passwords`, many accounts at once) — the password's policy is checked either way."""
+    (:func:`hash_passwords`, many accounts at once) — the password's policy is checked either way;
+    ``must_change``: the password was chosen by someone else (a one-time password), so the user
+    replaces it at first login."""
     username = check_username(username)
     if get_user_by_username(username) is not None:
         raise Conflict(_l("Tên đăng nhập “%(u)s” đã tồn tại.", u=username), field="username")
     check_password_strength(password, username=username)
     user = User(username=username, full_name=full_name.strip() or username, email=email, phone=phone,
-                created_at=clock.now(), active=True, session_version=1)
+                created_at=clock.now(), active=True, session_version=1, password_must_change=must_change)
     if password_hash is not None:
         user.password_hash = password_hash
     else:
@@ -143,10 +146,13 @@ def hash_passwords(passwords: Sequence[str]) -> list[str]:
         return list(pool.map(generate_password_hash, passwords))
 
 
-def set_password(user: User, password: str, *, actor=None) -> None:
-    """Change a password; existing sessions of the user end (their session version changes)."""
+def set_password(user: User, password: str, *, actor=None, must_change: bool = False) -> None:
+    """Change a password; existing sessions of the user end (their session version changes).
+    ``must_change``: set by someone else (an administrator's reset), so the user must replace it
+    at their next login; a user changing their own password clears that."""
     check_password_strength(password, user=user)
     user.set_password(password)
+    user.password_must_change = must_change
     user.session_version = (user.session_version or 1) + 1
     record("user.set_password", user, label=user.username, unit_path=user_area_path(user), actor=actor)
     db.session.flush()

@@ -207,7 +207,7 @@ def user_password(user_id: int):
     user = load_or_404(User, user_id, need=can_manage_user)  # 404 unknown, 403 outside the province
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        _commit_or_flash(lambda: services.set_password(user, form.new_password.data),
+        _commit_or_flash(lambda: services.set_password(user, form.new_password.data, actor=actor(), must_change=True),
                          _("Đã đặt lại mật khẩu cho %(u)s; các phiên đăng nhập cũ đã kết thúc.", u=user.username))
     else:
         _flash_form_errors(form)

@@ -121,6 +121,13 @@ def test_a_file_of_accounts_creates_each_with_its_grant_and_a_password_that_logs
         assert login(client, username, password).status_code == 302, username
     other = app.test_client()
     login(other, "tram_binhphuoc_2", issued["tram_binhphuoc_2"])
+    # A one-time password: replaced before anything else, then the account's scope applies.
+    assert other.get(f"/units/{world.commune_a.id}").headers["Location"].endswith("/account/password")
+    assert all(u.password_must_change for u in db.session.scalars(select(User).where(User.username.in_(issued))))
+    own = "mat-khau-rieng-tram-2026"
+    other.post("/account/password", data={"csrf_token": csrf_token(other, "/account/password"),
+                                          "current_password": issued["tram_binhphuoc_2"], "new_password": own,
+                                          "confirm": own})
     assert other.get(f"/units/{world.commune_a.id}").status_code == 200
     assert other.get(f"/units/{world.commune_b.id}").status_code == 403
 
