@@ -920,6 +920,16 @@ _other = aliased(Assignment, name="later_assignment")
 SINCE_REFORMS = 3
 
 
+def served_since(assignments: Sequence[Assignment]) -> dict[int, date]:
+    """Assignment id → the day its collaborator began serving that hamlet (:func:`serving_since`:
+    followed back across administrative reforms), for pages that show a few assignments."""
+    if not assignments:
+        return {}
+    rows = db.session.execute(select(Assignment.id, serving_since())
+                              .where(Assignment.id.in_([a.id for a in assignments])))
+    return {assignment_id: day for assignment_id, day in rows}
+
+
 def serving_since(depth: int = SINCE_REFORMS):
     """SQL, for the roster's "Phụ trách từ": the day the collaborator began serving the hamlet of
     the row's assignment. An administrative reform closes a hamlet and re-opens it under its new

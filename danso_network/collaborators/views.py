@@ -377,8 +377,9 @@ def _act(action: str, collaborator: Collaborator, form, call: Callable[[], objec
                 flash(message(outcome.value), "success")
                 return redirect(url_for(".show", collaborator_id=collaborator.id))
             status = outcome.status
+    current = services.open_assignments(collaborator)
     return render_template("collaborators/action.html", action=action, collaborator=collaborator, form=form,
-                           current=services.open_assignments(collaborator),
+                           current=current, since=services.served_since(current),
                            suspension=services.open_suspension(collaborator),
                            status=services.status_on(collaborator, today()), **extra), status
 

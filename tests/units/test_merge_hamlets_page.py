@@ -174,3 +174,17 @@ def test_a_merged_communes_roster_quota_and_export_read_its_predecessors_before_
         csv = client.get(f"/collaborators/roster/{merged.id}?as_of={day}&format=csv").get_data(as_text=True)
         assert all(name in csv for name in names), day
 
+
+
+def test_an_action_page_shows_service_continued_across_a_commune_merger(world, client, people):
+    """Lan serves Khu phố 1 since 01/09/2025; the commune merger of 01/01/2026 re-opens her
+    assignment in the new commune's Khu phố 1. The terminate page says she serves it "từ
+    01/09/2025", as the roster does, not from the day of the merger."""
+    from danso_network.units import reforms
+    from tests.units.test_reforms import commune_merger
+
+    reforms.apply(commune_merger(world, effective_on=ON), actor=world.users["admin"])
+    db.session.commit()
+    login(client, "admin75")
+    page = client.get(f"/collaborators/{people['lan'].id}/terminate").get_data(as_text=True)
+    assert "Khu phố 1 (Phường Bình Phước), từ 01/09/2025" in page and "từ 01/01/2026" not in page
