@@ -238,19 +238,6 @@ def _email(value: Any) -> str | None:
         raise CellError(_l("Địa chỉ thư điện tử “%(v)s” không hợp lệ.", v=text[:60])) from None
 
 
-def _phone(value: Any) -> str | None:
-    from ..recruitment.services import check_phone
-
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = f"0{value}"  # a number Excel made of it: its leading 0 dropped
-    try:
-        return check_phone(cells.text(value, max_length=30))
-    except DomainError as e:
-        raise CellError(e.message) from None
-
-
 @dataclass
 class _Line:
     row: Row
@@ -276,7 +263,7 @@ def _parse(table: Table, problems: Problems, on: date) -> list[_Line]:
             unit_code=problems.cell(row, "unit", _unit_code),
             facility_code=problems.cell(row, "facility", cells.code, max_length=40),
             email=problems.cell(row, "email", _email),
-            phone=problems.cell(row, "phone", _phone),
+            phone=problems.cell(row, "phone", cells.phone),
             valid_from=problems.cell(row, "valid_from", cells.day) or on,
         ))
     return lines

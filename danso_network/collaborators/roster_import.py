@@ -85,7 +85,7 @@ from ..imports.reading import Field, Row, Table
 from ..recruitment import rules
 from ..recruitment.labels import EDUCATION_LABELS, SEX_LABELS
 from ..recruitment.models import Application, Candidate, Education, Sex
-from ..recruitment.services import bands_in_force, check_national_id, check_phone
+from ..recruitment.services import bands_in_force, check_national_id
 from ..textnorm import fold, is_ascii_digits
 from ..units.labels import TYPE_LABELS
 from ..units.models import LEVEL_TYPES, AdminUnit, UnitLevel
@@ -395,17 +395,6 @@ def _national_id(value: Any) -> str | None:
     return out
 
 
-def _phone(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = f"0{value}"  # a number Excel made of it: its leading 0 dropped
-    try:
-        return check_phone(cells.text(value, max_length=30))
-    except DomainError as e:
-        raise CellError(e.message) from None
-
-
 def _name(value: Any) -> str | None:
     out = cells.text(value, max_length=200, required=True)
     out = " ".join((out or "").split())
@@ -428,7 +417,7 @@ def _parse(table: Table, problems: Problems) -> list[Line]:
         ("national_id", lambda row: _personal(problems, row, "national_id", _national_id, hidden)),
         ("date_of_birth", lambda row: _personal(problems, row, "date_of_birth", cells.day, hidden)),
         ("sex", lambda row: problems.cell(row, "sex", sexes)),
-        ("phone", lambda row: _personal(problems, row, "phone", _phone, hidden)),
+        ("phone", lambda row: _personal(problems, row, "phone", cells.phone, hidden)),
         ("ethnicity", lambda row: problems.cell(row, "ethnicity", cells.text, max_length=60)),
         ("education", lambda row: problems.cell(row, "education", educations)),
         ("hamlet_code", lambda row: problems.cell(row, "hamlet_code", cells.code, max_length=40)),

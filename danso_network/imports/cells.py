@@ -80,6 +80,22 @@ def integer(value: Any, *, low: int = 0, high: int = 10**6, required: bool = Fal
     return number
 
 
+def phone(value: Any) -> str | None:
+    """A Vietnamese phone number, checked as a form checks it (``recruitment.services.check_phone``);
+    a number Excel stored as a number lost its leading 0, which is put back."""
+    from ..errors import DomainError
+    from ..recruitment.services import check_phone
+
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"0{value}"
+    try:
+        return check_phone(text(value, max_length=30))
+    except DomainError as e:
+        raise CellError(e.message) from None
+
+
 def day(value: Any, *, required: bool = False) -> date | None:
     """A date: a date cell, or text dd/mm/yyyy (d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy) or yyyy-mm-dd."""
     if value is None:
