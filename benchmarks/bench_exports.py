@@ -223,21 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.memory:
         return _memory_main(args.url, args.format)
-    from .bench_roster import Case, _http, _login, _pick, measure
+    from .bench_roster import Case, _http, _login, _pick, measure, print_cases
     from .national import make_bench_app
 
     app = make_bench_app(args.url)
     cases, notes = build_export_cases(app, _pick(app), Case=Case, http=_http, login=_login)
     measure(cases, args.warmup, args.reps)
-    for case in cases:
-        if case.error:
-            print(f"{case.key}: not measured ({case.error})")
-            continue
-        verdict = {True: "PASS", False: "MISS", None: "-"}[case.passed]
-        print(f"{case.key:13} median {case.median:9.0f} ms  p90 {case.p90:9.0f} ms  {verdict:4}  {case.size}  "
-              f"| {case.label}")
-    for note in notes:
-        print(str(note))
+    print_cases(cases, notes)
     return 0
 
 

@@ -289,6 +289,19 @@ def _national_page(app, client, info) -> str | None:
     return None
 
 
+def print_cases(cases: list[Case], notes) -> None:
+    """A group's cases and notes on the terminal, for a benchmark module run alone (no RESULTS.md)."""
+    for case in cases:
+        if case.error:
+            print(f"{case.key}: not measured ({case.error})")
+            continue
+        verdict = {True: "PASS", False: "MISS", None: "-"}[case.passed]
+        print(f"{case.key:15} median {case.median:9.0f} ms  p90 {case.p90:9.0f} ms  {verdict:4}  {case.size}  "
+              f"| {case.label}")
+    for note in notes:
+        print(str(note))
+
+
 def measure(cases: list[Case], warmup: int, reps: int, slow_limit: float | None = None) -> None:
     """Probe every case once (a case that fails is set aside with its error, not timed), then
     ``warmup`` rounds untimed and ``reps`` timed rounds, every case once per round, in an order
