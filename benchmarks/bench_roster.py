@@ -96,6 +96,7 @@ class Case:
     note: str = ""  # e.g. timed fewer times than the others because it is far too slow
     size_target: str = ""  # a limit on the answer's size too (maps, issue #10), e.g. "< 50 KB"
     size_passed: bool | None = None  # whether the first answer was within it (set by the case itself)
+    finish: Callable[[], None] | None = None  # run once all rounds are timed (a verdict on final medians)
 
     @property
     def median(self) -> float:
@@ -341,6 +342,9 @@ def measure(cases: list[Case], warmup: int, reps: int, slow_limit: float | None 
             started = time.perf_counter()
             case.run()
             case.samples.append(time.perf_counter() - started)
+    for case in [*cases, *slow]:
+        if case.finish is not None:
+            case.finish()
 
 
 # --- diagnosis ----------------------------------------------------------------------------------
