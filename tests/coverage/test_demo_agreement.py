@@ -15,7 +15,8 @@ from danso_network.collaborators import services as network
 from danso_network.coverage import services as coverage
 from danso_network.demo import network as demo_network
 from danso_network.extensions import db
-from danso_network.units.models import AdminUnit, Facility, UnitLevel
+from danso_network.units.models import Facility
+from danso_network.units.services import find_unit_by_code
 
 pytestmark = pytest.mark.slow
 TODAY = demo_network.END
@@ -28,8 +29,8 @@ AGREES = {"under": {"below_quota", "vacant", "pending"}, "ok": {"covered"}, "ove
 @pytest.fixture
 def province(demo_network_db):
     with demo_network_db.use():
-        yield db.session.scalar(select(AdminUnit).where(AdminUnit.level == UnitLevel.PROVINCE.value,
-                                                        AdminUnit.code == "75"))
+        # Thành phố Đồng Nai, in force today (the old Tỉnh Đồng Nai of the same code closed on 1/7/2025).
+        yield find_unit_by_code("75")
 
 
 @pytest.mark.parametrize("day", [TODAY, date(TODAY.year - 1, TODAY.month, TODAY.day), date(2025, 9, 30)])
