@@ -38,14 +38,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..audit.models import AuditEvent
 from ..audit.services import record, snapshot
 from ..auth.models import RoleGrant
 from ..common.clock import today
-from ..common.paging import Page, clamp
+from ..common.paging import Page, paginate
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..textnorm import clean_text, fold, has_meaning
@@ -201,30 +201,29 @@ def facility_page(province: AdminUnit, *, q: str = "", kind: str | None = None, 
                   on: date | None = None, page: int = 1, per_page: int = 50) -> Page:
     """One page of the province's facilities: the Department, then centres, then stations, each
     by code; ``q`` matches the code or the name without case or diacritics ("tram y te bom bo"),
-    ``kind`` one kind, ``status`` open on ``on`` / closed by then / all.
+    ``kind`` one kind, ``status`` open on ``on`` / closed by then / all. Counted and paged in SQL.
 
-    A province has at most a few hundred facilities (one station per commune: 168 in the largest):
-    their codes and names are read in one light query and matched folded in Python (SQLite folds
-    ASCII only), then the page's rows are loaded by id."""
+    The search folds Vietnamese, which SQLite cannot (it folds ASCII only): the codes and names of
+    the filtered facilities — a few hundred at most in a province, one station per commune, 168 in
+    the largest — are read in one light query and matched folded, and the page is then a query on
+    the matching ids."""
     day = on or today()
-    stmt = select(Facility.id, Facility.code, Facility.name, Facility.kind).where(in_province(province))
+    conditions = [in_province(province)]
     if kind in KIND_ORDER:
-        stmt = stmt.where(Facility.kind == kind)
+        conditions.append(Facility.kind == kind)
     if status == "open":
-        stmt = stmt.where(valid_on(Facility, day))
+        conditions.append(valid_on(Facility, day))
     elif status == "closed":
-        stmt = stmt.where(Facility.valid_to.is_not(None), Facility.valid_to <= day)
+        conditions.extend([Facility.valid_to.is_not(None), Facility.valid_to <= day])
     words = fold(q).split() if q else []
-    rows = [r for r in db.session.execute(stmt)
-            if all(w in f"{fold(r.code)} {fold(r.name)}" for w in words)]
-    rows.sort(key=lambda r: (KIND_ORDER.get(r.kind, 9), r.code))
-    page, per_page = clamp(page, per_page)
-    last = max(1, -(-len(rows) // per_page))
-    page = min(page, last)
-    ids = [r.id for r in rows[(page - 1) * per_page: page * per_page]]
-    loaded = {f.id: f for f in db.session.scalars(select(Facility).where(Facility.id.in_(ids))
-                                                 .options(selectinload(Facility.parent), selectinload(Facility.unit)))}
-    return Page([loaded[i] for i in ids], len(rows), page, per_page)
+    if words:
+        names = db.session.execute(select(Facility.id, Facility.code, Facility.name).where(*conditions))
+        conditions.append(Facility.id.in_([r.id for r in names
+                                           if all(w in f"{fold(r.code)} {fold(r.name)}" for w in words)]))
+    stmt = (select(Facility).where(*conditions)
+            .order_by(case(KIND_ORDER, value=Facility.kind, else_=9), Facility.code, Facility.id)
+            .options(selectinload(Facility.parent), selectinload(Facility.unit)))
+    return paginate(stmt, page, per_page)
 
 
 # --- shared checks ----------------------------------------------------------------------------
