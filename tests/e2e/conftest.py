@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,3 +134,27 @@ def page(browser, live_server):
     page.console_errors = errors
     yield page
     context.close()
+
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def shoot(tmp_path):
+    """``shoot(page, name)``: full-page screenshots of what the page shows now, at desktop and phone
+    widths (``<name>-desktop.png``, ``<name>-phone.png``), in ``$DANSO_SCREENSHOTS`` (the CI artifact
+    folder ``.ci/run`` sets) or the test's temporary folder. The page keeps its own viewport after."""
+    folder = Path(os.environ.get("DANSO_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> None:
+        own = page.viewport_size
+        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            page.wait_for_timeout(150)  # Bootstrap's breakpoints re-lay the page out
+            page.screenshot(path=folder / f"{name}-{label}.png", full_page=True)
+        if own:
+            page.set_viewport_size(own)
+
+    return take
