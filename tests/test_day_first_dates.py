@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
+
 from danso_network.extensions import db
 from danso_network.units.models import AdminUnit
 
+from . import factories
 from .conftest import csrf_token
 
 
@@ -17,6 +20,22 @@ def test_no_page_uses_the_native_date_or_month_input(world, login_as):
     for url in (f"/units/{world.commune_a.id}", f"/units/{world.commune_a.id}/hamlets/new",
                 "/audit/", "/supervision/visits"):
         html = client.get(url).get_data(as_text=True)
+        assert not re.search(r'type="(date|month)"', html), url
+
+
+@pytest.mark.parametrize("role", ["admin", "head_a"])
+def test_the_allowance_and_supervision_forms_show_their_dates_day_first(world, login_as, role):
+    """A native date input cannot hold "07/12/2026": the pre-filled date showed empty (issue #14 journeys)."""
+    urls = {"admin": [f"/allowances/settings/{world.dong_nai.id}", "/allowances/base-salary",
+                      f"/supervision/links/{world.commune_a.id}"],
+            "head_a": [f"/supervision/meetings/{world.commune_a.id}/record"]}[role]
+    factories.appoint(world.hamlets_a[0], 1)  # the meeting form lists the commune's collaborators
+    client = login_as(world.users[role])
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
+        assert 'placeholder="dd/mm/yyyy"' in html, url
         assert not re.search(r'type="(date|month)"', html), url
 
 
