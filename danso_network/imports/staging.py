@@ -11,6 +11,7 @@ saw is trusted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ from typing import BinaryIO
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from ..common import storage
 from ..errors import NotFound, ValidationFailed
 from .reading import TABLE_SUFFIXES, max_bytes, megabytes
 
@@ -51,8 +53,9 @@ def clean_filename(name: str | None) -> str:
 def stage(stream: BinaryIO, filename: str | None, *, kind: str, owner_id: int,
           suffixes: tuple[str, ...] = TABLE_SUFFIXES) -> Staged:
     """Keep an upload for ``kind``: refused when no file was chosen, its name's extension is not
-    one of ``suffixes`` or it is larger than ``IMPORT_MAX_BYTES`` (nothing is kept then). The
-    content is checked when it is read (``reading.read_table``)."""
+    one of ``suffixes`` or it is larger than ``IMPORT_MAX_BYTES`` (nothing is kept then), or when
+    the disk refuses it (full, read-only, no folder: ``common.storage``; what was half-written is
+    removed). The content is checked when it is read (``reading.read_table``)."""
     name = clean_filename(filename)
     if not name:
         raise ValidationFailed(_l("Vui lòng chọn tệp cần nhập."), field="file")
@@ -67,19 +70,21 @@ def stage(stream: BinaryIO, filename: str | None, *, kind: str, owner_id: int,
                                   m=megabytes(limit)), field="file")
     if not data:
         raise ValidationFailed(_l("Tệp “%(f)s” rỗng.", f=name[:80]), field="file")
-    purge()
     where = folder()
-    where.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(18)
     path = where / f"{token}{suffix}"
+    note = where / f"{token}.json"
     try:
+        purge()
+        where.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        (where / f"{token}.json").write_text(json.dumps(
-            {"filename": name, "kind": kind, "owner_id": owner_id, "suffix": suffix}), encoding="utf-8")
-    except OSError as e:
-        path.unlink(missing_ok=True)
-        raise ValidationFailed(_l("Không lưu được tệp tải lên trên máy chủ (%(e)s). Hãy báo quản trị hệ thống.",
-                                  e=e.strerror or type(e).__name__)) from None
+        note.write_text(json.dumps({"filename": name, "kind": kind, "owner_id": owner_id, "suffix": suffix}),
+                        encoding="utf-8")
+    except OSError as error:  # the disk is full or read-only, or no folder: nothing half-kept
+        for written in (path, note):
+            with contextlib.suppress(OSError):
+                written.unlink(missing_ok=True)
+        raise storage.refusal(error) from None
     return Staged(token, path, name, kind, owner_id)
 
 

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth.models import User
 from ..auth.services import user_area_path
-from ..common import clock
+from ..common import clock, storage
 from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
 from .models import ACTIVE_STATES, Job, JobState
@@ -327,19 +327,24 @@ def _suffix(filename: str) -> str:
 
 
 def _store(job_id: int, result: JobFile) -> tuple[str, int]:
-    """Put the result in ``JOB_DIR/<id>/result<ext>``; the relative path and the size."""
+    """Put the result in ``JOB_DIR/<id>/result<ext>`` (written as ``.part``, renamed when whole);
+    the relative path and the size. A disk that refuses it (full, read-only, no folder) is a
+    refusal with a clear message (``common.storage``); the caller removes the folder."""
     folder = _folder(job_id)
     shutil.rmtree(folder, ignore_errors=True)  # a leftover of a database since reset
-    folder.mkdir(parents=True)
     name = "result" + _suffix(result.filename)
     partial = folder / (name + ".part")
-    if result.write is not None:
-        with open(partial, "wb") as handle:
-            result.write(handle)
-    else:
-        shutil.move(os.fspath(result.path), partial)
-    os.replace(partial, folder / name)
-    return f"{int(job_id)}/{name}", (folder / name).stat().st_size
+    try:
+        folder.mkdir(parents=True)
+        if result.write is not None:
+            with open(partial, "wb") as handle:
+                result.write(handle)
+        else:
+            shutil.move(os.fspath(result.path), partial)
+        os.replace(partial, folder / name)
+        return f"{int(job_id)}/{name}", (folder / name).stat().st_size
+    except OSError as error:
+        raise storage.refusal(error, field=None) from error
 
 
 def _failure_message(job_id: int, error: BaseException) -> str:

@@ -4,7 +4,7 @@ download of its file.
 
 Only the owner sees a job (``permissions.can_view_job``: another user 403, unknown 404); a file
 past its day is 410 with a page that says so. A job whose runner died is marked failed when its
-page is read (``services.fail_if_dead``)."""
+page or the list of jobs is read (``services.fail_if_dead``)."""
 
 from __future__ import annotations
 
@@ -49,8 +49,13 @@ def _job(job_id: int) -> Job:
 @bp.get("/")
 @login_required
 def index():
-    """The user's jobs, newest first."""
+    """The user's jobs, newest first. A job of the page waiting or running whose runner is gone
+    (its process was killed, the machine restarted) is shown failed, as on its own page — never
+    "running" for ever."""
     page = paginate(services.jobs_of(current_user), *page_arg())
+    for job in page.items:
+        if job.active:
+            services.fail_if_dead(job, at_once=True)
     return render_template("jobs/index.html", page=page)
 
 

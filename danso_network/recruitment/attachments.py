@@ -11,6 +11,7 @@ rolls back, and a deleted attachment's file is removed only once the deletion is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import unicodedata
@@ -24,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..common import clock
+from ..common import clock, storage
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from .models import DOSSIER_ITEMS, Application, Attachment
@@ -100,18 +101,25 @@ def _check_editable(application: Application) -> None:
 def save_attachment(application: Application, *, kind: str, stream: BinaryIO, filename: str | None,
                     actor=None) -> Attachment:
     """Store one uploaded document for a dossier that can still be edited. Guard → write → row →
-    audit → flush; nothing is written when a check refuses."""
+    audit → flush; nothing is written when a check refuses. A disk that refuses the file (full,
+    read-only, no folder) is a refusal too (``common.storage``): what was half-written is
+    removed and no row points at it."""
     if kind not in DOSSIER_ITEMS:
         raise ValidationFailed(_l("Loại giấy tờ không hợp lệ."), field="kind")
     _check_editable(application)
     data = stream.read(max_bytes() + 1)
     name, file_type = check_upload(filename, data)
     folder = upload_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     stored_name = secrets.token_hex(16)
     path = folder / stored_name
-    with open(path, "xb") as f:  # "x": never overwrite an existing file
-        f.write(data)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as f:  # "x": never overwrite an existing file
+            f.write(data)
+    except OSError as error:  # the disk is full or read-only, or no folder: no half file, no row
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        raise storage.refusal(error) from None
     _pending(db.session)["written"].append(path)
     attachment = Attachment(application=application, kind=kind, original_name=name, stored_name=stored_name,
                             content_type=file_type.content_type, size_bytes=len(data),
