@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def register_commands(app) -> None:
     from .auth.cli import users_cli
+    from .backup.cli import backup_command, restore_command
     from .demo.cli import demo_cli
     from .exports.cli import roster_cli
     from .facilities.cli import facilities_cli
@@ -22,3 +23,5 @@ def register_commands(app) -> None:
     app.cli.add_command(report_cli)
     app.cli.add_command(facilities_cli)
     app.cli.add_command(setup_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
