@@ -30,9 +30,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_blueprints(app)
     register_template_helpers(app)
 
-    from .security import register_security_headers
+    from .security import register_security_headers, trust_proxies
 
     register_security_headers(app)
+    trust_proxies(app)
 
     from .errors import register_error_handlers
 

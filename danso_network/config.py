@@ -60,6 +60,10 @@ class Config:
     MAP_TILES = "osm"  # or "none" for offline intranets, or a tile URL "https://host/{z}/{x}/{y}.png"
     # Served over HTTPS (behind a TLS proxy too): send HSTS and mark every cookie Secure (security.py).
     HTTPS = False
+    # Reverse proxies in front of the app (nginx: 1). The client's address (login throttle, audit
+    # log) and scheme are then read from the X-Forwarded-For/-Proto headers the nearest ones added;
+    # 0 ignores those headers, which any client can write (security.py ``trust_proxies``).
+    TRUSTED_PROXIES = 0
     PAGE_SIZE = 50
     # Supervision figures of an area spanning several provinces are kept this many seconds
     # (common/cache.py; 0: always computed live). Areas within one province are always live.
@@ -100,7 +104,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # nosec B105 # TestConfig only: the test suite's own key
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SERVER_NAME = None
@@ -133,6 +137,11 @@ def finalise(app) -> None:
                                  "(ví dụ Asia/Ho_Chi_Minh).") from error
     cfg["TIMEZONE"] = cfg["BABEL_DEFAULT_TIMEZONE"]
     cfg["MAP_TILES_ORIGIN"] = map_tiles_origin(cfg.get("MAP_TILES"))
+    proxies = cfg.get("TRUSTED_PROXIES") or 0
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigurationError(f"DANSO_TRUSTED_PROXIES “{proxies}” không hợp lệ: dùng số proxy đứng trước "
+                                 "ứng dụng (0 nếu không có, 1 với một nginx).")
+    cfg["TRUSTED_PROXIES"] = proxies
     if cfg.get("HTTPS"):
         cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = True
         cfg["PREFERRED_URL_SCHEME"] = "https"
@@ -140,7 +149,8 @@ def finalise(app) -> None:
         cfg["SECRET_KEY"] = _secret_key_file(app.instance_path)
     if not cfg.get("SECRET_KEY"):
         if app.debug or app.testing:
-            cfg["SECRET_KEY"] = "dev-only-not-secret"
+            # Bandit B105 below (hardcoded password): debug or test runs only; a served app (neither) needs DANSO_SECRET_KEY.
+            cfg["SECRET_KEY"] = "dev-only-not-secret"  # nosec B105
         elif cfg.get("CLI"):
             # A command that serves no request signs no cookie: a throwaway key will do
             # (``danso run`` refuses it, see cli.py).

@@ -9,6 +9,9 @@ new for each request.
 
 With ``DANSO_HTTPS=true`` the browser is also told to use HTTPS only from now on (HSTS, RFC 6797);
 config.finalise marks the cookies Secure.
+
+Behind a reverse proxy, ``DANSO_TRUSTED_PROXIES`` (:func:`trust_proxies`) says how many proxies
+stand in front of the app, so that each client is counted under its own address.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -61,3 +65,14 @@ def register_security_headers(app: Flask) -> None:
         if https:
             headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """With ``TRUSTED_PROXIES`` = N > 0, read the client's address and the scheme from the
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` entries the N nearest proxies added (Werkzeug's
+    ProxyFix): the login throttle then counts each client apart, and the audit log records the
+    client's address, not the proxy's. With 0 (no proxy) the headers are ignored, since any client
+    can send them."""
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

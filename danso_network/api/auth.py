@@ -28,7 +28,7 @@ from ..extensions import db
 from .models import ApiToken
 
 TOKEN_LIFETIME = timedelta(days=30)
-TOKEN_PREFIX = "dso_"  # recognisable in logs and secret scanners
+TOKEN_PREFIX = "dso_"  # nosec B105 # a public prefix, recognisable in logs and secret scanners
 # Recording every use would write on every read; a few minutes' precision is enough.
 LAST_USED_PRECISION = timedelta(minutes=5)
 

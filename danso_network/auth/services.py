@@ -198,7 +198,8 @@ def authenticate(username: str, password: str) -> User | None:
     time) whether the name or the password is wrong, so names cannot be probed."""
     user = get_user_by_username(username)
     if user is None:
-        User(password_hash="").set_password(password or "x")  # equalise timing
+        # Equalise timing: an unknown name costs one hash too (bandit B106: a throwaway, unsaved object).
+        User(password_hash="").set_password(password or "x")  # nosec B106
         return None
     if not user.active or not user.check_password(password or ""):
         return None

@@ -15,7 +15,7 @@ demo_cli = AppGroup("demo", help="Dữ liệu minh hoạ (Đồng Nai).")
 
 # The loader pulls in geopandas; it is imported inside the command so that starting the web app
 # (every gunicorn worker) does not pay for it.
-DEFAULT_PASSWORD = "demo-danso-2026"
+DEFAULT_PASSWORD = "demo-danso-2026"  # nosec B105 # the demo's published password (README); never load the demo in production
 DEFAULT_SEED = 2026
 
 

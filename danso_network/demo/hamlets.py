@@ -72,7 +72,7 @@ def _spread_points(geom: BaseGeometry, n: int, rng: random.Random, candidates: i
 
 def generate_hamlets(commune_geom: BaseGeometry, *, commune_code: str, commune_type: str,
                      district_code: str | None, seed: int) -> list[HamletSpec]:
-    rng = random.Random(f"{seed}:{commune_code}")
+    rng = random.Random(f"{seed}:{commune_code}")  # nosec B311 # seeded, reproducible synthetic demo data; no secret is drawn from it
     n = rng.randint(MIN_HAMLETS, MAX_HAMLETS)
     points = _spread_points(commune_geom, n, rng)
     cells = shapely.voronoi_polygons(MultiPoint(points), extend_to=commune_geom.envelope, ordered=True)

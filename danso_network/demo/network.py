@@ -1551,13 +1551,13 @@ def _set_targets(communes: list[Commune], users: dict[str, User], report: Networ
         unit = db.session.get(AdminUnit, commune.id)
         version = targets.set_targets(unit, TARGETS_YEAR, values, actor=actor, valid_from=max(first, unit.valid_from),
                                       source=TARGETS_SOURCE, note=TARGETS_NOTE, is_illustrative=True)
-        version.created_at = _stamp(date(TARGETS_YEAR - 1, 12, 22), random.Random(commune.code))
+        version.created_at = _stamp(date(TARGETS_YEAR - 1, 12, 22), random.Random(commune.code))  # nosec B311 # seeded, reproducible synthetic demo data; no secret is drawn from it
         report.targets += 1
         if commune.code == BOM_BO:
             day, covered, note = BOM_BO_REVISION
             revised = targets.set_targets(unit, TARGETS_YEAR, {**values, "hamlets_covered_pct": covered}, actor=actor,
                                           valid_from=day, source=TARGETS_SOURCE, note=note, is_illustrative=True)
-            revised.created_at = _stamp(day - timedelta(days=5), random.Random(commune.code))
+            revised.created_at = _stamp(day - timedelta(days=5), random.Random(commune.code))  # nosec B311 # seeded, reproducible synthetic demo data; no secret is drawn from it
             report.targets += 1
 
 
@@ -1644,19 +1644,20 @@ def load_network(*, seed: int, password: str, report=None) -> NetworkReport:
     used_names = set(db.session.scalars(select(Candidate.full_name)))
     used_ids = set(db.session.scalars(select(Candidate.national_id)))
     used_numbers = {(y, n) for y, n in db.session.execute(select(RecognitionDecision.year, RecognitionDecision.number))}
-    planner = Planner(random.Random(f"{seed}:network:plan"), communes,
-                      Names(random.Random(f"{seed}:network:names"), used_names, used_ids), users, _district_names(),
+    # Bandit B311 on the next lines (random): seeded, reproducible synthetic demo data; no secret is drawn from it.
+    planner = Planner(random.Random(f"{seed}:network:plan"), communes,  # nosec B311
+                      Names(random.Random(f"{seed}:network:names"), used_names, used_ids), users, _district_names(),  # nosec B311
                       used_numbers)
     planner.plan([c for c in communes if c.code not in PIPELINE_COMMUNES])
-    assignment_ids = _write_people(planner.members, province, random.Random(f"{seed}:network:write"))
-    paper_handovers = _write_paper_lifecycle(planner, assignment_ids, random.Random(f"{seed}:network:paper"))
-    result.duties = _write_duties(planner.members, random.Random(f"{seed}:network:duties"))
+    assignment_ids = _write_people(planner.members, province, random.Random(f"{seed}:network:write"))  # nosec B311
+    paper_handovers = _write_paper_lifecycle(planner, assignment_ids, random.Random(f"{seed}:network:paper"))  # nosec B311
+    result.duties = _write_duties(planner.members, random.Random(f"{seed}:network:duties"))  # nosec B311
     result.collaborators_created = len(planner.members)
     result.endings_on_paper = sum(1 for m in planner.members if m.ended is not None and m.ended < IMPORT_DAY)
     result.suspensions = sum(1 for m in planner.members for begins, _ in m.suspensions if begins < IMPORT_DAY)
     area_codes = {c.code for c in communes if c.centre.code == CENTRE_CODE}
     entries = [m for m in planner.members if m.hamlet.commune.code in area_codes] + _pipeline_members(communes)
-    replay = Replay(province, communes, planner, users, entries, random.Random(f"{seed}:network:replay"), result)
+    replay = Replay(province, communes, planner, users, entries, random.Random(f"{seed}:network:replay"), result)  # nosec B311 # seeded, reproducible synthetic demo data; no secret is drawn from it
     trained = set(db.session.scalars(
         select(Collaborator.id).join(TrainingAttendance, TrainingAttendance.candidate_id == Collaborator.candidate_id)
         .join(TrainingCourse, TrainingCourse.id == TrainingAttendance.course_id)

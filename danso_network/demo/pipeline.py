@@ -487,7 +487,7 @@ class Simulation:
 
     def __init__(self, province: AdminUnit, seed: int, report: PipelineReport):
         self.province, self.report = province, report
-        self.rng = random.Random(seed * 7919 + 2026)
+        self.rng = random.Random(seed * 7919 + 2026)  # nosec B311 # seeded, reproducible synthetic demo data; no secret is drawn from it
         criteria = rs.criteria_for(province, REFORM_DAY) or rs.criteria_for(province)
         communes = {c: unit_services.find_unit_by_code(c) for c in (BOM_BO, *NEIGHBOURS)}
         self.hamlets = {c: sorted(unit_services.children(u), key=lambda h: (h.local_id or "", h.id))
