@@ -26,7 +26,7 @@ from ..targets.services import TargetsPanel, dashboard_targets
 from ..units.models import AdminUnit, Facility, FacilityKind
 from ..units.services import (
     UnitCounts,
-    facilities_serving,
+    facilities_serving_units,
     in_areas,
     path_filter,
     province_id_of,
@@ -61,12 +61,13 @@ def home_overview(user, scope: Scope) -> HomeOverview:
     day = today()
     units = {u.path: u for u in db.session.scalars(select(AdminUnit).where(AdminUnit.path.in_(scope.prefixes)))}
     stats = unit_stats(list(units.values()), day)
+    serving = facilities_serving_units(list(units.values()), day)
     entries = []
     for path in sorted(units, key=lambda p: (units[p].level != "province", units[p].code or "", units[p].name)):
         unit = units[path]
         entries.append(ScopeEntry(
             unit=unit, roles=sorted(scope.roles_at(path)), counts=stats[unit.id],
-            facility_names=[f.name for f in facilities_serving(unit)][:1],
+            facility_names=[f.name for f in serving[unit.id]][:1],
         ))
     grants = list(db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id, valid_on(RoleGrant, day))))
     return HomeOverview(entries=entries, grants=grants,

@@ -58,6 +58,8 @@ class SupervisionVisit(db.Model):
         CheckConstraint("follow_up_closed_on IS NULL OR follow_up_closed_on >= visited_on",
                         name="closed_after_visit"),
         Index("ix_supervision_visit_collaborator_date", "collaborator_id", "visited_on"),
+        # A commune's visits of a period (targets: actual figures of the home dashboard, issue #14 load test).
+        Index("ix_supervision_visit_hamlet_date", "hamlet_id", "visited_on"),
         path_index("supervision_visit", "hamlet_path"),
     )
 
