@@ -7,7 +7,9 @@ Messages are user-facing Vietnamese strings wrapped in ``lazy_gettext`` by the r
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+import sqlite3
+
+from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -15,7 +17,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from .extensions import db
+from .extensions import db, login_manager
 
 
 class DomainError(Exception):
@@ -58,7 +60,29 @@ class ValidationFailed(DomainError):
 
 DATABASE_BUSY = _l("Hệ thống đang bận xử lý yêu cầu khác. Dữ liệu của bạn chưa bị thay đổi; "
                    "vui lòng thử lại sau ít giây.")
+DATABASE_UNAVAILABLE = _l("Cơ sở dữ liệu tạm thời không sẵn sàng, vui lòng thử lại sau ít giây.")
 RETRY_AFTER_SECONDS = 2
+
+
+def database_message(e: OperationalError):
+    """What to tell the user: SQLite's write lock held past the busy timeout is "busy, nothing was
+    changed"; anything else (PostgreSQL unreachable, restarting, the connection cut — perhaps
+    during a commit, whose outcome the app cannot know) is "the database is temporarily
+    unavailable, try again"."""
+    return DATABASE_BUSY if isinstance(e.orig, sqlite3.OperationalError) else DATABASE_UNAVAILABLE
+
+
+def without_database(draw):
+    """``draw()`` an error answer; if that needs the database and the database fails again (the
+    signed-in user cannot even be loaded: PostgreSQL is down), draw it once more for an anonymous
+    visitor, which reads nothing — so the answer is still the app's page with its message, never a
+    bare 500."""
+    try:
+        return draw()
+    except OperationalError:
+        rollback_quietly()
+        g._login_user = login_manager.anonymous_user()  # Flask-Login's per-request user
+        return draw()
 
 
 def _wants_json() -> bool:
@@ -83,64 +107,87 @@ _TITLES = {
 MAX_ID = 2**31 - 1
 
 
+def _numbers_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 0 … ``limit`` (leading zeros allowed in the
+    shorter ones): "2147483647" gives ``\\d{1,9}|1\\d{9}|20\\d{8}|…|214748364[0-7]``."""
+    digits = str(limit)
+    parts = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        low, high = (1 if i == 0 else 0), int(d) - (0 if i == len(digits) - 1 else 1)
+        if low <= high:
+            rest = len(digits) - i - 1
+            parts.append(digits[:i] + (f"[{low}-{high}]" if low < high else str(low)) + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(parts) + ")"
+
+
 class DatabaseIdConverter(IntegerConverter):
     """``<int:…>`` in routes: a number no row can have does not match the route (404), instead of
-    reaching the database and failing there."""
+    reaching the database and failing there. The bound is in the pattern itself, not only checked
+    after matching: otherwise ``POST /api/v1/collaborators/<huge>/visits`` would match the path of
+    the GET route beside it and answer 405 instead of 404 (found by fuzzing, issue #14)."""
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+        if not kwargs.get("signed") and kwargs["max"] == MAX_ID:
+            self.regex = _numbers_up_to(MAX_ID)
 
 
 def register_error_handlers(app) -> None:
-    def render(code: int, message: str):
-        if _wants_json():
-            return jsonify(error=message, status=code), code
-        return render_template("errors/error.html", code=code, title=_TITLES.get(code, _("Lỗi")),
-                               message=message), code
+    def render(code: int, message):
+        """The error page (or JSON for the API) with ``message``, a string or a lazy one, turned
+        into text only while drawing, so that :func:`without_database` covers the translation too
+        (the language may come from the signed-in user's account)."""
+        def draw():
+            if _wants_json():
+                return jsonify(error=str(message), status=code), code
+            return render_template("errors/error.html", code=code, title=_TITLES.get(code, _("Lỗi")),
+                                   message=str(message)), code
+        return without_database(draw)
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return render(400, _("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
-                             "Vui lòng tải lại trang và thử lại."))
+        return render(400, _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
+                              "Vui lòng tải lại trang và thử lại."))
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         messages = {
-            403: _("Bạn không có quyền xem hoặc thay đổi nội dung này."),
-            404: _("Không tìm thấy nội dung bạn yêu cầu."),
-            429: _("Bạn đã thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại."),
-            413: _("Tệp tải lên vượt quá dung lượng cho phép."),
-            405: _("Thao tác này không được hỗ trợ tại địa chỉ này."),
+            403: _l("Bạn không có quyền xem hoặc thay đổi nội dung này."),
+            404: _l("Không tìm thấy nội dung bạn yêu cầu."),
+            429: _l("Bạn đã thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại."),
+            413: _l("Tệp tải lên vượt quá dung lượng cho phép."),
+            405: _l("Thao tác này không được hỗ trợ tại địa chỉ này."),
         }
         return render(e.code or 500, messages.get(e.code, e.description or ""))
 
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError):
-        return render(e.status, str(e))
+        return render(e.status, e)  # str(e) while drawing
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
     def out_of_range(e):
         """A number typed in an address beyond what the database holds (a page, a filter id)."""
         db.session.rollback()
-        return render(400, _("Có giá trị quá lớn hoặc không hợp lệ (ví dụ một số trong địa chỉ trang). "
-                             "Dữ liệu chưa bị thay đổi; vui lòng kiểm tra lại."))
+        return render(400, _l("Có giá trị quá lớn hoặc không hợp lệ (ví dụ một số trong địa chỉ trang). "
+                              "Dữ liệu chưa bị thay đổi; vui lòng kiểm tra lại."))
 
     @app.errorhandler(OperationalError)
     def database_unavailable(e: OperationalError):
         """The database is busy (SQLite: another writer held the lock past the busy timeout) or
-        unreachable (PostgreSQL restarting): nothing was kept; the user is asked to try again.
+        unreachable (PostgreSQL restarting or down): a 503 with the message of
+        :func:`database_message` and ``Retry-After``, drawn without the database if need be.
         Not "someone else changed this record": the request may concern no record at all."""
         rollback_quietly()
         app.logger.warning("database unavailable: %s", e.orig)
-        body, code = render(503, str(DATABASE_BUSY))
+        body, code = render(503, database_message(e))
         return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(500)
     def server_error(e):
         rollback_quietly()
-        return render(500, _("Đã có lỗi xảy ra. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))
+        return render(500, _l("Đã có lỗi xảy ra. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))
 
 
 def rollback_quietly() -> None:

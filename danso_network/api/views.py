@@ -21,14 +21,15 @@ from ..common import clock
 from ..common.paging import paginate
 from ..common.views import load_or_404
 from ..errors import (
-    DATABASE_BUSY,
     RETRY_AFTER_SECONDS,
     Conflict,
     DomainError,
     NotFound,
     PermissionDenied,
     ValidationFailed,
+    database_message,
     rollback_quietly,
+    without_database,
 )
 from ..extensions import db
 from ..recruitment import services
@@ -68,13 +69,13 @@ def stale(e):
 @bp.errorhandler(OperationalError)
 def busy(e):
     """The database could not serve the request now (SQLite: another writer held the lock past the
-    busy timeout; PostgreSQL: restarting). Nothing was kept; the answer is "busy, try again" with
-    ``Retry-After`` — 503, as the pages answer (errors.py) — and never "someone else processed this
-    record": the request may be about no record at all (a token request). A clash on a record is
-    found by the services and is their 409."""
+    busy timeout; PostgreSQL: restarting or down). The answer is "busy" or "unavailable, try
+    again" (``errors.database_message``) with ``Retry-After`` — 503, as the pages answer
+    (errors.py) — and never "someone else processed this record": the request may be about no
+    record at all (a token request). A clash on a record is found by the services and is their 409."""
     rollback_quietly()
     current_app.logger.warning("database unavailable: %s", e.orig)
-    response = jsonify(schemas.error(503, DATABASE_BUSY))
+    response = without_database(lambda: jsonify(schemas.error(503, database_message(e))))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response, 503
 
@@ -142,7 +143,7 @@ def create_token():
         raise auth.Unauthorized(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
     token, raw = auth.issue_token(user, name=data.get("name"))
     db.session.commit()
-    return jsonify(token=raw, token_type="Bearer", name=token.name,
+    return jsonify(token=raw, token_type="Bearer", name=token.name,  # nosec B106 # the scheme's name, no secret
                    expires_at=schemas.timestamp(token.expires_at)), 201
 
 
