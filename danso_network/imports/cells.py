@@ -66,7 +66,7 @@ def integer(value: Any, *, low: int = 0, high: int = 10**6, required: bool = Fal
     if isinstance(value, str):
         raw = value.replace(".", "").replace(",", "").replace(" ", "") if value.count(".") + value.count(",") <= 2 \
             else value
-        if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        if not (raw.isascii() and raw.removeprefix("-").isdigit()):  # one minus sign at most ("--0" is no number)
             raise CellError(_l("“%(v)s” không phải số nguyên.", v=value[:30]))
         number = int(raw)
     elif isinstance(value, float):

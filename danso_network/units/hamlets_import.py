@@ -1032,7 +1032,7 @@ def plan_hamlet_boundaries(frame, *, filename: str, actor=None, within: AdminUni
     matched: dict[int, int] = {}
     chosen = []
     for number, code, name, local, geom, repaired in features:
-        if code is None:
+        if code is None or not (name or local):  # already a problem of its row
             continue
         commune = current.get(code)
         if commune is None:
