@@ -70,7 +70,8 @@ def site(tmp_path_factory, name: str, url: str | None = None):
         if url is None:
             url = stack.enter_context(_own_database(tmp_path_factory, _worker_suffix(name)))
         root = tmp_path_factory.mktemp(name)
-        app = make_app(url, UPLOAD_DIR=str(root / "uploads"), JOB_DIR=str(root / "jobs"), RATELIMIT_ENABLED=False)
+        app = make_app(url, UPLOAD_DIR=str(root / "uploads"), JOB_DIR=str(root / "jobs"),
+                       LOGIN_RATE_LIMIT="1000 per minute")  # the limiter stays on: it is shared by every app
         app.test_client_class = IsolatedClient
         try:
             yield Site(app, url, root / "uploads", root / "jobs")

@@ -262,7 +262,7 @@ def test_the_page_offers_the_three_files_for_its_month(world, people, browser):
     assert list(links) == ["xlsx", "pdf", "csv"]
     for fmt, (path, args) in links.items():
         assert path == f"/allowances/sheet/{world.commune_a.id}" and args == {"month": "2026-03", "format": fmt}
-    assert 'class="btn-group btn-group-sm d-print-none"' in html  # hidden when printing
+    assert 'class="btn-group btn-group-sm flex-wrap d-print-none"' in html  # hidden when printing
     assert "Tải tệp CSV" not in html  # the former lone button
     # The month the page fell back to is the one the buttons carry.
     html = head.get(f"/allowances/sheet/{world.commune_a.id}?month=2026-13").get_data(as_text=True)

@@ -111,7 +111,7 @@ def test_meeting_sheet_pdf_download_and_buttons(world, meeting_people, browser):
     page = head.get(url).get_data(as_text=True)
     buttons = page[page.index("data-exports"):]
     assert "format=pdf" in buttons and "format=xlsx" in buttons and "month=2026-03" in buttons
-    assert 'class="btn-group btn-group-sm d-print-none"' in page  # hidden when printing
+    assert 'class="btn-group btn-group-sm flex-wrap d-print-none"' in page  # hidden when printing
     response = head.get(url + "&format=pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
