@@ -100,6 +100,23 @@ def visitor(browser):
         context.close()
 
 
+def assert_clean(page) -> None:
+    """What every journey checks on every key page: no console error, no Content-Security-Policy
+    violation, no request that left the app (``visitor(..., outside=True)``)."""
+    assert page.console_errors == []
+    assert page.evaluate("window.__csp") == []
+    assert page.outside == []
+
+
+def submit(page, button) -> None:
+    """Click a button that sends its form and wait for the page it leads to: a click alone does
+    not wait for the navigation it starts, and the next page may have the same address. The
+    page left had no CSP violation."""
+    assert page.evaluate("window.__csp") == []
+    with page.expect_navigation():
+        button.click()
+
+
 def log_in(page, username: str, password: str = PASSWORD) -> None:
     """Log in through the login form and wait for the home page."""
     page.goto("/login")

@@ -18,7 +18,7 @@ import xlsxwriter
 from danso_network.auth.models import Role
 
 from .. import factories
-from .conftest import serve
+from .conftest import assert_clean, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -68,12 +68,6 @@ def site(tmp_path_factory):
     with serve(tmp_path_factory, "journey_new_province", _build, LOGIN_RATE_LIMIT="100 per minute",
                UPLOAD_DIR=str(tmp_path_factory.mktemp("journey_uploads"))) as served:
         yield served
-
-
-def assert_clean(page) -> None:
-    assert page.console_errors == []
-    assert page.evaluate("window.__csp") == []
-    assert page.outside == []
 
 
 def upload(page, data: bytes, name: str = "thon-tay-ninh.xlsx", *, label: str = "Tệp cần nhập",

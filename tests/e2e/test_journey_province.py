@@ -18,7 +18,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from .. import factories
-from .conftest import serve
+from .conftest import assert_clean, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +48,6 @@ def site(tmp_path_factory):
     with serve(tmp_path_factory, "journey_province", _build, LOGIN_RATE_LIMIT="100 per minute",
                EXPORT_INLINE_ROWS=2, JOB_ENGINE="thread", JOB_THREADS=1) as served:
         yield served
-
-
-def assert_clean(page) -> None:
-    assert page.console_errors == []
-    assert page.evaluate("window.__csp") == []
-    assert page.outside == []
 
 
 def downloaded(page, click) -> tuple[str, bytes]:

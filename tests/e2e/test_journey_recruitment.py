@@ -27,7 +27,7 @@ from danso_network.recruitment.workflow import Action
 from danso_network.units.spatial import geometry_columns
 
 from .. import factories
-from .conftest import PHONE, serve
+from .conftest import PHONE, assert_clean, serve, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -61,21 +61,6 @@ def _build() -> dict:
 def site(tmp_path_factory):
     with serve(tmp_path_factory, "journey_recruitment", _build, LOGIN_RATE_LIMIT="100 per minute") as served:
         yield served
-
-
-def submit(page, button) -> None:
-    """Click a button that sends its form and wait for the page it leads to: a click alone does
-    not wait for the navigation it starts, and the next page may have the same address. The
-    page left had no CSP violation."""
-    assert page.evaluate("window.__csp") == []
-    with page.expect_navigation():
-        button.click()
-
-
-def assert_clean(page) -> None:
-    assert page.evaluate("window.__csp") == []
-    assert page.console_errors == []
-    assert page.outside == []
 
 
 def on_screen(page, link) -> None:

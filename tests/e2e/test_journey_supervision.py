@@ -14,7 +14,7 @@ from danso_network.supervision import services as supervision
 from danso_network.supervision.models import ChecklistItem
 
 from .. import factories
-from .conftest import PHONE, serve
+from .conftest import PHONE, assert_clean, serve, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -37,21 +37,6 @@ def _build() -> dict:
 def site(tmp_path_factory):
     with serve(tmp_path_factory, "journey_supervision", _build, LOGIN_RATE_LIMIT="100 per minute") as served:
         yield served
-
-
-def submit(page, button) -> None:
-    """Click a button that sends its form and wait for the page it leads to: a click alone does
-    not wait for the navigation it starts, and the next page may have the same address. The
-    page left had no CSP violation."""
-    assert page.evaluate("window.__csp") == []
-    with page.expect_navigation():
-        button.click()
-
-
-def assert_clean(page) -> None:
-    assert page.evaluate("window.__csp") == []
-    assert page.console_errors == []
-    assert page.outside == []
 
 
 def test_a_centre_officer_records_a_visit_from_the_overdue_list(visitor, site, shoot):

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from .. import factories
-from .conftest import serve
+from .conftest import assert_clean, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +29,6 @@ def _build() -> dict[str, int]:
 def site(tmp_path_factory):
     with serve(tmp_path_factory, "reform", _build, LOGIN_RATE_LIMIT="100 per minute") as served:
         yield served
-
-
-def assert_clean(page) -> None:
-    assert page.console_errors == []
-    assert page.evaluate("window.__csp") == []
-    assert page.outside == []
 
 
 def hamlets_listed(page) -> list[str]:
