@@ -47,11 +47,15 @@ test: install
 
 # Roster (issue #4), list (issue #8), coverage and coverage-map (issue #10) benchmarks on a national-scale
 # synthetic dataset and the Đồng Nai demo, SQLite then PostgreSQL (local server, user postgres; reported,
-# not fatal, when unreachable). Writes benchmarks/RESULTS.md. The "bench" extra (matplotlib, mapclassify:
-# the explore() baseline only) is installed here, never for make test / make run.
+# not fatal, when unreachable). Writes benchmarks/RESULTS.md. Then the load and fault benchmarks of issue #14
+# (gunicorn + locust on PostgreSQL and Redis, which must be running; LOAD_ARGS are passed to it, BENCH_LOAD=0
+# skips it), which add their section to RESULTS.md. The "bench" extra (matplotlib, mapclassify: the explore()
+# baseline; locust) is installed here, never for make test / make run.
+BENCH_LOAD ?= 1
 bench: install
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,dev,bench]"
 	$(BIN)/python -m benchmarks.bench_roster $(BENCH_ARGS)
+	$(if $(filter 1,$(BENCH_LOAD)),$(BIN)/python -m benchmarks.bench_load $(LOAD_ARGS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
