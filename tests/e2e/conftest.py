@@ -133,8 +133,13 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(live_server):
+def browser():
+    """Debian's chromium, one per test process. It needs no served app of its own: the tests that
+    use the shared ``live_server`` are kept on one xdist worker (tests/conftest.py GROUPS), those
+    that ``serve`` their own site run on any."""
     from playwright.sync_api import sync_playwright
+
+    _require_chromium()
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
