@@ -506,13 +506,7 @@ def served_units(facility: Facility, as_of: date | None = None) -> list[AdminUni
 def facilities_serving(unit: AdminUnit, as_of: date | None = None) -> list[Facility]:
     """Facilities whose service area covers the unit or one of its ancestors on the date,
     nearest first (station, then centre, then department)."""
-    day = as_of or today()
-    ids = [*unit.ancestor_ids, unit.id]
-    rows = db.session.scalars(
-        select(Facility).join(ServiceArea, ServiceArea.facility_id == Facility.id)
-        .where(ServiceArea.unit_id.in_(ids), valid_on(ServiceArea, day), valid_on(Facility, day))
-        .distinct())
-    return sorted(rows, key=_nearest_first)
+    return facilities_serving_units([unit], as_of)[unit.id]
 
 
 def _nearest_first(facility: Facility) -> tuple[int, int]:
@@ -563,7 +557,8 @@ def unit_stats(units: Sequence[AdminUnit], as_of: date | None = None) -> dict[in
     with no hamlets falls back to its own recorded households and population).
 
     Each unit's hamlets are summed in a select of its own, joined by UNION ALL: its path is then a
-    value, so ``path LIKE 'prefix%'`` runs on the path index; a join on ``hamlet.path LIKE
+    value, so :func:`in_areas` reads them through the path index (a LIKE on PostgreSQL, a range on
+    SQLite); a join on ``hamlet.path LIKE
     target.path || '%'`` compares every unit with every other one (330 ms for a health centre's 42
     communes on the national dataset, issue #14 load test)."""
     if not units:
@@ -580,7 +575,7 @@ def unit_stats(units: Sequence[AdminUnit], as_of: date | None = None) -> dict[in
         parts = [select(literal(u.id, Integer).label("uid"), func.count(AdminUnit.id),
                         func.coalesce(func.sum(AdminUnit.households), 0),
                         func.coalesce(func.sum(AdminUnit.population), 0))
-                 .where(AdminUnit.path.startswith(u.path, autoescape=True), AdminUnit.id != u.id,
+                 .where(in_areas([u.path]), AdminUnit.id != u.id,
                         AdminUnit.level == UnitLevel.HAMLET.value, valid_on(AdminUnit, day))
                  for u in ordered[start:start + STATS_PER_QUERY]]
         for uid, n_hamlets, households, population in db.session.execute(union_all(*parts)):
