@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 
 from danso_network.auth.models import RoleGrant, User
 from danso_network.collaborators.models import Assignment, Collaborator
+from danso_network.common import clock
 from danso_network.config import DATA_DIR
 from danso_network.demo import pipeline
 from danso_network.demo.loader import load_demo
@@ -112,7 +113,7 @@ def test_history_follows_the_rules_of_its_time(demo):
     for app in _apps():
         times = [_utc(e.at) for e in app.events]
         assert times == sorted(times)
-        assert datetime(2025, 7, 1, tzinfo=UTC) <= times[0] and times[-1].date() <= date.today()
+        assert datetime(2025, 7, 1, tzinfo=UTC) <= times[0] and times[-1].date() <= clock.today()
         assert _utc(app.created_at) == times[0]
 
 

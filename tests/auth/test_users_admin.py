@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from danso_network.audit.models import AuditEvent
 from danso_network.auth.models import RoleGrant, User
+from danso_network.common import clock
 from danso_network.extensions import db
 
 from ..conftest import csrf_token, login
@@ -120,7 +121,7 @@ def test_ending_a_grant_removes_access_from_that_day(app, client, world):
     login(client, "admin75")
     grant = world.users["head_a"].grants[0]
     token = csrf_token(client, f"/admin/users/{world.users['head_a'].id}")
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = clock.today() + timedelta(days=1)
     response = client.post(f"/admin/users/{world.users['head_a'].id}/grants/{grant.id}/end",
                            data={"on": tomorrow.isoformat(), "csrf_token": token})
     assert response.status_code == 302
@@ -128,7 +129,7 @@ def test_ending_a_grant_removes_access_from_that_day(app, client, world):
     assert db.session.get(RoleGrant, grant.id).valid_to == tomorrow
     # Ending today means no access now.
     response = client.post(f"/admin/users/{world.users['head_a'].id}/grants/{grant.id}/end",
-                           data={"on": date.today().isoformat(), "csrf_token": token})
+                           data={"on": clock.today().isoformat(), "csrf_token": token})
     other = app.test_client()
     login(other, "truongtram_a")
     assert other.get(f"/units/{world.commune_a.id}").status_code == 403

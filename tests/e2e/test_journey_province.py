@@ -74,8 +74,9 @@ def pdf_text(data: bytes) -> str:
         objects[number] = body
         inner = re.search(rb"stream\r?\n(.*)endstream", body, re.S)
         if inner:
-            raw = inner.group(1).rstrip(b"\r\n")
-            streams[number] = zlib.decompress(raw) if b"/FlateDecode" in body[:inner.start()] else raw
+            raw = inner.group(1)  # the EOL before "endstream" is left to zlib: a stream may end in 0x0a
+            streams[number] = (zlib.decompressobj().decompress(raw) if b"/FlateDecode" in body[:inner.start()]
+                               else raw.rstrip(b"\r\n"))
     for number, body in list(streams.items()):
         head = objects[number][:objects[number].find(b"stream")]
         if b"/ObjStm" in head:

@@ -17,7 +17,6 @@ from danso_network.exports.writer import UTF8_BOM
 from ..conftest import login
 from .roster_data import FORMULA_NAME, csv_rows, table, xlsx_sheets
 
-TODAY = today()
 HIDDEN = "(ẩn)"
 
 
@@ -48,7 +47,7 @@ def test_province_officer_downloads_the_dong_nai_roster_in_every_format(login_as
         assert disposition.startswith("attachment; filename=\"")
         ascii_name = re.search(r'filename="([^"]+)"', disposition).group(1)
         assert ascii_name.isascii() and ascii_name.endswith("." + fmt)
-        assert "thanh-pho-dong-nai" in ascii_name and TODAY.isoformat() in ascii_name
+        assert "thanh-pho-dong-nai" in ascii_name and today().isoformat() in ascii_name
         vietnamese = unquote(re.search(r"filename\*=UTF-8''(\S+)", disposition).group(1))
         assert "Thành phố Đồng Nai" in vietnamese
 
@@ -61,7 +60,7 @@ def test_xlsx_has_the_title_block_the_roster_and_the_vacant_hamlets(login_as, wo
     block = [row[0] for row in roster[:6]]
     assert block[0] == "Danh sách cộng tác viên dân số"
     assert "Thành phố Đồng Nai" in block
-    assert f"Tính đến ngày {TODAY:%d/%m/%Y}" in block
+    assert f"Tính đến ngày {today():%d/%m/%Y}" in block
     assert any(str(line).startswith("Bộ lọc: Tình trạng: Đang phụ trách") for line in block)
     assert "Tổng số: 3 cộng tác viên" in block
     header, rows = table(roster)
@@ -83,7 +82,7 @@ def test_xlsx_has_the_title_block_the_roster_and_the_vacant_hamlets(login_as, wo
     # Nobody active: Ấp 2 (nobody ever), Khu phố 2 (its collaborator suspended); longest first.
     assert [(r[1], r[2], r[3]) for r in vacant] == [("Ấp 2", "Xã Đồng Xoài", 90),
                                                     ("Khu phố 2", "Phường Bình Phước", 420)]
-    assert vacant[0][5] > vacant[1][5] == (TODAY - date(2026, 11, 1)).days  # days without, a number
+    assert vacant[0][5] > vacant[1][5] == (today() - date(2026, 11, 1)).days  # days without, a number
 
 
 def test_csv_is_one_header_row_then_the_rows(login_as, world, people):
@@ -99,7 +98,7 @@ def test_csv_is_one_header_row_then_the_rows(login_as, world, people):
 def test_pdf_document_has_the_official_heading_and_signature(app, world, people):
     from danso_network.exports.pdf import render_html
 
-    filters = RosterFilters(as_of=TODAY)
+    filters = RosterFilters(as_of=today())
     document = services.roster_document([world.dong_nai.path], filters, user=world.users["admin"],
                                         title=world.dong_nai.full_name, unit=world.dong_nai)
     assert document.heading is not None
@@ -216,7 +215,7 @@ def test_empty_result_is_a_valid_file_with_headers_and_no_rows(login_as, world, 
     sheets = _roster_xlsx(client, world.dong_nai.id, q="khong co ai ten nay")
     roster = sheets["Danh sách CTV"]
     start = next(i for i, row in enumerate(roster) if row[0] == "STT")
-    assert roster[start + 1][0] == f"Không có cộng tác viên nào phù hợp với bộ lọc vào ngày {TODAY:%d/%m/%Y}."
+    assert roster[start + 1][0] == f"Không có cộng tác viên nào phù hợp với bộ lọc vào ngày {today():%d/%m/%Y}."
     rows = csv_rows(_get(client, f"/exports/roster/{world.dong_nai.id}", format="csv", q="zzz").data)
     assert len(rows) == 1 and rows[0][0] == "STT"
     pdf = _get(client, f"/exports/roster/{world.dong_nai.id}", format="pdf", q="zzz")
@@ -388,7 +387,7 @@ def test_the_job_rechecks_scope_and_params(app, world, people):
 
     head_a, head_b = world.users["head_a"], world.users["head_b"]
     check = services._checker("roster")
-    params = {"format": "csv", "area": {"unit_id": world.commune_a.id}, "filters": {"as_of": TODAY.isoformat()}}
+    params = {"format": "csv", "area": {"unit_id": world.commune_a.id}, "filters": {"as_of": today().isoformat()}}
     assert check(params, head_a)["list"] == "roster"
     for bad, user, status in [({**params, "area": {"unit_id": world.commune_b.id}}, head_a, 403),
                               (params, head_b, 403),  # somebody else's commune
@@ -412,7 +411,7 @@ def test_the_fast_rows_are_roster_rows(app, world, people, status):
     roster_services.terminate_collaborator(people.mai, on=date(2026, 10, 1), reason="resigned", actor=None)
     roster_services.start_duty(people.lan, "family_children", on=date(2026, 1, 5), actor=None)
     db.session.commit()
-    filters = RosterFilters(as_of=TODAY, status=status)
+    filters = RosterFilters(as_of=today(), status=status)
     prefixes = [world.dong_nai.path, world.hanoi.path]
     expected = list(roster_services.roster_rows(prefixes, filters))
     assert expected  # every status has somebody
@@ -431,7 +430,7 @@ def test_the_fast_rows_are_roster_rows(app, world, people, status):
 def test_the_printed_roster_is_narrower_and_hides_what_the_viewer_may_not_see(app, world, people):
     viewer = world.users["viewer_b"]
     spec = services.spec_from_params({"format": "pdf", "area": {"unit_id": world.commune_b.id},
-                                      "filters": {"as_of": TODAY.isoformat()}}, viewer)
+                                      "filters": {"as_of": today().isoformat()}}, viewer)
     document = services.build_document(spec, viewer)
     sheet = document.sheets[0]
     labels = [c.label for c in sheet.columns]
@@ -441,7 +440,7 @@ def test_the_printed_roster_is_narrower_and_hides_what_the_viewer_may_not_see(ap
     assert hoa[1] == "Trần Thị Hoa" and hoa[2] == "1990" and hoa[4] == HIDDEN and hoa[5] == HIDDEN
     admin = world.users["admin"]
     spec = services.spec_from_params({"format": "pdf", "area": {"unit_id": world.commune_a.id},
-                                      "filters": {"as_of": TODAY.isoformat()}}, admin)
+                                      "filters": {"as_of": today().isoformat()}}, admin)
     rows = {r[1]: r for r in services.build_document(spec, admin).sheets[0].rows}
     lan = rows["Nguyễn Thị Lan"]
     assert lan[2] == date(1990, 5, 17) and lan[4] == people.lan.candidate.national_id and lan[10] == "YTTB"
@@ -451,7 +450,7 @@ def test_the_printed_roster_is_narrower_and_hides_what_the_viewer_may_not_see(ap
 def test_the_issuing_office_follows_the_area(app, world, people):
     def heading(area_params, user):
         spec = services.spec_from_params({"format": "pdf", "area": area_params,
-                                          "filters": {"as_of": TODAY.isoformat()}}, user)
+                                          "filters": {"as_of": today().isoformat()}}, user)
         return services.build_document(spec, user).heading
 
     station = heading({"unit_id": world.commune_a.id}, world.users["head_a"])

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from danso_network.audit.models import AuditEvent
+from danso_network.common import clock
 from danso_network.extensions import db
 from danso_network.recruitment import rules
 from danso_network.recruitment import services as rs
@@ -46,7 +47,7 @@ def form_data(client, url, **overrides) -> dict:
         "bands-2-upper": "", "bands-2-count": "3",
         "approver": Approver.STATION_DIRECTOR.value, "min_age": "18", "max_age": "", "min_residence_months": "",
         "single_active_assignment": "y", "enabled_rules": [c for c in rules.DEFAULT_ENABLED if c != "SINGLE_ACTIVE"],
-        "valid_from": date.today().isoformat(), "note": "Theo QĐ 15/2026/QĐ-UBND",
+        "valid_from": clock.today().isoformat(), "note": "Theo QĐ 15/2026/QĐ-UBND",
     }
     for row in range(3, 6):
         data.setdefault(f"bands-{row}-upper", "")
@@ -151,7 +152,7 @@ def test_admin_issues_a_version_with_custom_bands(client, world, v1, login_as):
     assert response.status_code == 302
     assert "Đã ban hành phiên bản 2" in client.get(response.headers["Location"]).get_data(as_text=True)
     v2 = rs.criteria_for(world.dong_nai)
-    assert (v2.version, v2.valid_from, v2.quota_preset) == (2, date.today(), "custom")
+    assert (v2.version, v2.valid_from, v2.quota_preset) == (2, clock.today(), "custom")
     assert v2.quota_bands == [[150, 1], [300, 2], [None, 3]]
     assert v2.approver == Approver.STATION_DIRECTOR and v2.max_age == 60 and v2.allow_override
     assert v2.enabled_rules == [c for c in rules.RULES if c in {*rules.DEFAULT_ENABLED, "MAX_AGE"}]
@@ -230,7 +231,7 @@ def test_applications_keep_the_version_they_were_screened_with(client, world, v1
     app = rs.create_application(**factories.candidate_fields(hamlet, 1), actor=head)
     factories.complete_dossier(app, head)
     rs.perform(app, Action.COMPLETE_DOSSIER, actor=head)
-    rs.perform(app, Action.SCREEN, actor=head, on=date.today() - timedelta(days=1))
+    rs.perform(app, Action.SCREEN, actor=head, on=clock.today() - timedelta(days=1))
     db.session.commit()
     stored = [dict(r) for r in app.screening]
     assert app.criteria_set.version == 1

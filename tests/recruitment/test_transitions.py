@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from danso_network.auth.models import Role
+from danso_network.common import clock
 from danso_network.errors import Conflict, PermissionDenied
 from danso_network.extensions import db
 from danso_network.recruitment import services as rs
@@ -53,7 +54,7 @@ def payload(action: Action) -> dict:
         Action.REVIEW: {"manual_checks": {c: {"ok": True, "note": "Đã xác minh"} for c in MANUAL_CODES},
                         "ranking": 1},
         Action.CONTRACT: {"contract_date": date(2025, 10, 5), "contract_number": "HĐ-01", "allowance_tier": "Mức chung"},
-        Action.ACTIVATE: {"on": date.today()},
+        Action.ACTIVATE: {"on": clock.today()},
     }.get(action, {})
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from danso_network.auth.models import Role
+from danso_network.common import clock
 from danso_network.extensions import db
 from danso_network.recruitment.models import (
     DOSSIER_ITEMS,
@@ -312,7 +313,7 @@ def test_a_scope_within_one_province_offers_its_communes_only(app, setup):
 @pytest.mark.parametrize("overrides, message", [
     ({"national_id": "12345"}, "Số CCCD phải gồm đúng 12 chữ số."),
     ({"national_id": "070090000001"}, "Số CCCD không khớp với giới tính và năm sinh"),
-    ({"date_of_birth": (date.today() + timedelta(days=30)).isoformat()}, "Ngày sinh phải trước ngày hôm nay."),
+    ({"date_of_birth": (clock.today() + timedelta(days=30)).isoformat()}, "Ngày sinh phải trước ngày hôm nay."),
     ({"residence_hamlet": "other"}, "Ứng viên phải đang sinh sống tại Ấp Tân Lập"),
 ])
 def test_bad_candidate_input_keeps_the_form_and_changes_nothing(app, setup, overrides, message):
@@ -407,7 +408,7 @@ def test_dossier_date_in_the_future_is_refused_on_its_field(app, setup):
     head = Browser(app, "truongtram_b")
     app_id = nominate(head, setup.hamlets_b[0])
     before = counts()
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     page = text(head.dossier(app_id, application_signed_on=future))
     assert "Ngày không được ở tương lai." in page and f'value="{future}"' in page
     assert counts() == before

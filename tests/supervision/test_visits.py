@@ -93,8 +93,14 @@ def test_visit_without_follow_up_is_allowed(world):
     assert v.follow_up is None and v.follow_up_due is None and v.score == 100
 
 
+def tomorrow() -> date:
+    """Vietnam's tomorrow when the test runs, not when it was collected: a run that crosses
+    midnight in Hà Nội (17:00 UTC) would otherwise call today "the future"."""
+    return clock.today() + timedelta(days=1)
+
+
 @pytest.mark.parametrize(("case", "kwargs", "message"), [
-    ("future", {"visited_on": clock.today() + timedelta(days=1)}, "Ngày giám sát không được ở tương lai"),
+    ("future", {"visited_on": tomorrow}, "Ngày giám sát không được ở tương lai"),
     ("before start", {"visited_on": date(2025, 8, 31)}, "không làm cộng tác viên vào ngày 31/08/2025"),
     ("unknown item", {"checklist": {"register_up_to_date": True, "dancing": True}}, "không có trong bảng kiểm: dancing"),
     ("not a bool", {"checklist": {"register_up_to_date": "yes"}}, "phải là Đạt, Chưa đạt"),
@@ -107,7 +113,8 @@ def test_visit_without_follow_up_is_allowed(world):
 def test_bad_visits_are_refused_and_change_nothing(world, case, kwargs, message):
     c = appoint(world.hamlets_a[0], 1)
     before = counts()
-    args = {"visited_on": date(2026, 1, 10), "checklist": ALL_PASS, **kwargs}
+    args = {"visited_on": date(2026, 1, 10), "checklist": ALL_PASS,
+            **{key: value() if callable(value) else value for key, value in kwargs.items()}}
     with pytest.raises(ValidationFailed, match=message):
         services.record_visit(c, supervisor=world.users["centre"], actor=world.users["centre"], **args)
     assert counts() == before
@@ -140,7 +147,7 @@ def test_close_follow_up_once(world):
 
 @pytest.mark.parametrize(("closed_on", "result", "message"), [
     (date(2026, 1, 9), "Xong", "không được trước ngày giám sát"),
-    (clock.today() + timedelta(days=1), "Xong", "không được ở tương lai"),
+    (tomorrow, "Xong", "không được ở tương lai"),
     (date(2026, 2, 1), "   ", "ghi kết quả khắc phục"),
 ])
 def test_bad_closing_is_refused(world, closed_on, result, message):
@@ -148,7 +155,7 @@ def test_bad_closing_is_refused(world, closed_on, result, message):
               follow_up_due=date(2026, 2, 10))
     before = counts()
     with pytest.raises(ValidationFailed, match=message):
-        services.close_follow_up(v, closed_on=closed_on, result=result)
+        services.close_follow_up(v, closed_on=closed_on() if callable(closed_on) else closed_on, result=result)
     assert counts() == before and v.follow_up_closed_on is None
 
 

@@ -9,14 +9,13 @@ from sqlalchemy import event, func, select
 
 from danso_network.audit.models import AuditEvent
 from danso_network.auth.models import Role
+from danso_network.common import clock
 from danso_network.extensions import db
 from danso_network.units import services
 from danso_network.units.models import AdminUnit, UnitLevel
 
 from .. import factories
 from ..conftest import csrf_token
-
-TODAY = date.today()
 
 
 def text(response) -> str:
@@ -264,7 +263,7 @@ def new_url(world):
 
 
 GOOD_HAMLET = {"name": "Khu phố 3", "type": "khu_pho", "households": "150", "population": "600",
-               "valid_from": TODAY.isoformat(), "note": "Tách từ khu phố 2"}
+               "valid_from": clock.today().isoformat(), "note": "Tách từ khu phố 2"}
 
 
 def test_create_hamlet(world, login_as):
@@ -319,7 +318,7 @@ def test_post_without_csrf_token_is_refused(world, login_as):
     assert response.status_code == 400
     assert hamlet_names(world.commune_a) == before
     hamlet = world.hamlets_a[0]
-    assert client.post(f"/units/{hamlet.id}/close", data={"valid_to": TODAY.isoformat()}).status_code == 400
+    assert client.post(f"/units/{hamlet.id}/close", data={"valid_to": clock.today().isoformat()}).status_code == 400
     assert db.session.get(AdminUnit, hamlet.id).valid_to is None
 
 
@@ -341,7 +340,7 @@ def test_viewer_cannot_open_or_post_hamlet_forms(world, login_as):
     for url, data in [
         (f"/units/{world.commune_b.id}/hamlets/new", {**GOOD_HAMLET, "type": "ap"}),
         (f"/units/{hamlet.id}/edit", {"name": "Ấp Mới", "type": "ap"}),
-        (f"/units/{hamlet.id}/close", {"valid_to": TODAY.isoformat()}),
+        (f"/units/{hamlet.id}/close", {"valid_to": clock.today().isoformat()}),
     ]:
         assert client.get(url).status_code == 403
         assert client.post(url, data={**data, "csrf_token": token}).status_code == 403
@@ -399,7 +398,7 @@ def test_edit_hamlet_refusals_change_nothing(world, login_as, change, message):
 
 def test_close_hamlet_hides_it_from_later_dates_only(world, login_as):
     hamlet = world.hamlets_a[0]
-    close_on = TODAY - timedelta(days=10)
+    close_on = clock.today() - timedelta(days=10)
     assert close_on > hamlet.valid_from + timedelta(days=1)
     client = login_as(world.users["head_a"])
     url = f"/units/{hamlet.id}/close"
@@ -449,7 +448,7 @@ def test_closing_twice_is_refused_with_a_message(world, login_as):
     hamlet = world.hamlets_a[1]
     client = login_as(world.users["head_a"])
     url = f"/units/{hamlet.id}/close"
-    close_on = TODAY - timedelta(days=3)
+    close_on = clock.today() - timedelta(days=3)
     assert post_form(client, url, {"valid_to": close_on.isoformat()}).status_code == 302
     assert "đã hết hiệu lực" in text(client.get(url))
     assert "không sửa được" in text(client.get(f"/units/{hamlet.id}/edit"))
@@ -466,7 +465,7 @@ def test_duplicate_check_folds_vietnamese_letters_and_accent_encoding(world, log
     url = f"/units/{world.commune_b.id}/hamlets/new"
     before = hamlet_names(world.commune_b)
     for name in ("ấp tân lập", unicodedata.normalize("NFD", "Ấp Tân Lập")):
-        response = post_form(client, url, {"name": name, "type": "ap", "valid_from": TODAY.isoformat()})
+        response = post_form(client, url, {"name": name, "type": "ap", "valid_from": clock.today().isoformat()})
         assert response.status_code == 200
         assert "Xã Đồng Xoài đã có “Ấp Tân Lập”." in text(response)
     assert hamlet_names(world.commune_b) == before
