@@ -1,8 +1,8 @@
 """Who may read and change allowance data (predicates written once, used by views, templates, the
 API and the CLI; DESIGN.md §4 rule 6). Fail-closed: no grant, no access.
 
-- The base salary is national law: anyone with a grant reads it; a province admin records a new
-  decree.
+- The base salary is national law: anyone with a grant reads it; a province admin of every
+  province in force records a new decree.
 - A province's allowance rules and network policy are read by everyone working in the province
   and changed only by its province admins.
 - A monthly sheet covers a unit's whole area (or every unit a centre serves): the user's grant
@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from ..auth.models import Role, User
 from ..auth.permissions import scope_of
-from ..units.models import AdminUnit, Facility
-from ..units.services import served_units
+from ..common import clock
+from ..extensions import db
+from ..units.models import AdminUnit, Facility, UnitLevel
+from ..units.services import served_units, valid_on
 
 
 def can_view_settings(user: User, province: AdminUnit) -> bool:
@@ -36,8 +40,15 @@ def can_view_base_salary(user: User) -> bool:
 
 
 def can_manage_base_salary(user: User) -> bool:
-    """The base salary is national; any province admin may record a new decree."""
-    return Role.PROVINCE_ADMIN in scope_of(user).all_roles
+    """The base salary is national law and changes every province's allowance sheets, so a new
+    decree is recorded only by a province admin of *every* province in force today (in an
+    installation holding one province, its admins). Fail-closed: no province in force, nobody."""
+    scope = scope_of(user)
+    if Role.PROVINCE_ADMIN not in scope.all_roles:
+        return False
+    provinces = db.session.scalars(select(AdminUnit.path).where(
+        AdminUnit.level == UnitLevel.PROVINCE.value, valid_on(AdminUnit, clock.today()))).all()
+    return bool(provinces) and all(Role.PROVINCE_ADMIN in scope.roles_at(path) for path in provinces)
 
 
 def can_view_sheet(user: User, unit: AdminUnit) -> bool:

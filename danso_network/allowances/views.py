@@ -36,6 +36,7 @@ from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
+from ..auth.models import Role
 from ..auth.permissions import landing_of, require, scope_of
 from ..collaborators.policy import policy_for
 from ..common import clock
@@ -342,7 +343,8 @@ def _apply_settings(submitted: str, province: AdminUnit, form) -> str:
 @bp.route("/base-salary", methods=["GET", "POST"])
 @login_required
 def base_salary():
-    """The national base salary (lương cơ sở) by date; a province admin records a new decree."""
+    """The national base salary (lương cơ sở) by date; a province admin of every province records a
+    new decree (:func:`can_manage_base_salary`), and another province admin is told why not."""
     require(can_view_base_salary(current_user))
     can_manage = can_manage_base_salary(current_user)
     if request.method == "POST":
@@ -358,4 +360,5 @@ def base_salary():
             return redirect(url_for(".base_salary"))
     status = 422 if form.is_submitted() else 200
     return render_template("allowances/base_salary.html", form=form, rows=allowances.base_salaries(),
-                           current=allowances.base_salary_on(clock.today()), can_manage=can_manage), status
+                           current=allowances.base_salary_on(clock.today()), can_manage=can_manage,
+                           province_admin=Role.PROVINCE_ADMIN in scope_of(current_user).all_roles), status

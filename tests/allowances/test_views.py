@@ -15,6 +15,8 @@ from flask_login import login_user
 
 from danso_network.allowances import services as allowances
 from danso_network.allowances.models import AllowanceRule
+from danso_network.auth import services as auth_services
+from danso_network.auth.models import Role
 from danso_network.collaborators.policy import policy_for
 from danso_network.common import clock
 from danso_network.extensions import db
@@ -273,12 +275,21 @@ def test_base_salary_page(world, salaries, browser):
     assert browser("chuacapquyen").get("/allowances/base-salary").status_code == 403
 
 
-def test_only_a_province_admin_records_the_base_salary(world, salaries, browser):
+def test_only_an_admin_of_every_province_records_the_base_salary(world, salaries, browser):
+    """The base salary is national: it changes every province's sheets, so a province admin of
+    Đồng Nai alone (the world also has Hà Nội) is refused, and sees no form."""
     data = {"valid_from": "2026-07-01", "amount": "2.530.000", "legal_basis": "Nghị định mới"}
     before = counts()
-    assert browser("truongtram_a").post("/allowances/base-salary", data).status_code == 403
+    for username in ("truongtram_a", "admin75", "admin01"):
+        assert browser(username).post("/allowances/base-salary", data).status_code == 403, username
+    page = browser("admin75").get("/allowances/base-salary").get_data(as_text=True)
+    assert "Ghi mức lương cơ sở mới" not in page and "quản trị của mọi tỉnh, thành phố" in page
     assert counts() == before
+    auth_services.grant_role(world.users["admin"], Role.PROVINCE_ADMIN, unit=world.hanoi,
+                             valid_from=date(2025, 1, 1))
+    db.session.commit()
     admin = browser("admin75")
+    assert "Ghi mức lương cơ sở mới" in admin.get("/allowances/base-salary").get_data(as_text=True)
     assert admin.post("/allowances/base-salary", data).status_code == 302
     assert allowances.base_salary_on(date(2026, 7, 1)).amount == 2_530_000
     before = counts()
