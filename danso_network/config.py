@@ -70,9 +70,9 @@ class Config:
     WIDE_SCOPE_CACHE_SECONDS = 300
     DATA_DIR = str(DATA_DIR)
 
-    # A PDF whose first table has more than 1,500 rows (exports/pdf.py, PARALLEL_ROWS) is laid out by
-    # this many processes at once, each holding a part of its pages (1: by the caller's process alone,
-    # all pages at once). None: as many as the CPUs this process may use.
+    # A PDF of more than 1,000 rows (exports/pdf.py, PART_ROWS) is printed in parts of at most that
+    # many rows, laid out by this many processes at once (1: one after the other by the caller's
+    # process). None: one per CPU this process may use.
     PDF_PROCESSES: int | None = None
 
     # Background jobs (jobs/; issue #11 item 5): an export or report of more than EXPORT_INLINE_ROWS
@@ -142,6 +142,11 @@ def finalise(app) -> None:
         raise ConfigurationError(f"DANSO_TRUSTED_PROXIES “{proxies}” không hợp lệ: dùng số proxy đứng trước "
                                  "ứng dụng (0 nếu không có, 1 với một nginx).")
     cfg["TRUSTED_PROXIES"] = proxies
+    processes = cfg.get("PDF_PROCESSES")
+    if processes is not None and (isinstance(processes, bool) or not isinstance(processes, int)
+                                  or not 1 <= processes <= MAX_PDF_PROCESSES):
+        raise ConfigurationError(f"DANSO_PDF_PROCESSES “{processes}” không hợp lệ: dùng số tiến trình in PDF "
+                                 f"cùng lúc, từ 1 đến {MAX_PDF_PROCESSES} (bỏ trống: mỗi CPU một tiến trình).")
     if cfg.get("HTTPS"):
         cfg["SESSION_COOKIE_SECURE"] = cfg["REMEMBER_COOKIE_SECURE"] = True
         cfg["PREFERRED_URL_SCHEME"] = "https"
@@ -164,6 +169,7 @@ def finalise(app) -> None:
 
 
 JOB_ENGINES = ("thread", "rq", "inline")
+MAX_PDF_PROCESSES = 64
 
 
 def _finalise_jobs(app) -> None:

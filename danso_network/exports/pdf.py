@@ -22,29 +22,36 @@ What the PDF shows (Nghị định 30/2020/NĐ-CP, Phụ lục I, for the headin
 - ``document.notes``, then the signature block (the signer's title in capitals, "(Ký, ghi rõ họ
   tên, đóng dấu)", room to sign, the signer's name) kept whole on the last page.
 
-Speed (issue #11: a province roster of 7,000 rows in under 60 s): the table is laid out with
-``table-layout: fixed`` from the column widths (proportions of :attr:`Column.width`), in DejaVu
-Sans Condensed so that fewer cells wrap (fewer lines, fewer pages); cells carry no class
-(numeric columns are right-aligned, dates centred, by one ``nth-child`` rule per column);
-values are formatted once in Python and the template only prints them; and Python's cyclic
-garbage collector is paused while WeasyPrint works (:func:`_without_cyclic_gc`). Measured on
-the 2-CPU machine: 7,000 rows × 12 columns (207 pages) in about 48 s, of which layout 36 s.
-
-Memory: WeasyPrint keeps every laid-out page until the file is written, about 250 KB per row
-(1.8 GB for 7,000 rows), so PDF is for a commune, a centre or a province, not the country: a
-caller offering PDF for a larger scope should cap the rows it sends here.
+Speed and memory (issue #11: a province roster of 7,000 rows in under 60 s): the table is laid
+out with ``table-layout: fixed`` from the column widths (proportions of :attr:`Column.width`), in
+DejaVu Sans Condensed so that fewer cells wrap (fewer lines, fewer pages); cells carry no class
+(numeric columns are right-aligned, dates centred, by one ``nth-child`` rule per column); values
+are formatted once in Python and the template only prints them; and Python's cyclic garbage
+collector is paused while WeasyPrint works (:func:`collector_paused`). WeasyPrint keeps every
+laid-out page until the file is written (about 250 KB per row) and lays pages out on one CPU, so
+a document of more than :data:`PART_ROWS` rows is printed in *parts* (:func:`parts_of`) of at
+most that many rows, each part its own WeasyPrint document, laid out by ``PDF_PROCESSES``
+processes at once (None: one per CPU this process may use; 1: one after the other in the
+caller's process), then joined with pypdf; "Trang X/Y" is stamped on the joined pages from a
+document of empty pages holding only the footer (:func:`stamp_page_numbers`), since no part
+knows the others' page counts. A part ends its page: the table goes on, under its header, at
+the top of the next. Memory is then about one part per process, whatever the document's size.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import subprocess  # nosec B404 # parts of a long PDF are printed by our own module in other processes
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -53,6 +60,8 @@ from .document import Column, Document, Kind, Sheet
 from .xlsx import NUMERIC_KINDS, add_to_total, column_width
 
 TEMPLATE = "exports/document.html"
+PAGE_NUMBERS_TEMPLATE = "exports/page_numbers.html"
+PART_ROWS = 1000  # rows of a part printed on its own (a few hundred MB of laid-out pages at most)
 
 
 # --- Vietnamese number and date formats ---------------------------------------------------------
@@ -139,6 +148,8 @@ class SheetView:
     totals_label: str
     label_span: int  # the columns the totals label spans (0: no label, the first column is a total)
     empty_text: str
+    opens: bool = True  # this piece holds the sheet's first rows: its title above the table
+    closes: bool = True  # this piece holds its last rows: the totals row (or the "no rows" line)
 
 
 def sheet_view(sheet: Sheet) -> SheetView:
@@ -167,14 +178,46 @@ def sheet_view(sheet: Sheet) -> SheetView:
         empty_text=sheet.empty_text)
 
 
-def render_html(document: Document) -> str:
-    """The document's HTML page (needs an application context)."""
+@dataclass
+class Part:
+    """What one part of a printed document holds: the heading and title block (the first part),
+    pieces of the sheets, the notes and signature (the last part)."""
+
+    sheets: list[SheetView]
+    first: bool = True
+    last: bool = True
+
+
+def parts_of(sheets: Sequence[SheetView], size: int = PART_ROWS) -> list[Part]:
+    """The sheets cut into parts of at most ``size`` rows, in order: a sheet longer than that is
+    cut into pieces (its title on the first, its totals on the last); small sheets share a part."""
+    pieces: list[SheetView] = []
+    for sheet in sheets:
+        starts = range(0, len(sheet.rows), size) or [0]
+        for start in starts:
+            pieces.append(replace(sheet, rows=sheet.rows[start:start + size], opens=start == 0,
+                                  closes=start + size >= len(sheet.rows)))
+    parts: list[Part] = []
+    rows = 0
+    for piece in pieces:
+        if not parts or rows + len(piece.rows) > size:
+            parts.append(Part(sheets=[], first=not parts, last=False))
+            rows = 0
+        parts[-1].sheets.append(piece)
+        rows += len(piece.rows)
+    parts[-1].last = True
+    return parts
+
+
+def render_html(document: Document, part: Part | None = None, *, page_numbers: bool = True) -> str:
+    """The document's HTML page, or one part of it (needs an application context)."""
     heading = document.heading
+    if part is None:
+        part = Part(sheets=[sheet_view(sheet) for sheet in document.sheets])
     return render_template(
-        TEMPLATE, document=document, heading=heading,
+        TEMPLATE, document=document, heading=heading, part=part,
         date_line=date_line(heading.place, document.made_on) if heading else None,
-        sheets=[sheet_view(sheet) for sheet in document.sheets],
-        page_counter=page_counter_css())
+        sheets=part.sheets, page_counter=page_counter_css() if page_numbers else None)
 
 
 def _refusing_fetcher():
@@ -189,19 +232,94 @@ def _refusing_fetcher():
 
 
 def render(document: Document):
-    """The laid-out WeasyPrint document (its pages can be inspected before writing)."""
-    from weasyprint import HTML
-
+    """The document laid out at once by WeasyPrint, whatever its size (its pages can be inspected
+    before writing; :func:`write_pdf` prints a long one in parts)."""
     html = render_html(document)
     with collector_paused():
-        return HTML(string=html, url_fetcher=_refusing_fetcher()).render()
+        return _laid_out(html)
 
 
 def write_pdf(document: Document, target: str | os.PathLike | BinaryIO) -> None:
-    """Write ``document`` as a PDF to ``target`` (a path or a binary file object). Needs an
+    """Write ``document`` as a PDF to ``target`` (a path or a binary file object): at once, or in
+    parts when it has more than :data:`PART_ROWS` rows (see the module's notes). Needs an
     application context (the page is a Flask template)."""
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
-    laid_out = render(document)
+    sheets = [sheet_view(sheet) for sheet in document.sheets]
+    parts = parts_of(sheets, PART_ROWS)
+    if len(parts) == 1:
+        with collector_paused():
+            _laid_out(render_html(document, parts[0])).write_pdf(target)
+        return
+    pages = [render_html(document, part, page_numbers=False) for part in parts]
+    processes = min(len(pages), _processes())
+    if processes > 1:
+        with ThreadPoolExecutor(processes) as pool:
+            printed = list(pool.map(_pdf_in_process, pages))
+    else:
+        printed = [pdf_of_html(page) for page in pages]
+    joined = join_pdfs(printed)
+    stamp_page_numbers(joined, document)
+    joined.add_metadata({"/Title": document.title})
+    if isinstance(target, str):
+        with open(target, "wb") as out:
+            joined.write(out)
+    else:
+        joined.write(target)
+
+
+def _processes() -> int:
+    """``PDF_PROCESSES``, or the CPUs this process may use."""
+    wanted = current_app.config.get("PDF_PROCESSES")  # 1 to 64, checked at start-up (config.finalise)
+    if wanted:
+        return wanted
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _laid_out(html: str):
+    from weasyprint import HTML
+
+    return HTML(string=html, url_fetcher=_refusing_fetcher()).render()
+
+
+def _pdf_in_process(html: str) -> bytes:
+    """One part printed by ``python -m danso_network.exports.pdf_part`` (a fresh interpreter: no
+    fork of a process whose other threads may hold locks, nothing of the caller's state)."""
+    done = subprocess.run([sys.executable, "-m", "danso_network.exports.pdf_part"],  # nosec B603 # our own module, no shell, no user text in the command
+                          input=html.encode("utf-8"), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"printing a part of the PDF failed ({done.returncode}): "
+                           f"{done.stderr.decode('utf-8', 'replace')[-2000:]}")
+    return done.stdout
+
+
+def pdf_of_html(html: str) -> bytes:
+    """One part's PDF (in a worker process: WeasyPrint only, no application context)."""
     with collector_paused():
-        laid_out.write_pdf(target)
+        return _laid_out(html).write_pdf()
+
+
+def join_pdfs(printed: Sequence[bytes]):
+    """The parts' pages, in order, in one pypdf writer."""
+    from pypdf import PdfReader, PdfWriter
+
+    joined = PdfWriter()
+    for data in printed:
+        joined.append(PdfReader(io.BytesIO(data)))
+    return joined
+
+
+def stamp_page_numbers(joined, document: Document) -> None:
+    """Put "Trang X/Y" on every joined page, from a WeasyPrint document of as many empty pages
+    holding the same footer as a document printed at once."""
+    from pypdf import PdfReader
+
+    count = len(joined.pages)
+    footer = pdf_of_html(render_template(PAGE_NUMBERS_TEMPLATE, document=document, count=count,
+                                         page_counter=page_counter_css()))
+    for page, stamp in zip(joined.pages, PdfReader(io.BytesIO(footer)).pages, strict=True):
+        page.merge_page(stamp)
+        page.compress_content_streams()  # merging leaves the page's content uncompressed

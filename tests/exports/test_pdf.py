@@ -5,6 +5,7 @@ a dependency."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -181,3 +182,87 @@ def _all_boxes(box):
     yield box
     for child in getattr(box, "children", None) or ():
         yield from _all_boxes(child)
+
+
+# --- a long document, printed in parts (PART_ROWS) ----------------------------------------------
+
+
+def pypdf_pages(data: bytes) -> list[str]:
+    """Each page's text as a PDF reader extracts it from the file (pypdf), lines joined by " | "."""
+    from pypdf import PdfReader
+
+    return [" | ".join(page.extract_text().splitlines()) for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def two_sheets(count: int) -> list[Sheet]:
+    return [Sheet("CTV", COLUMNS, rows(count)),
+            Sheet("Ấp", [Column("Ấp"), Column("Số hộ", Kind.INT, total=True)], [("Ấp 2", 90), ("Ấp 5", 10)],
+                  title="Ấp chưa có cộng tác viên")]
+
+
+def printed(app, monkeypatch, processes: int, count: int = 100) -> bytes:
+    monkeypatch.setattr(pdf, "PART_ROWS", 40)
+    monkeypatch.setitem(app.config, "PDF_PROCESSES", processes)
+    buffer = io.BytesIO()
+    pdf.write_pdf(document(sheets=two_sheets(count)), buffer)
+    return buffer.getvalue()
+
+
+def test_parts_cut_long_sheets_and_share_small_ones():
+    views = [pdf.sheet_view(sheet) for sheet in two_sheets(100)]
+    parts = pdf.parts_of(views, 40)
+    assert [[len(piece.rows) for piece in part.sheets] for part in parts] == [[40], [40], [20, 2]]
+    assert [(part.first, part.last) for part in parts] == [(True, False), (False, False), (False, True)]
+    pieces = [piece for part in parts for piece in part.sheets]
+    assert [(p.opens, p.closes) for p in pieces] == [(True, False), (False, False), (False, True), (True, True)]
+    assert [row[0] for p in pieces[:3] for row in p.rows] == [str(i) for i in range(1, 101)]
+    only = pdf.parts_of([pdf.sheet_view(Sheet("CTV", COLUMNS, []))], 40)
+    assert len(only) == 1 and only[0].sheets[0].rows == [] and only[0].sheets[0].closes
+
+
+def test_a_long_document_printed_in_parts_reads_as_one(app, monkeypatch):
+    """Three parts laid out by two processes, joined: one heading, the table's header on every page,
+    every row once and in order, "Trang X/Y" over the whole, the totals, notes and signature at the end."""
+    pages = pypdf_pages(printed(app, monkeypatch, processes=2))
+    count = len(pages)
+    assert count >= 4
+    for number, text in enumerate(pages, start=1):
+        assert text.endswith(f"Trang {number}/{count}"), (number, text[-60:])
+        assert ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text) == (number == 1)
+        assert ("TRẠM TRƯỞNG" in text) == (number == count)
+    whole = " | ".join(pages)
+    assert "DANH SÁCH CỘNG TÁC VIÊN DÂN SỐ" in pages[0] and whole.count("DANH SÁCH CỘNG TÁC VIÊN") == 1
+    assert all(text.startswith("STT Họ và tên") for text in pages[1:] if "Nguyễn Thị Ánh Tuyết" in text)
+    found = [int(n) for n in re.findall(r"Nguyễn Thị Ánh Tuyết (\d+) ", whole)]
+    assert found == list(range(1, 101))
+    assert whole.count("Tổng cộng") == 2  # the roster's, then the second sheet's (100 = 90 + 10)
+    assert f"Tổng cộng {pdf.vn_int(sum(1000 + i for i in range(1, 101)))} " in whole
+    assert whole.count("Ấp chưa có cộng tác viên") == 1 and "Tổng cộng 100" in whole
+    assert whole.index("Tổng cộng 100") < whole.index("Nguồn: phần mềm quản lý CTV dân số.") < whole.index("TRẠM TRƯỞNG")
+    assert "TRẠM TRƯỞNG | (Ký, ghi rõ họ tên, đóng dấu) | Nguyễn Thị Trưởng Trạm | Trang" in pages[-1]
+
+
+def test_one_process_prints_the_same_pages(app, monkeypatch):
+    assert pypdf_pages(printed(app, monkeypatch, processes=1)) == pypdf_pages(printed(app, monkeypatch, processes=2))
+
+
+def test_a_part_that_fails_leaves_no_file(app, monkeypatch, tmp_path):
+    """A part's process that dies (here: no Python to run it) stops the export with the reason;
+    no half-written file is left for the user to download."""
+    monkeypatch.setattr(pdf, "PART_ROWS", 40)
+    monkeypatch.setitem(app.config, "PDF_PROCESSES", 2)
+    monkeypatch.setattr(pdf.sys, "executable", "/bin/false")
+    target = tmp_path / "roster.pdf"
+    with pytest.raises(RuntimeError, match="printing a part of the PDF failed"):
+        pdf.write_pdf(document(100), target)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("value", ["hai", 0, -1, 65, True, 2.5])
+def test_a_pdf_processes_setting_that_is_not_a_count_is_refused(database_url, value):
+    from danso_network.config import ConfigurationError
+
+    from ..conftest import make_app
+
+    with pytest.raises(ConfigurationError, match="DANSO_PDF_PROCESSES"):
+        make_app(database_url, PDF_PROCESSES=value)
