@@ -220,7 +220,7 @@ def render_html(document: Document, part: Part | None = None, *, page_numbers: b
         sheets=part.sheets, page_counter=page_counter_css() if page_numbers else None)
 
 
-def _refusing_fetcher():
+def refusing_fetcher():
     """A WeasyPrint URL fetcher that fetches nothing (every URL is refused with a warning)."""
     try:
         from weasyprint.urls import URLFetcher
@@ -282,7 +282,7 @@ def _processes() -> int:
 def _laid_out(html: str):
     from weasyprint import HTML
 
-    return HTML(string=html, url_fetcher=_refusing_fetcher()).render()
+    return HTML(string=html, url_fetcher=refusing_fetcher()).render()
 
 
 def _pdf_in_process(html: str) -> bytes:

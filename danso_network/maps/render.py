@@ -260,13 +260,16 @@ def thumbnail_svg(shapes: list[SnapshotShape], side: int = 240) -> str:
 
 
 def snapshot_pdf(svg: str, title: str) -> bytes:
-    """The SVG on one landscape A4 page (WeasyPrint)."""
+    """The SVG on one landscape A4 page (WeasyPrint, fetching no URL: the SVG is the app's own and
+    names none, and a mistake that put one in would still fetch nothing)."""
     from weasyprint import HTML
+
+    from ..exports.pdf import refusing_fetcher
 
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             "<style>@page { size: A4 landscape; margin: 10mm } svg { width: 100%; height: auto }</style>"
             f"</head><body>{svg}</body></html>")
-    return HTML(string=page).write_pdf()
+    return HTML(string=page, url_fetcher=refusing_fetcher()).write_pdf()
 
 
 def shapes_from_wkb(items: Iterable[tuple[bytes, str | None, str]]) -> list[SnapshotShape]:

@@ -173,7 +173,7 @@ def test_the_url_fetcher_refuses_everything(tmp_path):
     image = tmp_path / "x.svg"
     image.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
     page = f'<img src="{image.as_uri()}"><img src="http://127.0.0.1:9/x.png">'
-    rendered = HTML(string=page, url_fetcher=pdf._refusing_fetcher()).render()
+    rendered = HTML(string=page, url_fetcher=pdf.refusing_fetcher()).render()
     assert not any(box.element_tag == "img" and box.__class__.__name__.endswith("ReplacedBox")
                    for box in _all_boxes(rendered.pages[0]._page_box))
 

@@ -79,3 +79,18 @@ def test_pdf_snapshot_for_meetings(login_as, client, mapped):
     response = client.get(f"/maps/unit/{mapped.commune_a.id}?format=pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.get_data().startswith(b"%PDF")
+
+
+def test_the_pdf_snapshot_fetches_nothing(tmp_path):
+    """The snapshot's page is the app's own SVG, but its printer refuses every URL all the same
+    (docs/security.md): a picture named by a file: address is left out, not embedded."""
+    from PIL import Image
+
+    from danso_network.maps.render import snapshot_pdf
+
+    picture = tmp_path / "secret.png"
+    Image.new("RGB", (10, 10), "red").save(picture)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+           f'<image href="{picture.as_uri()}" width="100" height="100"/></svg>')
+    data = snapshot_pdf(svg, "Bản đồ")
+    assert data.startswith(b"%PDF") and b"/Image" not in data
