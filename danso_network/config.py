@@ -47,7 +47,8 @@ class Config:
     # Login throttling (Flask-Limiter). Use Redis in production: DANSO_RATELIMIT_STORAGE_URI=redis://...
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"  # wrong passwords per client address (auth/throttle.py)
+    LOGIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes"  # wrong passwords per account, from any address
 
     BABEL_DEFAULT_LOCALE = "vi"
     # "Today" and the times shown are Vietnam's, whatever the server's zone (common/clock.py).

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import services as auth_services
 from ..auth.permissions import can_view_unit, scope_of
-from ..auth.throttle import password_guesses
+from ..auth.throttle import password_guesses, signed_in
 from ..common import clock
 from ..common.paging import paginate
 from ..common.views import load_or_404
@@ -140,9 +140,12 @@ def create_token():
     data = schemas.parse(schemas.TOKEN_REQUEST)
     user = auth_services.authenticate(data["username"], data["password"])
     if user is None:
+        auth_services.note_failed_login(data["username"])
+        db.session.commit()
         raise auth.Unauthorized(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
     token, raw = auth.issue_token(user, name=data.get("name"))
     db.session.commit()
+    signed_in()
     return jsonify(token=raw, token_type="Bearer", name=token.name,  # nosec B106 # the scheme's name, no secret
                    expires_at=schemas.timestamp(token.expires_at)), 201
 

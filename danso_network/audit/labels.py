@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "user.create": _l("Tạo tài khoản"),
     "user.update": _l("Sửa tài khoản"),
     "user.login": _l("Đăng nhập"),
+    "user.login_failed": _l("Đăng nhập sai mật khẩu"),
     "user.set_password": _l("Đổi mật khẩu"),
     "roster.import": _l("Nhập danh sách cộng tác viên"),
     "import": _l("Nhập dữ liệu"),

@@ -16,6 +16,16 @@ from .models import AuditEvent
 SYSTEM_ACTOR = "hệ thống"
 
 
+class _Visitor:
+    """The actor of what someone not signed in did (a wrong password on the login page)."""
+
+    id = None
+    username = "khách chưa đăng nhập"
+
+
+VISITOR = _Visitor()
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()

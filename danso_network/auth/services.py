@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from ..audit.services import record
+from ..audit.services import VISITOR, record
 from ..common import clock
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
@@ -217,6 +217,16 @@ def note_login(user: User) -> None:
     user.last_login_at = clock.now()
     record("user.login", user, label=user.username, unit_path=user_area_path(user), actor=user)
     db.session.flush()
+
+
+def note_failed_login(username: str) -> None:
+    """Write a wrong password tried on an existing account in the audit log, with the client's
+    address, where the account's administrators see it (docs/security.md). A name that is
+    nobody's is not written: anyone could fill the log with made-up names, and the throttles
+    (``auth/throttle.py``) bound what an existing account can receive."""
+    user = get_user_by_username(username)
+    if user is not None:
+        record("user.login_failed", user, label=user.username, unit_path=user_area_path(user), actor=VISITOR)
 
 
 def end_grant(grant: RoleGrant, *, on: date, actor=None) -> RoleGrant:

@@ -37,7 +37,7 @@ from .forms import (
 )
 from .models import Role, RoleGrant, User
 from .permissions import admin_areas, can_grant_at, can_manage_user, can_manage_users, require, scope_of
-from .throttle import password_guesses
+from .throttle import password_guesses, signed_in
 
 bp = Blueprint("auth", __name__)
 
@@ -68,12 +68,15 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.username.data, form.password.data)
         if user is None:
+            services.note_failed_login(form.username.data)
+            db.session.commit()
             flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "danger")
             return render_template("auth/login.html", form=form), 200
         session.clear()  # a fresh session on login (no fixation)
         login_user(user, remember=form.remember.data)
         services.note_login(user)
         db.session.commit()
+        signed_in()
         flash(_("Xin chào %(name)s!", name=user.full_name), "success")
         return redirect(safe_next(default=url_for("main.home")))
     return render_template("auth/login.html", form=form)

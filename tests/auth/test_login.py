@@ -83,3 +83,22 @@ def test_session_cookie_is_httponly_and_samesite(client, world):
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_a_failed_login_to_an_account_is_audited_with_its_address(client, world):
+    """The account's administrators see the wrong passwords tried on it, and from where; a name
+    that is nobody's is not written (anyone could fill the log with made-up names)."""
+    from sqlalchemy import func, select
+
+    from danso_network.audit.models import AuditEvent
+    from danso_network.extensions import db
+
+    before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    assert login(client, "truongtram_a", "sai-mat-khau").status_code == 200
+    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+    assert event.action == "user.login_failed" and event.object_id == str(world.users["head_a"].id)
+    assert event.object_label == "truongtram_a" and event.ip == "127.0.0.1" and event.actor_id is None
+    assert event.actor_name == "khách chưa đăng nhập"
+    assert event.unit_path == world.commune_a.path
+    assert login(client, "khong-co-ai", "sai-mat-khau").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before + 1
