@@ -8,6 +8,8 @@ from datetime import date
 
 import pytest
 
+from danso_network.auth import services as auth_services
+from danso_network.auth.models import Role
 from danso_network.extensions import db
 from danso_network.units.models import AdminUnit
 
@@ -30,6 +32,9 @@ def test_the_allowance_and_supervision_forms_show_their_dates_day_first(world, l
                       f"/supervision/links/{world.commune_a.id}"],
             "head_a": [f"/supervision/meetings/{world.commune_a.id}/record"]}[role]
     factories.appoint(world.hamlets_a[0], 1)  # the meeting form lists the commune's collaborators
+    if role == "admin":  # the base salary's form is for an admin of every province (the world has two)
+        auth_services.grant_role(world.users["admin"], Role.PROVINCE_ADMIN, unit=world.hanoi, valid_from=date(2025, 1, 1))
+        db.session.commit()
     client = login_as(world.users[role])
     for url in urls:
         response = client.get(url)
