@@ -94,7 +94,7 @@ def _within(n: float, limit: float) -> str:
 
 
 def _gz(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=6, mtime=0)  # as maps.services.cached_layer does
+    return gzip.compress(data, compresslevel=maps.GZIP_LEVEL, mtime=0)  # as maps.services.cached_layer does
 
 
 def _http_sized(http, client, url: str, sizes: dict, key: str, *, headers: dict | None = None,
@@ -258,6 +258,19 @@ def explore_html(province_path: str, day) -> str:
     return m.get_root().render()
 
 
+def point_counts(province_path: str, day) -> tuple[int, int]:
+    """(simplified, full): the points of the hamlets and communes of the province in force on
+    ``day`` with geometry, in the geometry the layer draws and in the full one explore() is given."""
+    import shapely
+
+    rows = db.session.execute(
+        select(AdminUnit.geom_simplified_wkb, AdminUnit.geom_wkb)
+        .where(AdminUnit.level.in_([UnitLevel.HAMLET.value, UnitLevel.COMMUNE.value]),
+               AdminUnit.path.startswith(province_path), valid_on(AdminUnit, day),
+               AdminUnit.geom_wkb.is_not(None))).all()
+    return tuple(int(shapely.get_num_coordinates(shapely.from_wkb([r[i] for r in rows])).sum()) for i in (0, 1))
+
+
 def build_demo_cases(app, meta: dict, *, Case, http, login) -> tuple[list, list]:
     """The Đồng Nai demo's cases after their own ``/health`` baseline (``Case``, ``http`` and
     ``login`` from :mod:`benchmarks.bench_roster`)."""
@@ -270,7 +283,32 @@ def build_demo_cases(app, meta: dict, *, Case, http, login) -> tuple[list, list]
     layer_url = f"/maps/layers/centre/{demo.centre_id}.geojson"
     whole = maps.MapArea("centre", (path,), demo.province_name)  # hamlet grain over the province
 
+    def forget():
+        """No coverage frame kept: what the first request after a change meets (the cases using
+        this never read a kept layer; the centre's kept layer stays for ``layer_kept``)."""
+        with app.app_context():
+            maps.clear_cache(layers=False)
+
+    def anew(run):
+        def first():
+            forget()
+            return run()
+        return first
+
+    def first_visit():
+        """The province map page, then the hamlet layer of the same province (what explore()
+        draws): the layer reads the coverage frame the page kept, as the layer a page's script
+        fetches does."""
+        forget()
+        response = client.get(province_url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {province_url}: HTTP {response.status_code}")
+        with app.app_context():
+            packed = _gz(maps.build_layer(whole, day).encode("utf-8"))
+        return f"{_kb(len(response.get_data()))} + {_kb(len(packed))} gzipped"
+
     def layer():
+        forget()
         with app.app_context():
             raw = maps.build_layer(whole, day).encode("utf-8")
             packed = _gz(raw)
@@ -285,17 +323,20 @@ def build_demo_cases(app, meta: dict, *, Case, http, login) -> tuple[list, list]
             if "explore" not in sizes:
                 sizes["explore"] = (len(html), len(_gz(html)))
                 sizes["explore_assets"] = (html.count(b'src="https://') + html.count(b'href="https://'), 0)
+                sizes["points"] = point_counts(path, day)
             return f"{_kb(sizes['explore'][0])} ({_kb(sizes['explore'][1])} gzipped)"
 
     cases = [
         Case("health", "Baseline: GET /health (same client)", http(client, "/health")),
-        _limited(Case("province_page", f"Province map page {demo.province_name} (HTML, as its admin)",
-                      _http_sized(http, client, province_url, sizes, "province_page")),
+        _limited(Case("province_page", f"Province map page {demo.province_name} (HTML, as its admin), nothing kept",
+                      anew(_http_sized(http, client, province_url, sizes, "province_page"))),
                  "< 50 KB", lambda: sizes["province_page"][0] < PAGE_LIMIT),
-        _limited(Case("centre_page", f"Centre map page {demo.centre_name} (HTML, as the province admin)",
-                      _http_sized(http, client, centre_url, sizes, "centre_page")),
+        _limited(Case("centre_page", f"Centre map page {demo.centre_name} (HTML, as the province admin), nothing kept",
+                      anew(_http_sized(http, client, centre_url, sizes, "centre_page"))),
                  "< 50 KB", lambda: sizes["centre_page"][0] < PAGE_LIMIT),
-        _limited(Case("layer", f"Hamlet layer of all {demo.province_name}: build_layer + gzip, not kept",
+        Case("first_visit", f"First visit after a change: the province map page, then the hamlet layer of all "
+                            f"{demo.province_name} (build + gzip), nothing kept before", first_visit),
+        _limited(Case("layer", f"Hamlet layer of all {demo.province_name}: build_layer + gzip, nothing kept",
                       layer, LAYER_TARGET_MS),
                  "< 1.5 MB, < 400 KB gzipped",
                  lambda: sizes["layer"][0] < LAYER_LIMIT and sizes["layer"][1] < LAYER_GZ_LIMIT),
@@ -316,33 +357,37 @@ def build_demo_cases(app, meta: dict, *, Case, http, login) -> tuple[list, list]
     def comparison() -> str:
         ex, page, lay = sizes["explore"], sizes["centre_page"], sizes["layer"]
         raw_ratio, gz_ratio = ex[0] / (page[0] + lay[0]), ex[1] / (page[1] + lay[1])
-        times = {k: by_key[k].median for k in ("explore", "centre_page", "province_page", "layer", "layer_kept")}
-        ours = times["centre_page"] + times["layer"]
+        times = {k: by_key[k].median for k in ("explore", "centre_page", "province_page", "first_visit", "layer",
+                                               "layer_kept")}
+        apart = times["centre_page"] + times["layer"]
         served_ratio = ex[0] / (page[0] + lay[1])
         kept = times["centre_page"] + times["layer_kept"]
-        faster = times["explore"] / ours
-        with_province = times["explore"] / (times["province_page"] + times["layer"])
 
         def verdict(ratio: float, target: float) -> str:
             return f"**{ratio:.1f}×** ({'meets' if ratio >= target else 'does not meet'} the {target:.0f}× target)"
 
         return (f"Against `explore()` (issue #10: ≥ {SMALLER_TARGET:.0f}× smaller, ≥ {FASTER_TARGET:.0f}× faster; "
-                f"our side is the hamlet-grain page, the centre map page, plus the layer above; neither side counts "
+                f"our side is a map page plus the hamlet layer above; neither side counts "
                 f"the scripts and styles it loads: ours are Leaflet, jQuery and our own files served by the app and "
                 f"kept by the browser for a day, explore()'s page pulls {sizes['explore_assets'][0]} https:// assets "
-                f"from CDNs). Size, raw: explore() {_kb(ex[0])} vs {_kb(page[0])} + {_kb(lay[0])}: "
-                f"{verdict(raw_ratio, SMALLER_TARGET)} smaller. Size, gzipped: {_kb(ex[1])} vs {_kb(page[1])} + "
-                f"{_kb(lay[1])}: {verdict(gz_ratio, SMALLER_TARGET)} smaller. Time (medians): explore() "
-                f"{times['explore']:.0f} ms vs page {times['centre_page']:.0f} ms + layer {times['layer']:.0f} ms = "
-                f"{ours:.0f} ms: {verdict(faster, FASTER_TARGET)} faster ({with_province:.1f}× with the province "
-                f"map page instead). As served (what the browser receives and waits for once the layer is kept, "
-                f"the usual case: the layer is rebuilt only when the data version moves): explore()'s file "
-                f"{_kb(ex[0])} as written vs our page {_kb(page[0])} + the layer as sent gzipped {_kb(lay[1])}: "
-                f"{verdict(served_ratio, SMALLER_TARGET)} smaller; time page {times['centre_page']:.0f} ms + kept "
-                f"layer {times['layer_kept']:.0f} ms = {kept:.0f} ms: {verdict(times['explore'] / kept, FASTER_TARGET)}"
-                f" faster. Time and size of explore() both grow with "
-                "the full geometry it is given (no simplification): that is the naive implementation the target "
-                "is set against, measured as it is, not tuned.")
+                f"from CDNs). **Time**, nothing kept (the first map opened after a change of the data): explore() "
+                f"{times['explore']:.0f} ms vs the first visit, the province map page then the hamlet layer, which "
+                f"reads the coverage frame the page kept, {times['first_visit']:.0f} ms: "
+                f"{verdict(times['explore'] / times['first_visit'], FASTER_TARGET)} faster; the centre map page and "
+                f"the layer each computing its own frame, {times['centre_page']:.0f} ms + {times['layer']:.0f} ms = "
+                f"{apart:.0f} ms: {verdict(times['explore'] / apart, FASTER_TARGET)}. Once the layer is kept (until "
+                f"the data version moves): page {times['centre_page']:.0f} ms + kept layer "
+                f"{times['layer_kept']:.0f} ms = {kept:.0f} ms: {verdict(times['explore'] / kept, FASTER_TARGET)}. "
+                f"**Size** as served (what crosses the network: the page, and the layer as the app sends it, "
+                f"gzipped) against explore()'s file as written: {_kb(ex[0])} vs {_kb(page[0])} + {_kb(lay[1])}: "
+                f"{verdict(served_ratio, SMALLER_TARGET)} smaller. Raw against raw: {_kb(ex[0])} vs "
+                f"{_kb(page[0])} + {_kb(lay[0])}: {verdict(raw_ratio, SMALLER_TARGET)}; gzipped against gzipped: "
+                f"{_kb(ex[1])} vs {_kb(page[1])} + {_kb(lay[1])}: {verdict(gz_ratio, SMALLER_TARGET)} — both "
+                f"formats are GeoJSON text, so these two ratios are set by the number of points drawn (the "
+                f"simplified geometry keeps {sizes['points'][0]:,} of the {sizes['points'][1]:,} points of the full "
+                f"one), which no encoding of the same points changes tenfold. Time and size of explore() both grow "
+                "with the full geometry it is given (no simplification): that is the naive implementation the "
+                "target is set against, measured as it is, not tuned.")
 
     notes = [
         f"Database: the Đồng Nai demo (seed {DEMO_SEED}, with the network's three years): "

@@ -110,13 +110,22 @@ class Shell:
     groups: dict[str, str]
 
 
+@functools.cache
+def _openstreetmap() -> tuple[str, str, int]:
+    """folium's OpenStreetMap layer (URL, attribution, zoom): looked up by name once, not on
+    every page (xyzservices' look-up took a tenth of a map page's time)."""
+    layer = folium.TileLayer("OpenStreetMap")
+    return layer.tiles, layer.options["attribution"], layer.options["max_zoom"]
+
+
 def tile_layer(setting: str | None, label: str) -> folium.TileLayer | None:
     """The base map per ``DANSO_MAP_TILES``: OpenStreetMap, a tile URL template, or none."""
     value = str(setting or "none").strip()
     if value.lower() == "none":
         return None
     if value.lower() == "osm":
-        return folium.TileLayer("OpenStreetMap", name=label)
+        tiles, attribution, max_zoom = _openstreetmap()
+        return folium.TileLayer(tiles=tiles, attr=attribution, name=label, max_zoom=max_zoom, max_native_zoom=max_zoom)
     return folium.TileLayer(tiles=value, attr=urlsplit(value).netloc, name=label)
 
 
@@ -126,6 +135,22 @@ def build_shell(*, bounds: Sequence[Sequence[float]], tiles: str | None, tiles_l
     """A folium map fitted to ``bounds`` (``[[south, west], [north, east]]``) with one feature
     group per entry of ``groups`` (key → name shown in the layer control). ``js``/``css`` are the
     (name, URL) pairs to load instead of folium's CDN defaults (empty: the caller inlines them)."""
+    head, body, script, map_name, names = _shell_text(
+        tuple(tuple(float(v) for v in corner) for corner in bounds), tiles, tiles_label, tuple(groups.items()),
+        tuple(js), tuple(css))
+    # Bandit B704 (Markup) below: folium's own HTML and script, built from the app's labels, the
+    # bounds (numbers) and the tiles setting; no user-entered text goes into the shell.
+    return Shell(head=Markup(_with_nonce(head, nonce)), body=Markup(body),  # nosec B704
+                 script=Markup(_with_nonce(f"<script>{script}</script>", nonce)), map_name=map_name,  # nosec B704
+                 groups=dict(names))
+
+
+@functools.lru_cache(maxsize=256)
+def _shell_text(bounds: tuple, tiles: str | None, tiles_label: str, groups: tuple, js: tuple,
+                css: tuple) -> tuple[str, str, str, str, tuple]:
+    """The shell's head, body and script as text, its map's and groups' JavaScript names: kept
+    per process for the same arguments (a map's shell depends on no figure, only on its extent,
+    the tiles setting and the labels; folium took a sixth of a map page's time to write it)."""
     (south, west), (north, east) = bounds
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
                    prefer_canvas=True, control_scale=True, zoom_snap=0.25, zoom_delta=0.5)
@@ -135,7 +160,7 @@ def build_shell(*, bounds: Sequence[Sequence[float]], tiles: str | None, tiles_l
     if base is not None:
         base.add_to(m)
     names = {}
-    for key, label in groups.items():
+    for key, label in groups:
         group = folium.FeatureGroup(name=label, show=True)
         group.add_to(m)
         names[key] = group.get_name()
@@ -145,12 +170,7 @@ def build_shell(*, bounds: Sequence[Sequence[float]], tiles: str | None, tiles_l
     figure.header._children.pop("meta_http", None)
     figure.render()
     head = _PAGE_RULES.sub("", _META.sub("", figure.header.render()))
-    script = figure.script.render()
-    # Bandit B704 (Markup) below: folium's own HTML and script, built from the app's labels, the
-    # bounds (numbers) and the tiles setting; no user-entered text goes into the shell.
-    return Shell(head=Markup(_with_nonce(head, nonce)), body=Markup(figure.html.render()),  # nosec B704
-                 script=Markup(_with_nonce(f"<script>{script}</script>", nonce)), map_name=m.get_name(),  # nosec B704
-                 groups=names)
+    return head, figure.html.render(), figure.script.render(), m.get_name(), tuple(names.items())
 
 
 def json_for_script(text: str) -> Markup:

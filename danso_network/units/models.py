@@ -174,6 +174,9 @@ class AdminUnit(db.Model):
     area_km2: Mapped[float | None] = mapped_column(Float)
     geom_wkb: Mapped[bytes | None] = mapped_column(LargeBinary)
     geom_simplified_wkb: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The simplified geometry as GeoJSON text, ready for the map layers (units/spatial.py); never
+    # loaded with the unit.
+    geom_simplified_geojson: Mapped[str | None] = mapped_column(Text, deferred=True)
     bbox_minx: Mapped[float | None] = mapped_column(Float)
     bbox_miny: Mapped[float | None] = mapped_column(Float)
     bbox_maxx: Mapped[float | None] = mapped_column(Float)

@@ -133,8 +133,8 @@ COMMUNE_CODE = re.compile(r"^\d{5}$")  # QĐ 124/2004/QĐ-TTg, QĐ 19/2025/QĐ-T
 _PARENT_LEVELS = {UnitLevel.COMMUNE: {UnitLevel.PROVINCE, UnitLevel.DISTRICT}, UnitLevel.HAMLET: {UnitLevel.COMMUNE}}
 _REFORMABLE = (UnitLevel.COMMUNE, UnitLevel.HAMLET)
 _COPIED = ("households", "population", "is_difficult", "is_ethnic_minority", "is_synthetic", "area_km2", "note",
-           "geom_wkb", "geom_simplified_wkb", "bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy", "centroid_lon",
-           "centroid_lat")
+           "geom_wkb", "geom_simplified_wkb", "geom_simplified_geojson", "bbox_minx", "bbox_miny", "bbox_maxx",
+           "bbox_maxy", "centroid_lon", "centroid_lat")
 
 
 # --- the operations ---------------------------------------------------------------------------------

@@ -394,7 +394,7 @@ def update_unit(unit: AdminUnit, *, actor=None, **changes) -> AdminUnit:
         setattr(unit, key, value)
     unit.search_text = search_text_for(unit)
     after = snapshot(unit, UNIT_AUDIT_FIELDS)
-    if before != after or {"geom_wkb", "geom_simplified_wkb"} & set(changes):
+    if before != after or {"geom_wkb", "geom_simplified_wkb", "geom_simplified_geojson"} & set(changes):
         record("unit.update", unit, label=unit.full_name, unit_path=unit.path,
                before={k: v for k, v in before.items() if after[k] != v},
                after={k: v for k, v in after.items() if before[k] != v}, actor=actor)

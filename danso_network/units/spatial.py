@@ -1,7 +1,9 @@
 """All geometry conversion for units lives here (DESIGN.md §5, §7).
 
 Geometry is stored as WKB, twice: the full geometry as imported, and a simplified copy for maps
-(tolerance 0.0005° ≈ 50 m, coordinates rounded to 5 decimals ≈ 1 m). Measured for DESIGN.md §7:
+(tolerance 0.0005° ≈ 50 m, coordinates rounded to 5 decimals ≈ 1 m); the simplified copy is
+stored a third time as GeoJSON text, which the map layers serve as it is (converting the WKB on
+each request took a quarter of a province's hamlet layer). Measured for DESIGN.md §7:
 5,000 simplified hamlet polygons serve as ~1.5 MB of GeoJSON, small enough for one fetch.
 A bounding box and a centroid are kept in plain columns so SQLite and PostgreSQL behave the same.
 """
@@ -81,13 +83,15 @@ def label_point(geom: BaseGeometry) -> tuple[float, float]:
 def geometry_columns(geom: BaseGeometry | None) -> dict:
     """The AdminUnit column values for a repaired WGS84 geometry (all None when no geometry)."""
     if geom is None:
-        return dict(geom_wkb=None, geom_simplified_wkb=None, bbox_minx=None, bbox_miny=None,
-                    bbox_maxx=None, bbox_maxy=None, centroid_lon=None, centroid_lat=None)
+        return dict(geom_wkb=None, geom_simplified_wkb=None, geom_simplified_geojson=None, bbox_minx=None,
+                    bbox_miny=None, bbox_maxx=None, bbox_maxy=None, centroid_lon=None, centroid_lat=None)
     minx, miny, maxx, maxy = geom.bounds
     lon, lat = label_point(geom)
+    simple = simplify_for_map(geom)
     return dict(
         geom_wkb=to_wkb(geom),
-        geom_simplified_wkb=to_wkb(simplify_for_map(geom)),
+        geom_simplified_wkb=to_wkb(simple),
+        geom_simplified_geojson=shapely.to_geojson(simple),
         bbox_minx=minx, bbox_miny=miny, bbox_maxx=maxx, bbox_maxy=maxy,
         centroid_lon=lon, centroid_lat=lat,
     )
@@ -127,10 +131,12 @@ def geojson_texts_coarse(wkbs: Sequence[bytes], tolerance: float = WIDE_MAP_TOLE
     return shapely.to_geojson(coarse).tolist()
 
 
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder for thousands
+
+
 def feature_text(geometry: str, properties: dict) -> str:
     """One GeoJSON Feature as text, from its geometry text (:func:`geojson_texts`)."""
-    return ('{"type":"Feature","geometry":' + geometry + ',"properties":'
-            + json.dumps(properties, ensure_ascii=False, separators=(",", ":")) + "}")
+    return '{"type":"Feature","geometry":' + geometry + ',"properties":' + _compact_json(properties) + "}"
 
 
 def feature_collection(features: Sequence[str]) -> str:

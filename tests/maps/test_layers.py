@@ -17,7 +17,9 @@ from danso_network.collaborators.models import Assignment
 from danso_network.common.clock import today
 from danso_network.coverage import services as coverage
 from danso_network.extensions import db
+from danso_network.maps import services as maps
 from danso_network.supervision.services import record_visit
+from danso_network.units.models import AdminUnit
 
 from .. import factories
 from ..conftest import login
@@ -236,3 +238,54 @@ def test_without_criteria_the_quota_is_unknown_not_guessed(login_as, client, wor
     _, fc = layer(client, f"/maps/layers/hamlets/{world.commune_a.id}.geojson")
     (props,) = [f["properties"] for f in of_kind(fc, "hamlet")]
     assert props["quota"] is None and props["status"] == "unknown" and props["active"] == 1
+
+
+# --- the coverage frame kept between a page and its layer, and the stored geometry text ----------
+
+
+def test_the_layer_reads_the_frame_its_page_computed_and_sees_a_change_made_between(
+        login_as, client, mapped, monkeypatch):
+    """The map page computes the coverage frame for its figures and keeps it; the layer its script
+    fetches a moment later reads it instead of computing it again — unless the network changed in
+    between, and then the layer shows the change."""
+    w = mapped
+    computed = []
+    real = coverage.hamlet_frame
+    monkeypatch.setattr(maps.coverage, "hamlet_frame", lambda *a, **k: computed.append(a) or real(*a, **k))
+    login_as("truongtram_b")
+    assert client.get(f"/maps/unit/{w.commune_b.id}").status_code == 200
+    url = f"/maps/layers/hamlets/{w.commune_b.id}.geojson"
+    _, fc = layer(client, url)
+    assert len(computed) == 1
+    assert {f["properties"]["active"] for f in of_kind(fc, "hamlet")} == {0}
+
+    factories.appoint(w.hamlets_b[1], 504, started_on=date(2025, 10, 1))
+    db.session.commit()
+    _, fc = layer(client, url)
+    assert len(computed) == 2
+    assert {f["properties"]["name"]: f["properties"]["active"] for f in of_kind(fc, "hamlet")} == {
+        "Ấp Tân Lập": 0, "Ấp 2": 1}
+
+
+def test_a_filtered_map_leaves_the_kept_frame_whole(login_as, client, mapped):
+    login_as("ttyt689")
+    _, only = layer(client, f"/maps/layers/centre/{mapped.centre.id}.geojson?flag=difficult")
+    _, every = layer(client, f"/maps/layers/centre/{mapped.centre.id}.geojson")
+    assert [f["properties"]["name"] for f in of_kind(only, "hamlet")] == ["Ấp Tân Lập"]
+    assert sorted(f["properties"]["name"] for f in of_kind(every, "hamlet")) == ["Khu phố 1", "Ấp 2", "Ấp Tân Lập"]
+
+
+def test_a_unit_whose_geometry_text_is_missing_is_drawn_from_its_wkb(login_as, client, mapped):
+    """The layers serve the GeoJSON text stored with the simplified geometry; a row written
+    without it (by hand, not through units/spatial.py) is still drawn, the same."""
+    w = mapped
+    login_as("truongtram_b")
+    url = f"/maps/layers/hamlets/{w.commune_b.id}.geojson"
+    _, before = layer(client, url)
+    db.session.execute(AdminUnit.__table__.update().where(AdminUnit.id.in_([w.hamlets_b[0].id, w.commune_b.id]))
+                       .values(geom_simplified_geojson=None))
+    db.session.commit()
+    maps.clear_cache()  # the edit above went round the services: no data version moved
+    _, after = layer(client, url)
+    assert after == before
+    assert [f["properties"]["name"] for f in of_kind(after, "hamlet")] == ["Ấp Tân Lập", "Ấp 2"]

@@ -86,6 +86,8 @@ def test_geometry_columns_for_a_polygon():
     cols = spatial.geometry_columns(detailed)
     assert spatial.from_wkb(cols["geom_wkb"]).equals(detailed)
     assert len(cols["geom_simplified_wkb"]) < len(cols["geom_wkb"])
+    # The map layers serve this text as it is: the simplified geometry, not the full one.
+    assert shapely.from_geojson(cols["geom_simplified_geojson"]).equals(spatial.from_wkb(cols["geom_simplified_wkb"]))
     minx, miny, maxx, maxy = detailed.bounds
     assert (cols["bbox_minx"], cols["bbox_miny"], cols["bbox_maxx"], cols["bbox_maxy"]) == (minx, miny, maxx, maxy)
     assert minx <= cols["centroid_lon"] <= maxx and miny <= cols["centroid_lat"] <= maxy
