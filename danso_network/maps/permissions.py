@@ -20,7 +20,7 @@ def visible_area(user, unit: AdminUnit) -> tuple[str, ...]:
     """The unit paths of ``unit`` the user's map shows: the unit itself when the scope covers it,
     for a province the parts of the scope inside it; empty: refused."""
     scope = scope_of(user)
-    if scope.roles_at(unit.path):
+    if scope.reaches(unit.path):
         return (unit.path,)
     if unit.level != UnitLevel.PROVINCE:
         return ()
@@ -38,4 +38,4 @@ def can_view_centre_map(user, facility: Facility) -> bool:
         return True
     scope = scope_of(user)
     served = served_units(facility)
-    return bool(served) and all(scope.roles_at(unit.path) for unit in served)
+    return bool(served) and all(scope.reaches(unit.path) for unit in served)

@@ -8,13 +8,14 @@
   map instead of drawn.
 - A layer is built once per (layer, unit, date, filter, data version) and kept compressed
   (:func:`cached_layer`); the coverage frame under it is kept too (:func:`kept_frame`), so the
-  layer a page's script fetches reads the frame the page computed for its figures. The data version (:func:`data_version`) moves whenever what a layer
-  shows may have changed: every change made through a service writes an audit event (assignments,
-  suspensions, criteria, unit figures, geometry imports), and bulk loads insert new rows, so the
-  newest audit event of those kinds together with the highest ids of the tables coverage reads
-  is a version read from indexes alone (``max()`` lookups, and the audit trail read backwards
-  from its end to the first such event: well under a millisecond). A login or a supervision
-  visit changes no layer, and keeps every kept layer and ETag valid.
+  layer a page's script fetches reads the frame the page computed for its figures. The data
+  version (:func:`data_version`) moves whenever what a layer shows may have changed: every
+  change made through a service writes an audit event (assignments, suspensions, criteria, unit
+  figures, geometry imports), and bulk loads insert new rows, so the newest audit event of
+  those kinds together with the highest ids of the tables coverage reads is a version read from
+  indexes alone (``max()`` lookups, and the audit trail read backwards from its end to the first
+  such event: well under a millisecond). A login or a supervision visit changes no layer, and
+  keeps every kept layer, frame and ETag valid.
 
 Renderers (``render.py``) take the plain values built here; this module reads, never writes.
 """

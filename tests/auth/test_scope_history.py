@@ -111,6 +111,16 @@ def test_the_new_province_reads_the_whole_old_province_it_was_formed_from(world,
     assert compute_scope(world.users["hanoi_admin"]).history == {}
 
 
+def test_the_quick_check_answers_as_the_roles_do_for_every_unit_and_user(world, history):
+    """``Scope.reaches`` (what every "may read" check asks) reads the history only when the
+    user's own areas do not reach the unit; it must answer as ``roles_at`` does, everywhere."""
+    units = db.session.scalars(select(AdminUnit)).all()
+    for user in world.users.values():
+        scope, fresh = compute_scope(user), compute_scope(user)
+        assert [scope.reaches(u.path) for u in units] == [bool(fresh.roles_at(u.path)) for u in units], user.username
+    assert any(compute_scope(world.users["head_a"]).reaches(u.path) for u in (history.tan_phu, history.hamlet))
+
+
 def test_a_station_head_reads_the_communes_merged_into_theirs_and_no_other(world, history):
     head = world.users["head_a"]
     scope = compute_scope(head)
