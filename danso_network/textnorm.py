@@ -27,9 +27,10 @@ def slug(text: str | None, *, limit: int = 60, default: str = "") -> str:
 def clean_text(text: str) -> str:
     """Text as typed, made safe to store: NFC (Vietnamese input methods may send decomposed
     accents), without control or invisible format characters (NUL, bell, zero-width…; line
-    breaks are kept), trimmed."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
-    return "".join(ch for ch in text if ch == "\n" or not unicodedata.category(ch).startswith("C")).strip()
+    breaks are kept), trimmed. Normalised last: a control character removed between two accents
+    leaves them side by side, to be put in their canonical order."""
+    text = "".join(ch for ch in text.replace("\r\n", "\n") if ch == "\n" or not unicodedata.category(ch).startswith("C"))
+    return unicodedata.normalize("NFC", text.strip())
 
 
 def has_meaning(text: str | None) -> bool:
