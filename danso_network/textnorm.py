@@ -29,7 +29,8 @@ def clean_text(text: str) -> str:
     accents), without control or invisible format characters (NUL, bell, zero-width…; line
     breaks are kept), trimmed. Normalised last: a control character removed between two accents
     leaves them side by side, to be put in their canonical order."""
-    text = "".join(ch for ch in text.replace("\r\n", "\n") if ch == "\n" or not unicodedata.category(ch).startswith("C"))
+    text = "".join(ch for ch in text.replace("\r\n", "\n")
+                   if ch == "\n" or not unicodedata.category(ch).startswith("C"))
     return unicodedata.normalize("NFC", text.strip())
 
 

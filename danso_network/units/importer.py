@@ -92,8 +92,8 @@ TYPE_WORDS: dict[str, UnitType] = {
 # The prefix of a full name when the file gives none ("Phường Tam Hiệp"); "Thành phố Hà Nội",
 # not the long type label.
 SHORT_PREFIX = {UnitType.THANH_PHO_TW: "Thành phố", UnitType.THANH_PHO_THUOC_TINH: "Thành phố"}
-GEOMETRY_FIELDS = ("geom_wkb", "geom_simplified_wkb", "geom_simplified_geojson", "bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy",
-                   "centroid_lon", "centroid_lat")
+GEOMETRY_FIELDS = ("geom_wkb", "geom_simplified_wkb", "geom_simplified_geojson", "bbox_minx", "bbox_miny",
+                   "bbox_maxx", "bbox_maxy", "centroid_lon", "centroid_lat")
 LEVEL_NAMES = {UnitLevel.PROVINCE: _l("tỉnh"), UnitLevel.DISTRICT: _l("huyện"), UnitLevel.COMMUNE: _l("xã"),
                UnitLevel.HAMLET: _l("thôn")}
 FIELD_LABELS = {"name": _l("tên"), "full_name": _l("tên đầy đủ"), "type": _l("loại"),
