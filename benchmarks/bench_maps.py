@@ -11,16 +11,21 @@ database of its own (:func:`ensure_demo`: SQLite ``benchmarks/.data/demo-s7.db``
 demo's code are unchanged:
 
 - the province map page ``GET /maps/unit/<Đồng Nai>`` and the centre map page
-  ``GET /maps/centre/<TTYT Bù Đăng>`` as the province admin (``soyte``): HTML < 50 KB each;
+  ``GET /maps/centre/<TTYT Bù Đăng>`` as the province admin (``soyte``), no coverage frame kept:
+  HTML < 50 KB each;
 - the hamlet layer of every Đồng Nai hamlet (``build_layer`` on a hamlet-grain ``MapArea`` over the
   province's path: hamlets by status, the communes' boundaries, the stations) plus its gzip
-  compression as the endpoint does, uncached: < 300 ms, < 1.5 MB raw, < 400 KB gzipped;
+  compression as the endpoint does, nothing kept: < 300 ms, < 1.5 MB raw, < 400 KB gzipped;
+- the first visit after a change of the data: nothing kept, the province map page, then that
+  hamlet layer, which reads the coverage frame the page kept (``maps.services.kept_frame``);
 - a kept layer over HTTP (the centre's layer, requested again with ``Accept-Encoding: gzip``):
   < 20 ms;
 - the ``explore()`` baseline, what a naive implementation does for the same map: the coverage
   frame joined to the hamlets' *full* stored geometry in a GeoDataFrame, ``explore()`` by status,
   the communes' full boundaries drawn over it, rendered to HTML. Issue #10 asks our page + layer
-  to be ≥ 10× smaller and ≥ 5× faster; the notes give both ratios as measured, met or not.
+  to be ≥ 10× smaller and ≥ 5× faster; the notes give the ratios as measured, met or not: time
+  for the first visit, for a page and a layer each computing its frame, and once the layer is
+  kept; size as served (the layer gzipped, as sent), raw against raw and gzipped against gzipped.
 
 ``maps`` — the national dataset (its communes' real boundaries filled in first, once:
 :func:`benchmarks.national.fill_commune_geometry`), as the national user (province admin of all
