@@ -149,9 +149,6 @@ class AdminUnit(db.Model):
         ),
         # text_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any collation.
         Index("ix_admin_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
-        # The units of one level under a path (a province's communes for its map): PostgreSQL
-        # scanned the whole table (its rows carry their geometry) when the path matched most of it.
-        Index("ix_admin_unit_level_path", "level", "path", postgresql_ops={"path": "text_pattern_ops"}),
         Index("ix_admin_unit_parent_valid", "parent_id", "valid_from", "valid_to"),
         Index("ix_admin_unit_code", "code"),
     )

@@ -1,7 +1,6 @@
 """admin_unit: geom_simplified_geojson — the simplified geometry stored as GeoJSON text too, which
 the map layers serve as it is (issue #10: converting the WKB on each request took a quarter of a
-province's hamlet layer), filled here from geom_simplified_wkb; and an index on (level, path) —
-PostgreSQL scanned the whole table for a province's communes (5 ms of a map page on the demo)
+province's hamlet layer); filled here from geom_simplified_wkb
 
 Revision ID: b8d4f2a6c9e1
 Revises: a7c3e5b9d1f2
@@ -25,8 +24,6 @@ def upgrade():
 
     with op.batch_alter_table('admin_unit', schema=None) as batch_op:
         batch_op.add_column(sa.Column('geom_simplified_geojson', sa.Text(), nullable=True))
-        batch_op.create_index('ix_admin_unit_level_path', ['level', 'path'], unique=False,
-                              postgresql_ops={'path': 'text_pattern_ops'})
     bind = op.get_bind()
     unit = sa.table('admin_unit', sa.column('id', sa.Integer), sa.column('geom_simplified_wkb', sa.LargeBinary),
                     sa.column('geom_simplified_geojson', sa.Text))
@@ -46,5 +43,4 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('admin_unit', schema=None) as batch_op:
-        batch_op.drop_index('ix_admin_unit_level_path')
         batch_op.drop_column('geom_simplified_geojson')
