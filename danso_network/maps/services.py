@@ -339,18 +339,23 @@ def bounds(area: MapArea, on: date) -> list[list[float]] | None:
 # --- the layer ----------------------------------------------------------------------------------
 
 
-def _geometries(prefixes: Sequence[str], on: date, level: UnitLevel, *, wkb: bool = False) -> dict[int, bytes | str]:
+def _geometries(prefixes: Sequence[str], on: date, level: UnitLevel, *, wkb: bool = False,
+                names: dict[int, str] | None = None) -> dict[int, bytes | str]:
     """The stored simplified geometry of the units of ``level`` in force in the areas: as GeoJSON
-    text, ready to serve (``wkb``: the WKB, to be simplified further)."""
+    text, ready to serve (``wkb``: the WKB, to be simplified further); their full names into
+    ``names`` when given (one query)."""
     stored = AdminUnit.geom_simplified_geojson
     # A text missing (written by hand into the database, bypassing units/spatial.py): the WKB instead.
     missing = case((stored.is_(None), AdminUnit.geom_simplified_wkb), else_=None)
     rows = db.session.execute(
-        select(AdminUnit.id, AdminUnit.geom_simplified_wkb if wkb else stored, literal(None) if wkb else missing)
+        select(AdminUnit.id, AdminUnit.geom_simplified_wkb if wkb else stored, literal(None) if wkb else missing,
+               AdminUnit.full_name)
         .where(AdminUnit.level == level.value, in_areas(prefixes), valid_on(AdminUnit, on),
                AdminUnit.geom_simplified_wkb.is_not(None))).all()
-    found = {unit_id: shape for unit_id, shape, _ in rows}
-    converted = [(unit_id, raw) for unit_id, _, raw in rows if raw is not None]
+    if names is not None:
+        names.update((unit_id, name) for unit_id, _, _, name in rows)
+    found = {unit_id: shape for unit_id, shape, _, _ in rows}
+    converted = [(unit_id, raw) for unit_id, _, raw, _ in rows if raw is not None]
     found.update(zip([i for i, _ in converted], geojson_texts([raw for _, raw in converted]), strict=True))
     return found
 
@@ -383,11 +388,10 @@ def _hamlet_features(frame: pd.DataFrame, area: MapArea, on: date) -> list[str]:
 
 
 def _boundary_features(area: MapArea, on: date) -> list[str]:
-    shapes = _geometries(area.prefixes, on, UnitLevel.COMMUNE)
-    rows = [(unit_id, name) for unit_id, name in db.session.execute(
-        _communes_query(area.prefixes, on, AdminUnit.id, AdminUnit.full_name)) if unit_id in shapes]
-    return _features([shapes[unit_id] for unit_id, _ in rows],
-                     [{"kind": "boundary", "id": unit_id, "name": name} for unit_id, name in rows])
+    names: dict[int, str] = {}
+    shapes = _geometries(area.prefixes, on, UnitLevel.COMMUNE, names=names)
+    return _features(list(shapes.values()),
+                     [{"kind": "boundary", "id": unit_id, "name": names[unit_id]} for unit_id in shapes])
 
 
 def _station_features(area: MapArea, on: date) -> list[str]:
